@@ -1,0 +1,50 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Layering (../shared/DESIGN.md): action -> engine -> registry -> registry/http; oci is a leaf. */
+const restrict = (files, patterns) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns }] },
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.cache/**', 'build/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  restrict(
+    ['src/oci/**'],
+    [{ group: ['**/registry/**', '**/engine/**', '**/action/**', 'undici', '@actions/*'], message: 'oci/ is a leaf' }],
+  ),
+  restrict(
+    ['src/registry/**'],
+    [
+      {
+        group: ['**/engine/**', '**/action/**', '@actions/*'],
+        message: 'the registry client knows nothing of the engine or the runner',
+      },
+    ],
+  ),
+  restrict(
+    ['src/registry/*.ts'],
+    [
+      {
+        group: ['**/engine/**', '**/action/**', '@actions/*', 'undici'],
+        message: 'only src/registry/http imports undici',
+      },
+    ],
+  ),
+  restrict(
+    ['src/engine/**'],
+    [
+      {
+        group: ['**/action/**', '@actions/*', 'undici', '**/registry/http/**'],
+        message: 'the engine knows registries only through interfaces',
+      },
+    ],
+  ),
+);

@@ -1,0 +1,20 @@
+/** Input and output names, declared once; action.yml declares the same names. */
+export const Inputs = {
+  Source: 'source',
+  Targets: 'targets',
+  Username: 'username',
+  Password: 'password',
+  CopyReferrers: 'copy-referrers',
+  ReferrersApi: 'referrers-api',
+  PlainHttp: 'plain-http',
+  DryRun: 'dry-run',
+} as const;
+
+export const Outputs = {
+  Digest: 'digest',
+  MediaType: 'media-type',
+  Targets: 'targets',
+  Referrers: 'referrers',
+  Capabilities: 'capabilities',
+  ReferrersTags: 'referrers-tags',
+} as const;

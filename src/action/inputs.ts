@@ -1,0 +1,133 @@
+import { Inputs } from './constants.js';
+import type { ReferrersApiMode } from '../registry/client.js';
+import {
+  InvalidReferenceError,
+  REFERENCE_FORM,
+  TAG_FORM,
+  isValidTag,
+  parseReference,
+  withTag,
+  type Reference,
+} from '../oci/reference.js';
+
+/** Everything the action was asked to do, validated. */
+export interface ActionInputs {
+  source: Reference;
+  targets: Reference[];
+  credentials?: { username: string; password: string };
+  copyReferrers: boolean;
+  referrersApi: ReferrersApiMode;
+  plainHttp: boolean;
+  dryRun: boolean;
+}
+
+/** A bad input: the message quotes the value and says the expected form. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+function parseBoolean(name: string, value: string, fallback: boolean): boolean {
+  const v = value.trim();
+  if (v === '') return fallback;
+  if (/^true$/i.test(v)) return true;
+  if (/^false$/i.test(v)) return false;
+  throw new InputError(`Invalid ${name} '${value}': expected true or false`);
+}
+
+function parseReferrersApi(value: string): ReferrersApiMode {
+  const v = value.trim().toLowerCase();
+  if (v === '' || v === 'auto') return 'auto';
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new InputError(`Invalid ${Inputs.ReferrersApi} '${value}': expected auto, true or false`);
+}
+
+function parseSource(value: string): Reference {
+  const v = value.trim();
+  if (v === '') throw new InputError(`Input ${Inputs.Source} is required: ${REFERENCE_FORM}`);
+  try {
+    const ref = parseReference(v);
+    if (ref.tag === undefined && ref.digest === undefined) {
+      throw new InputError(`Invalid ${Inputs.Source} '${v}': name a tag or a digest (${REFERENCE_FORM})`);
+    }
+    return ref;
+  } catch (err) {
+    if (err instanceof InvalidReferenceError)
+      throw new InputError(`Invalid ${Inputs.Source} ${err.message.replace(/^Invalid reference /, '')}`);
+    throw err;
+  }
+}
+
+/**
+ * One target: a bare tag means the source's repository; anything with `/`, `:` or `@` is a full
+ * reference. A full reference without tag or digest takes the source's tag.
+ */
+function parseTarget(item: string, source: Reference): Reference {
+  if (!/[/:@]/.test(item)) {
+    if (!isValidTag(item)) throw new InputError(`Invalid target '${item}': a tag is ${TAG_FORM}`);
+    return withTag(source, item);
+  }
+  let ref: Reference;
+  try {
+    ref = parseReference(item);
+  } catch (err) {
+    if (err instanceof InvalidReferenceError)
+      throw new InputError(`Invalid target ${err.message.replace(/^Invalid reference /, '')}`);
+    throw err;
+  }
+  if (ref.tag === undefined && ref.digest === undefined) {
+    if (source.tag === undefined) {
+      throw new InputError(
+        `Invalid target '${item}': name a tag (${REFERENCE_FORM}); the source is a digest, so there is no tag to keep`,
+      );
+    }
+    return withTag(ref, source.tag);
+  }
+  return ref;
+}
+
+/** Targets are separated by newlines and/or commas, as docker/metadata-action's `tags` output is. */
+export function splitList(value: string): string[] {
+  return value
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/**
+ * Reads and validates every input before anything is sent anywhere. `get` returns an input's
+ * raw value ('' when unset), so that this module does not depend on the runner.
+ */
+export function parseInputs(get: (name: string) => string): ActionInputs {
+  const source = parseSource(get(Inputs.Source));
+  const items = splitList(get(Inputs.Targets));
+  if (items.length === 0) {
+    throw new InputError(
+      `Input ${Inputs.Targets} is required: one or more tags or references, separated by newlines or commas`,
+    );
+  }
+  const targets = items.map((item) => parseTarget(item, source));
+
+  const username = get(Inputs.Username).trim();
+  const password = get(Inputs.Password);
+  if ((username === '') !== (password === '')) {
+    throw new InputError(
+      username === ''
+        ? `Input ${Inputs.Password} is set but ${Inputs.Username} is empty: give both or neither`
+        : `Input ${Inputs.Username} '${username}' is set but ${Inputs.Password} is empty: give both or neither`,
+    );
+  }
+
+  return {
+    source,
+    targets,
+    ...(username !== '' && { credentials: { username, password } }),
+    copyReferrers: parseBoolean(Inputs.CopyReferrers, get(Inputs.CopyReferrers), true),
+    referrersApi: parseReferrersApi(get(Inputs.ReferrersApi)),
+    plainHttp: parseBoolean(Inputs.PlainHttp, get(Inputs.PlainHttp), false),
+    dryRun: parseBoolean(Inputs.DryRun, get(Inputs.DryRun), false),
+  };
+}

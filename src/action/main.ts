@@ -1,0 +1,82 @@
+import * as core from '@actions/core';
+import { InputError, parseInputs, type ActionInputs } from './inputs.js';
+import { buildOutputs } from './outputs.js';
+import { renderSummary } from './summary.js';
+import { promote, PromotionError } from '../engine/promote.js';
+import type { Logger } from '../engine/logger.js';
+import { InvalidDigestError } from '../oci/digest.js';
+import { InvalidManifestError } from '../oci/manifest.js';
+import { InvalidReferenceError, formatReference } from '../oci/reference.js';
+import type { Credential, CredentialResolver } from '../registry/auth.js';
+import { RegistryClient } from '../registry/client.js';
+import { loadDockerConfig, DockerConfigError } from '../registry/docker-config.js';
+import { AuthenticationError, RegistryError } from '../registry/errors.js';
+import { ResponseTooLargeError, TransportError } from '../registry/http/transport.js';
+
+const coreLogger: Logger = {
+  debug: (m) => core.debug(m),
+  info: (m) => core.info(m),
+  warning: (m) => core.warning(m),
+};
+
+/** Errors whose message is written for users; anything else is a bug and says so. */
+const USER_ERRORS = [
+  InputError,
+  PromotionError,
+  RegistryError,
+  AuthenticationError,
+  TransportError,
+  ResponseTooLargeError,
+  InvalidManifestError,
+  InvalidReferenceError,
+  InvalidDigestError,
+  DockerConfigError,
+];
+
+/**
+ * Input credentials go to the source's registry (and so to targets on the same host); every
+ * other registry, and the source's when no input credentials are given, uses the Docker config.
+ */
+function credentialResolver(inputs: ActionInputs, dockerConfig: CredentialResolver): CredentialResolver {
+  const fromInputs: Credential | undefined = inputs.credentials && { ...inputs.credentials };
+  return async (registry) => (fromInputs && registry === inputs.source.registry ? fromInputs : dockerConfig(registry));
+}
+
+export async function run(): Promise<void> {
+  let client: RegistryClient | undefined;
+  try {
+    const password = process.env['INPUT_PASSWORD'];
+    if (password) core.setSecret(password);
+    const inputs = parseInputs((name) => core.getInput(name));
+    if (inputs.credentials) {
+      core.setSecret(inputs.credentials.password);
+      core.setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
+    }
+    const dockerConfig = await loadDockerConfig(process.env, (s) => core.setSecret(s));
+    client = new RegistryClient({
+      plainHttp: inputs.plainHttp,
+      referrersApi: inputs.referrersApi,
+      credentials: credentialResolver(inputs, dockerConfig),
+      onSecret: (s) => core.setSecret(s),
+    });
+    const targetsText = inputs.targets.map((t) => formatReference(t)).join(', ');
+    const result = await core.group(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () =>
+      promote(
+        client!,
+        { source: inputs.source, targets: inputs.targets, copyReferrers: inputs.copyReferrers, dryRun: inputs.dryRun },
+        { logger: coreLogger },
+      ),
+    );
+    for (const [name, value] of Object.entries(buildOutputs(result))) core.setOutput(name, value);
+    if (process.env['GITHUB_STEP_SUMMARY']) await core.summary.addRaw(renderSummary(result)).write();
+  } catch (err) {
+    if (USER_ERRORS.some((E) => err instanceof E)) {
+      core.setFailed((err as Error).message);
+    } else {
+      core.debug(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      core.setFailed(`Unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  } finally {
+    await client?.close();
+  }
+}

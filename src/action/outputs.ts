@@ -1,0 +1,28 @@
+import { Outputs } from './constants.js';
+import type { PromotionResult } from '../engine/promote.js';
+
+/** The action's outputs as strings, computed without touching the runner. */
+export function buildOutputs(result: PromotionResult): Record<(typeof Outputs)[keyof typeof Outputs], string> {
+  return {
+    [Outputs.Digest]: result.digest,
+    [Outputs.MediaType]: result.mediaType,
+    [Outputs.Targets]: JSON.stringify(
+      result.targets.map((t) => ({ reference: t.reference, digest: t.digest, status: t.status })),
+    ),
+    [Outputs.Referrers]: JSON.stringify(
+      result.referrers.map((r) => ({
+        digest: r.digest,
+        mediaType: r.mediaType,
+        artifactType: r.artifactType ?? null,
+        subject: r.subject,
+        annotations: r.annotations ?? {},
+      })),
+    ),
+    [Outputs.Capabilities]: JSON.stringify(
+      Object.fromEntries(
+        Object.entries(result.capabilities).map(([repo, c]) => [repo, { referrersApi: c.referrersApi ?? null }]),
+      ),
+    ),
+    [Outputs.ReferrersTags]: JSON.stringify(result.referrersTags),
+  };
+}

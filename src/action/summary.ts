@@ -1,0 +1,77 @@
+import type { PromotionResult } from '../engine/promote.js';
+
+/** Escapes a string for a markdown table cell; registry-supplied text must not become markup. */
+export function escapeCell(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '&#124;')
+    .replace(/`/g, '&#96;')
+    .replace(/[*_[\]\\]/g, (c) => `&#${c.charCodeAt(0)};`)
+    .replace(/\r?\n|\r/g, ' ');
+}
+
+function code(value: string): string {
+  return `<code>${escapeCell(value)}</code>`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+/** The job summary as markdown: the digest, each target and its status, the referrers found. */
+export function renderSummary(result: PromotionResult): string {
+  const out: string[] = [];
+  out.push(`## OCI promotion${result.dryRun ? ' (dry run: nothing was written)' : ''}`);
+  out.push(
+    `Source ${code(result.source)} is ${code(result.digest)} (${code(result.mediaType)}, ${result.size} bytes).`,
+  );
+  out.push('### Targets');
+  out.push(
+    table(
+      ['Reference', 'Digest', result.dryRun ? 'Would be' : 'Status'],
+      result.targets.map((t) => [code(t.reference), code(t.digest), t.status]),
+    ),
+  );
+  out.push(`### Referrers (${result.referrers.length})`);
+  if (result.referrers.length === 0) {
+    out.push('None found.');
+  } else {
+    out.push(
+      table(
+        ['Artifact type', 'Digest', 'Subject', 'Depth'],
+        result.referrers.map((r) => [
+          r.artifactType ? code(r.artifactType) : '',
+          code(r.digest),
+          code(r.subject),
+          String(r.depth),
+        ]),
+      ),
+    );
+  }
+  const caps = Object.entries(result.capabilities);
+  if (caps.length > 0) {
+    out.push('### Registries');
+    out.push(
+      table(
+        ['Repository', 'Referrers API'],
+        caps.map(([repo, c]) => [
+          code(repo),
+          c.referrersApi === undefined ? 'not probed' : c.referrersApi ? 'yes' : 'no (referrers tag schema)',
+        ]),
+      ),
+    );
+  }
+  if (result.referrersTags.length > 0) {
+    out.push('### Referrers tags written');
+    out.push(result.referrersTags.map((t) => `- ${code(t)}`).join('\n'));
+  }
+  if (result.warnings.length > 0) {
+    out.push('### Warnings');
+    out.push(result.warnings.map((w) => `- ${escapeCell(w)}`).join('\n'));
+  }
+  return out.join('\n\n') + '\n';
+}

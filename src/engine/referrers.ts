@@ -1,0 +1,105 @@
+import type { Logger } from './logger.js';
+import { mapLimit } from './pool.js';
+import { artifactTypeOf, parseManifest } from '../oci/manifest.js';
+import { MediaType, isManifestMediaType } from '../oci/media-types.js';
+import type { Repository } from '../registry/types.js';
+
+/** One referrer found in the source repository, as the `referrers` output reports it. */
+export interface ReferrerInfo {
+  digest: string;
+  mediaType: string;
+  artifactType?: string;
+  /** The digest this referrer names as its `subject`. */
+  subject: string;
+  annotations?: Record<string, string>;
+  /** How deep below the promoted manifest: 1 for its direct referrers. */
+  depth: number;
+}
+
+export interface DiscoverOptions {
+  /** Referrers of referrers are followed this many levels deep. */
+  maxDepth: number;
+  /** At most this many referrers in all. */
+  maxCount: number;
+  concurrency: number;
+  logger: Logger;
+}
+
+export const DEFAULT_DISCOVER_OPTIONS: Omit<DiscoverOptions, 'logger'> = {
+  maxDepth: 8,
+  maxCount: 1000,
+  concurrency: 8,
+};
+
+export interface Discovery {
+  referrers: ReferrerInfo[];
+  warnings: string[];
+}
+
+/**
+ * Finds the referrers of `subject`, and theirs, breadth first. A set of visited digests guards
+ * against cycles (a registry can be made to list a manifest as its own referrer's referrer);
+ * the depth and count bounds are reported as warnings when hit.
+ */
+export async function discoverReferrers(
+  repo: Repository,
+  subject: string,
+  options: DiscoverOptions,
+): Promise<Discovery> {
+  const referrers: ReferrerInfo[] = [];
+  const warnings: string[] = [];
+  const seen = new Set<string>([subject]);
+  let level = [subject];
+  for (let depth = 1; level.length > 0; depth++) {
+    if (depth > options.maxDepth) {
+      warnings.push(`referrers deeper than ${options.maxDepth} levels below ${subject} were not followed`);
+      break;
+    }
+    const listings = await mapLimit(level, options.concurrency, (digest) => repo.listReferrers(digest));
+    const next: string[] = [];
+    for (const [i, listing] of listings.entries()) {
+      warnings.push(...listing.warnings);
+      for (const d of listing.descriptors) {
+        if (seen.has(d.digest)) continue;
+        if (referrers.length >= options.maxCount) {
+          warnings.push(`more than ${options.maxCount} referrers below ${subject}; the rest were not followed`);
+          return { referrers, warnings };
+        }
+        seen.add(d.digest);
+        referrers.push({
+          digest: d.digest,
+          mediaType: d.mediaType,
+          ...(d.artifactType !== undefined && { artifactType: d.artifactType }),
+          subject: level[i]!,
+          ...(d.annotations && { annotations: d.annotations }),
+          depth,
+        });
+        next.push(d.digest);
+      }
+    }
+    level = next;
+  }
+  await fixReportedArtifactTypes(repo, referrers, options);
+  return { referrers, warnings };
+}
+
+/**
+ * A registry that reports the empty config media type as a referrer's artifactType took the
+ * config's type where the manifest has its own `artifactType` (image-spec requires one when the
+ * config is empty). Read those manifests to report the real type.
+ */
+async function fixReportedArtifactTypes(
+  repo: Repository,
+  referrers: ReferrerInfo[],
+  options: DiscoverOptions,
+): Promise<void> {
+  const suspect = referrers.filter((r) => r.artifactType === MediaType.Empty && isManifestMediaType(r.mediaType));
+  await mapLimit(suspect, options.concurrency, async (r) => {
+    const m = await repo.fetchManifest(r.digest);
+    const actual = artifactTypeOf(parseManifest(m.bytes, m.mediaType));
+    options.logger.debug(
+      `${repo.registry} reported artifactType ${r.artifactType} for ${r.digest}; the manifest says ${actual}`,
+    );
+    if (actual !== undefined) r.artifactType = actual;
+  });
+}

@@ -1,0 +1,405 @@
+import { Authenticator, repositoryScope, type CredentialResolver } from './auth.js';
+import { RegistryError, parseErrorBody } from './errors.js';
+import {
+  createTransport,
+  parseNextLink,
+  ResponseTooLargeError,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpTransport,
+} from './http/transport.js';
+import type {
+  Access,
+  FetchedManifest,
+  ManifestInfo,
+  ReferrersListing,
+  Repository,
+  RepositoryCapabilities,
+  RepositoryProvider,
+} from './types.js';
+import { computeDigest, isDigest, matchesDigest, referrersTagFor, splitDigest } from '../oci/digest.js';
+import { InvalidManifestError, parseManifest, parseReferrersIndex, type Descriptor } from '../oci/manifest.js';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType } from '../oci/media-types.js';
+import { DOCKER_HUB, isValidTag } from '../oci/reference.js';
+
+export type ReferrersApiMode = 'auto' | boolean;
+
+export interface RegistryClientOptions {
+  plainHttp: boolean;
+  credentials: CredentialResolver;
+  /** Every secret the client learns (tokens), so the caller can mask it. */
+  onSecret?: (secret: string) => void;
+  /** `auto` probes each repository once; true/false override the probe. */
+  referrersApi: ReferrersApiMode;
+  /** Bound on referrers pages followed through `Link` (hostile or broken registries). */
+  maxReferrersPages: number;
+  /** Bound on descriptors in one referrers list. */
+  maxReferrers: number;
+  transport?: HttpTransport;
+  timeoutMs?: number;
+}
+
+export const DEFAULT_REGISTRY_CLIENT_OPTIONS: RegistryClientOptions = {
+  plainHttp: false,
+  credentials: async () => undefined,
+  referrersApi: 'auto',
+  maxReferrersPages: 100,
+  maxReferrers: 10_000,
+};
+
+/** Where a registry's API lives: Docker Hub's name is not its API host. */
+export function apiHost(registry: string): string {
+  return registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
+}
+
+/** The OCI distribution client: one per run, one keep-alive pool per registry through the transport. */
+export class RegistryClient implements RepositoryProvider {
+  private readonly options: RegistryClientOptions;
+  private readonly transport: HttpTransport;
+  private readonly auth: Authenticator;
+  private readonly repositories = new Map<string, HttpRepository>();
+
+  constructor(options: Partial<RegistryClientOptions> = {}) {
+    this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
+    this.transport =
+      this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) });
+    this.auth = new Authenticator({
+      transport: this.transport,
+      credentials: this.options.credentials,
+      ...(this.options.onSecret && { onSecret: this.options.onSecret }),
+      plainHttp: this.options.plainHttp,
+    });
+  }
+
+  repository(ref: { registry: string; repository: string }, access: Access): Repository {
+    const key = `${ref.registry}/${ref.repository}`;
+    let repo = this.repositories.get(key);
+    if (!repo) {
+      repo = new HttpRepository(ref.registry, ref.repository, this.transport, this.auth, this.options);
+      this.repositories.set(key, repo);
+    }
+    // Ask for push once any caller needs it, so one token covers reads and writes.
+    if (access === 'push') repo.needPush();
+    return repo;
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}
+
+interface SendOptions extends Omit<HttpRequest, 'url'> {
+  path: string;
+  operation: string;
+  reference: string;
+}
+
+class HttpRepository implements Repository {
+  private actions: string[] = ['pull'];
+  private readonly caps: RepositoryCapabilities = {};
+  private readonly base: string;
+
+  constructor(
+    readonly registry: string,
+    readonly name: string,
+    private readonly transport: HttpTransport,
+    private readonly auth: Authenticator,
+    private readonly options: RegistryClientOptions,
+  ) {
+    this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(registry)}/v2/${name}`;
+    if (options.referrersApi !== 'auto') this.caps.referrersApi = options.referrersApi;
+  }
+
+  needPush(): void {
+    this.actions = ['pull', 'push'];
+  }
+
+  capabilities(): RepositoryCapabilities {
+    return { ...this.caps };
+  }
+
+  private ref(reference: string): string {
+    return `${this.registry}/${this.name}${isDigest(reference) ? '@' : ':'}${reference}`;
+  }
+
+  /** Sends with authentication: a known scheme up front, else learn it from the 401 and retry once. */
+  private async send(opts: SendOptions): Promise<HttpResponse> {
+    const scopes = [repositoryScope(this.name, this.actions)];
+    const { path, operation, reference, ...rest } = opts;
+    const url = `${this.base}${path}`;
+    const withAuth = (authorization: string | undefined): HttpRequest => ({
+      ...rest,
+      url,
+      headers: { ...rest.headers, ...(authorization && { authorization }) },
+    });
+    let authorization = await this.auth.authorization(this.registry, scopes);
+    let res = await this.transport.request(withAuth(authorization));
+    if (res.status === 401) {
+      authorization = await this.auth.unauthorized(
+        this.registry,
+        res.header('www-authenticate'),
+        scopes,
+        authorization !== undefined,
+      );
+      res = await this.transport.request(withAuth(authorization));
+      if (res.status === 401) {
+        const write = rest.method !== 'GET' && rest.method !== 'HEAD';
+        throw this.error(
+          res,
+          operation,
+          reference,
+          write
+            ? `Check that the credentials for ${this.registry} may push to ${this.name}`
+            : `Check the credentials for ${this.registry}`,
+        );
+      }
+    }
+    return res;
+  }
+
+  private error(res: HttpResponse, operation: string, reference: string, hint?: string): RegistryError {
+    return new RegistryError(
+      {
+        registry: this.registry,
+        operation,
+        reference,
+        method: res.method,
+        status: res.status,
+        errors: parseErrorBody(res.body),
+      },
+      hint,
+    );
+  }
+
+  async statManifest(reference: string): Promise<ManifestInfo | undefined> {
+    const res = await this.send({
+      method: 'HEAD',
+      path: `/manifests/${reference}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      operation: 'check manifest',
+      reference: this.ref(reference),
+    });
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw this.error(res, 'check manifest', this.ref(reference));
+    const digest = res.header('docker-content-digest');
+    const mediaType = res.header('content-type')?.split(';')[0]?.trim();
+    const size = Number(res.header('content-length'));
+    if (!digest || !isDigest(digest) || !mediaType || !Number.isSafeInteger(size)) {
+      // Some registries omit Docker-Content-Digest on HEAD: fall back to the body.
+      const m = await this.fetchManifest(reference);
+      return { digest: m.digest, mediaType: m.mediaType, size: m.size };
+    }
+    return { digest, mediaType, size };
+  }
+
+  async fetchManifest(reference: string): Promise<FetchedManifest> {
+    const where = this.ref(reference);
+    let res: HttpResponse;
+    try {
+      res = await this.send({
+        method: 'GET',
+        path: `/manifests/${reference}`,
+        headers: { accept: MANIFEST_ACCEPT },
+        maxResponseBytes: MAX_MANIFEST_BYTES,
+        operation: 'get manifest',
+        reference: where,
+      });
+    } catch (err) {
+      if (err instanceof ResponseTooLargeError) {
+        throw new InvalidManifestError(
+          `the manifest ${where} is larger than ${MAX_MANIFEST_BYTES} bytes (4 MiB), the most registries must accept`,
+        );
+      }
+      throw err;
+    }
+    if (res.status !== 200) throw this.error(res, 'get manifest', where);
+    const bytes = res.body;
+    const announced = res.header('docker-content-digest');
+    let digest: string;
+    if (isDigest(reference)) {
+      if (!matchesDigest(bytes, reference))
+        throw new InvalidManifestError(`the manifest served for ${where} does not match that digest`);
+      digest = reference;
+    } else if (announced && isDigest(announced)) {
+      // distribution-spec: Docker-Content-Digest may use another algorithm; verify it against the body.
+      if (!matchesDigest(bytes, announced)) {
+        throw new InvalidManifestError(
+          `the manifest served for ${where} does not match the Docker-Content-Digest ${announced} the registry announced`,
+        );
+      }
+      digest = splitDigest(announced)[0] === 'sha256' ? announced : computeDigest(bytes);
+    } else {
+      digest = computeDigest(bytes);
+    }
+    let mediaType: string;
+    try {
+      mediaType = parseManifest(bytes, res.header('content-type')).mediaType;
+    } catch (err) {
+      if (err instanceof InvalidManifestError)
+        throw new InvalidManifestError(`the manifest ${where} is invalid: ${err.message}`);
+      throw err;
+    }
+    return { digest, mediaType, size: bytes.length, bytes };
+  }
+
+  async pushManifest(reference: string, manifest: FetchedManifest): Promise<void> {
+    const where = this.ref(reference);
+    const res = await this.send({
+      method: 'PUT',
+      path: `/manifests/${reference}`,
+      headers: { 'content-type': manifest.mediaType },
+      body: manifest.bytes,
+      operation: 'push manifest',
+      reference: where,
+    });
+    if (res.status !== 201 && res.status !== 200) {
+      throw this.error(
+        res,
+        'push manifest',
+        where,
+        res.status === 401 || res.status === 403
+          ? `Check that the credentials for ${this.registry} may push to ${this.name}`
+          : undefined,
+      );
+    }
+    const stored = res.header('docker-content-digest');
+    if (
+      stored &&
+      isDigest(stored) &&
+      splitDigest(stored)[0] === splitDigest(manifest.digest)[0] &&
+      stored !== manifest.digest
+    ) {
+      throw new InvalidManifestError(
+        `${this.registry} stored ${where} as ${stored}, not as ${manifest.digest}: it changed the manifest`,
+      );
+    }
+  }
+
+  async listReferrers(subject: string): Promise<ReferrersListing> {
+    if (this.caps.referrersApi !== false) {
+      const viaApi = await this.referrersFromApi(subject);
+      if (viaApi) return viaApi;
+    }
+    return this.referrersFromTag(subject);
+  }
+
+  /**
+   * distribution-spec v1.1 "Listing Referrers". Only a 200 carrying an OCI image index means the
+   * API exists; anything else (404, 400, 405, 406, 501, a redirect elsewhere, an HTML page) means
+   * it does not, and the answer is remembered for this repository. Never decided from OCI-Subject.
+   */
+  private async referrersFromApi(subject: string): Promise<ReferrersListing | undefined> {
+    const where = `${this.registry}/${this.name}@${subject}`;
+    const descriptors: Descriptor[] = [];
+    const warnings: string[] = [];
+    let path = `/referrers/${subject}`;
+    for (let page = 0; ; page++) {
+      const res = await this.send({
+        method: 'GET',
+        path,
+        headers: { accept: MediaType.OciIndex },
+        maxResponseBytes: MAX_MANIFEST_BYTES,
+        redirect: 'same-host',
+        operation: 'list referrers of',
+        reference: where,
+      });
+      if (res.status === 401 || res.status === 403) throw this.error(res, 'list referrers of', where);
+      if (res.status >= 500 && res.status !== 501) throw this.error(res, 'list referrers of', where);
+      let list: Descriptor[] | undefined;
+      if (res.status === 200) {
+        try {
+          list = parseReferrersIndex(res.body, res.header('content-type'));
+        } catch {
+          list = undefined;
+        }
+      }
+      if (!list) {
+        if (page > 0)
+          throw this.error(
+            res,
+            'list referrers of',
+            where,
+            'A later page of the referrers list was not an OCI image index',
+          );
+        if (this.caps.referrersApi === true && this.options.referrersApi === true) {
+          throw this.error(
+            res,
+            'list referrers of',
+            where,
+            "The input referrers-api is 'true' but the registry does not serve the referrers API here",
+          );
+        }
+        this.caps.referrersApi = false;
+        return undefined;
+      }
+      this.caps.referrersApi = true;
+      descriptors.push(...list);
+      if (descriptors.length > this.options.maxReferrers) {
+        throw new InvalidManifestError(
+          `${where} has more than ${this.options.maxReferrers} referrers; refusing to go on`,
+        );
+      }
+      const next = parseNextLink(res.header('link'), res.url);
+      if (!next) break;
+      const nextUrl = new URL(next);
+      if (
+        nextUrl.origin !== new URL(this.base).origin ||
+        !nextUrl.pathname.startsWith(new URL(this.base).pathname + '/referrers/')
+      ) {
+        throw new InvalidManifestError(
+          `${this.registry} answered the referrers list of ${where} with a next page outside the repository (${nextUrl.host})`,
+        );
+      }
+      if (page + 1 >= this.options.maxReferrersPages) {
+        warnings.push(
+          `the referrers list of ${where} has more than ${this.options.maxReferrersPages} pages; the rest was not read`,
+        );
+        break;
+      }
+      path = nextUrl.pathname.slice(new URL(this.base).pathname.length) + nextUrl.search;
+    }
+    // distribution-spec: `artifactType` filtering is optional; we never ask for it, and keep all.
+    return { source: 'api', descriptors: dedupe(descriptors), warnings };
+  }
+
+  /** distribution-spec v1.1 "Referrers Tag Schema", read side: validated before it is believed. */
+  private async referrersFromTag(subject: string): Promise<ReferrersListing> {
+    const tag = referrersTagFor(subject);
+    if (!isValidTag(tag)) return { source: 'tag-schema', descriptors: [], warnings: [] };
+    const res = await this.send({
+      method: 'GET',
+      path: `/manifests/${tag}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      maxResponseBytes: MAX_MANIFEST_BYTES,
+      operation: 'get referrers tag',
+      reference: this.ref(tag),
+    });
+    if (res.status === 404) return { source: 'tag-schema', descriptors: [], warnings: [] };
+    if (res.status !== 200) throw this.error(res, 'get referrers tag', this.ref(tag));
+    // GitLab answers `sha256-<hex>` with the manifest `sha256:<hex>` itself: no referrers.
+    if (matchesDigest(res.body, subject)) {
+      this.caps.referrersTagAliasesDigest = true;
+      return { source: 'tag-schema', descriptors: [], warnings: [] };
+    }
+    try {
+      return {
+        source: 'tag-schema',
+        descriptors: dedupe(parseReferrersIndex(res.body, res.header('content-type'))),
+        warnings: [],
+      };
+    } catch (err) {
+      return {
+        source: 'tag-schema',
+        descriptors: [],
+        warnings: [
+          `the referrers tag ${this.ref(tag)} does not hold an OCI image index (${(err as Error).message}); treated as no referrers`,
+        ],
+      };
+    }
+  }
+}
+
+function dedupe(descriptors: Descriptor[]): Descriptor[] {
+  const seen = new Set<string>();
+  return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+}

@@ -1,0 +1,167 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Credential, CredentialResolver } from './auth.js';
+import { DOCKER_HUB } from '../oci/reference.js';
+
+/** The key the Docker CLI and docker/login-action use for Docker Hub. */
+const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+export class DockerConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DockerConfigError';
+  }
+}
+
+interface AuthEntry {
+  auth?: string;
+  username?: string;
+  password?: string;
+  identitytoken?: string;
+  registrytoken?: string;
+}
+
+interface DockerConfig {
+  auths?: Record<string, AuthEntry>;
+  credHelpers?: Record<string, string>;
+  credsStore?: string;
+}
+
+/** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
+export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
+}
+
+/** Reduces a config key (`https://ghcr.io/v1/`, `ghcr.io`) to the registry name it stands for. */
+function registryOfKey(key: string): string {
+  const host = key
+    .replace(/^[a-z]+:\/\//i, '')
+    .split('/')[0]!
+    .toLowerCase();
+  return DOCKER_HUB_HOSTS.has(host) ? DOCKER_HUB : host;
+}
+
+/** The server name to hand to a credential helper, as the Docker CLI does. */
+function helperServerName(registry: string): string {
+  return registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
+}
+
+function decodeEntry(entry: AuthEntry, path: string, key: string): Credential | undefined {
+  if (entry.registrytoken) return { registryToken: entry.registrytoken };
+  let username = entry.username;
+  let password = entry.password;
+  if (entry.auth) {
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    if (i < 0)
+      throw new DockerConfigError(
+        `The Docker config ${path} has an 'auth' for '${key}' that is not base64 of user:password`,
+      );
+    username = decoded.slice(0, i);
+    password = decoded.slice(i + 1);
+  }
+  if (entry.identitytoken) return { ...(username && { username }), identityToken: entry.identitytoken };
+  if (username && password !== undefined) return { username, password };
+  return undefined;
+}
+
+function runHelper(helper: string, server: string): Promise<Credential | undefined> {
+  if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
+    return Promise.reject(new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`));
+  }
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      `docker-credential-${helper}`,
+      ['get'],
+      { timeout: 30_000, maxBuffer: 1024 * 1024 },
+      (err, stdout) => {
+        if (err) {
+          // Helpers answer "credentials not found in native keychain" with a non-zero exit.
+          if (/not found/i.test(stdout) || (err as { code?: unknown }).code === 1) return resolve(undefined);
+          return reject(
+            new DockerConfigError(
+              `The credential helper docker-credential-${helper} failed for ${server}: ${(err as Error).message.split('\n')[0]}`,
+            ),
+          );
+        }
+        try {
+          const out = JSON.parse(stdout) as { Username?: string; Secret?: string };
+          if (!out.Secret) return resolve(undefined);
+          // The Docker CLI's convention: the user name `<token>` marks an identity token.
+          if (out.Username === '<token>') return resolve({ identityToken: out.Secret });
+          resolve({ username: out.Username ?? '', password: out.Secret });
+        } catch {
+          reject(
+            new DockerConfigError(
+              `The credential helper docker-credential-${helper} answered with something that is not JSON`,
+            ),
+          );
+        }
+      },
+    );
+    child.stdin?.end(server);
+  });
+}
+
+/**
+ * Credentials from the Docker config file, as docker/login-action writes it: `credHelpers` for
+ * the registry first, then its `auths` entry, then the default `credsStore`. A missing file
+ * means no credentials; a malformed one is an error that names the file (never its content).
+ */
+export async function loadDockerConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  onSecret?: (s: string) => void,
+): Promise<CredentialResolver> {
+  const path = dockerConfigPath(env);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return async () => undefined;
+    throw new DockerConfigError(
+      `Cannot read the Docker config ${path}: ${(err as { code?: string }).code ?? 'error'}`,
+      { cause: err },
+    );
+  }
+  let config: DockerConfig;
+  try {
+    config = JSON.parse(text) as DockerConfig;
+    if (typeof config !== 'object' || config === null) throw new Error('not an object');
+  } catch {
+    throw new DockerConfigError(`The Docker config ${path} is not valid JSON`);
+  }
+  const auths = new Map<string, { key: string; entry: AuthEntry }>();
+  for (const [key, entry] of Object.entries(config.auths ?? {})) {
+    if (entry && typeof entry === 'object') auths.set(registryOfKey(key), { key, entry });
+  }
+  const helpers = new Map<string, string>();
+  for (const [key, helper] of Object.entries(config.credHelpers ?? {})) {
+    if (typeof helper === 'string') helpers.set(registryOfKey(key), helper);
+  }
+  const cache = new Map<string, Promise<Credential | undefined>>();
+
+  const lookup = async (registry: string): Promise<Credential | undefined> => {
+    const helper = helpers.get(registry);
+    let credential: Credential | undefined;
+    if (helper) credential = await runHelper(helper, helperServerName(registry));
+    const found = auths.get(registry);
+    if (!credential && found) credential = decodeEntry(found.entry, path, found.key);
+    if (!credential && config.credsStore) credential = await runHelper(config.credsStore, helperServerName(registry));
+    for (const secret of [credential?.password, credential?.identityToken, credential?.registryToken]) {
+      if (secret) onSecret?.(secret);
+    }
+    return credential;
+  };
+
+  return (registry: string) => {
+    let p = cache.get(registry);
+    if (!p) {
+      p = lookup(registry);
+      cache.set(registry, p);
+    }
+    return p;
+  };
+}

@@ -1,0 +1,113 @@
+/** distribution-spec v1.1 "Error Codes": the JSON body `{"errors":[{code, message, detail}]}`. */
+export interface RegistryErrorDetail {
+  code: string;
+  message?: string;
+}
+
+export interface RegistryErrorInfo {
+  /** Registry as the user wrote it (`ghcr.io`, `docker.io`). */
+  registry: string;
+  /** What was being done: `get manifest`, `push manifest`, `list referrers`. */
+  operation: string;
+  /** The reference or repository concerned, as the user would write it. */
+  reference: string;
+  method: string;
+  status: number;
+  errors: RegistryErrorDetail[];
+}
+
+const MAX_ERROR_TEXT = 300;
+
+/** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
+export class RegistryError extends Error {
+  readonly registry: string;
+  readonly operation: string;
+  readonly reference: string;
+  readonly method: string;
+  readonly status: number;
+  readonly errors: RegistryErrorDetail[];
+
+  constructor(info: RegistryErrorInfo, hint?: string) {
+    super(RegistryError.format(info, hint));
+    this.name = 'RegistryError';
+    this.registry = info.registry;
+    this.operation = info.operation;
+    this.reference = info.reference;
+    this.method = info.method;
+    this.status = info.status;
+    this.errors = info.errors;
+  }
+
+  get code(): string | undefined {
+    return this.errors[0]?.code;
+  }
+
+  private static format(info: RegistryErrorInfo, hint?: string): string {
+    const what = describeStatus(info.status);
+    const codes = info.errors
+      .map((e) => (e.message ? `${e.code}: ${e.message}` : e.code))
+      .join('; ')
+      .slice(0, MAX_ERROR_TEXT);
+    let s = `${info.operation} ${info.reference} failed: ${info.registry} answered HTTP ${info.status}`;
+    if (what) s += ` (${what})`;
+    if (codes) s += ` ${codes}`;
+    if (hint) s += `. ${hint}`;
+    return s;
+  }
+}
+
+function describeStatus(status: number): string | undefined {
+  switch (status) {
+    case 401:
+      return 'authentication failed';
+    case 403:
+      return 'access denied';
+    case 404:
+      return 'not found';
+    case 429:
+      return 'rate limited';
+  }
+  return undefined;
+}
+
+/**
+ * Parses a registry's error body. Registries may answer with JSON of another shape, HTML or
+ * nothing; only well-formed entries are kept, and text is flattened to one printable line.
+ */
+export function parseErrorBody(body: Uint8Array): RegistryErrorDetail[] {
+  if (body.length === 0 || body.length > 64 * 1024) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    return [];
+  }
+  const errors = (json as { errors?: unknown })?.errors;
+  if (!Array.isArray(errors)) return [];
+  const out: RegistryErrorDetail[] = [];
+  for (const e of errors.slice(0, 5)) {
+    const code = (e as { code?: unknown })?.code;
+    const message = (e as { message?: unknown })?.message;
+    if (typeof code !== 'string') continue;
+    const detail: RegistryErrorDetail = { code: printable(code) };
+    if (typeof message === 'string' && message !== '') detail.message = printable(message);
+    out.push(detail);
+  }
+  return out;
+}
+
+function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_ERROR_TEXT);
+}
+
+/** Authentication with the registry failed: no or wrong credentials, or the token service refused. */
+export class AuthenticationError extends Error {
+  constructor(
+    readonly registry: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AuthenticationError';
+  }
+}

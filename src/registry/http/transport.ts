@@ -1,0 +1,197 @@
+import { Agent, errors as undiciErrors } from 'undici';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+/**
+ * How redirects are treated. `follow` follows any (blob downloads go to object storage),
+ * `same-host` follows only to the same origin and returns the 3xx otherwise (the referrers
+ * probe: ghcr.io redirects that path to another host), `none` never follows.
+ */
+export type RedirectPolicy = 'follow' | 'same-host' | 'none';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  url: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+  /** Largest body this caller will buffer; more fails with ResponseTooLargeError. */
+  maxResponseBytes?: number;
+  redirect?: RedirectPolicy;
+}
+
+export interface HttpResponse {
+  /** The method of the request that answered (a 303 turns it into GET). */
+  method: HttpMethod;
+  status: number;
+  /** The URL that answered, after redirects. */
+  url: string;
+  header(name: string): string | undefined;
+  body: Uint8Array;
+}
+
+export interface HttpTransport {
+  request(req: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+export interface TransportOptions {
+  /** Connect timeout and the longest wait for headers or between body chunks. */
+  timeoutMs: number;
+  /** Keep-alive connections per origin. */
+  connections: number;
+  /** Extra headers on every request (User-Agent). */
+  userAgent: string;
+}
+
+export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = {
+  timeoutMs: 60_000,
+  connections: 8,
+  userAgent: 'oci-promote-action',
+};
+
+/** A request that never got an HTTP answer: DNS, refused connection, TLS, timeout, reset. */
+export class TransportError extends Error {
+  constructor(
+    readonly method: string,
+    readonly host: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${method} request to ${host} failed: ${reason}`, options);
+    this.name = 'TransportError';
+  }
+}
+
+export class ResponseTooLargeError extends Error {
+  constructor(
+    readonly url: string,
+    readonly limit: number,
+  ) {
+    super(`the response from ${new URL(url).host} is larger than ${limit} bytes`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+
+function describeNetworkError(err: unknown): string {
+  if (err instanceof undiciErrors.ConnectTimeoutError) return 'connection timed out';
+  if (err instanceof undiciErrors.HeadersTimeoutError) return 'timed out waiting for response headers';
+  if (err instanceof undiciErrors.BodyTimeoutError) return 'timed out reading the response body';
+  const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    case 'UND_ERR_CLOSED':
+      return 'connection closed';
+  }
+  if (typeof code === 'string' && /CERT|TLS|SSL|SELF_SIGNED/i.test(code)) return `TLS error (${code})`;
+  return code ? `network error (${code})` : 'network error';
+}
+
+/**
+ * The one place that talks to undici. One Agent holds one keep-alive pool per origin, so each
+ * registry gets its own pool; connections are reused across requests and tokens.
+ */
+export function createTransport(options: Partial<TransportOptions> = {}): HttpTransport {
+  const opts = { ...DEFAULT_TRANSPORT_OPTIONS, ...options };
+  const agent = new Agent({
+    connections: opts.connections,
+    connect: { timeout: opts.timeoutMs },
+    headersTimeout: opts.timeoutMs,
+    bodyTimeout: opts.timeoutMs,
+    keepAliveTimeout: 30_000,
+  });
+
+  async function once(req: HttpRequest, url: URL): Promise<HttpResponse> {
+    const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    let res;
+    try {
+      res = await agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method,
+        headers: { 'user-agent': opts.userAgent, ...req.headers },
+        body: req.body ?? null,
+      });
+    } catch (err) {
+      throw new TransportError(req.method, url.host, describeNetworkError(err), { cause: err });
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      if (req.method === 'HEAD') {
+        await res.body.dump();
+      } else {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          total += chunk.length;
+          if (total > limit) {
+            res.body.destroy();
+            throw new ResponseTooLargeError(url.href, limit);
+          }
+          chunks.push(chunk);
+        }
+      }
+    } catch (err) {
+      if (err instanceof ResponseTooLargeError) throw err;
+      throw new TransportError(req.method, url.host, describeNetworkError(err), { cause: err });
+    }
+    const headers = res.headers;
+    return {
+      method: req.method,
+      status: res.statusCode,
+      url: url.href,
+      header(name: string) {
+        const v = headers[name.toLowerCase()];
+        return Array.isArray(v) ? v.join(', ') : v;
+      },
+      body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+    };
+  }
+
+  return {
+    async request(req: HttpRequest): Promise<HttpResponse> {
+      let url = new URL(req.url);
+      let current = req;
+      for (let hop = 0; ; hop++) {
+        const res = await once(current, url);
+        const location = res.header('location');
+        const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
+        if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS) return res;
+        const next = new URL(location, url);
+        if (next.origin !== url.origin && req.redirect === 'same-host') return res;
+        if (next.protocol !== 'https:' && next.protocol !== 'http:') return res;
+        const headers = { ...current.headers };
+        // Never forward the registry's credentials to another host (S3, Azure Blob, a CDN):
+        // they reject it, and it would leak the token.
+        if (next.origin !== url.origin) delete headers.authorization;
+        const toGet = res.status === 303 && current.method !== 'HEAD';
+        current = {
+          ...current,
+          method: toGet ? 'GET' : current.method,
+          headers,
+          ...(toGet && { body: undefined }),
+        };
+        url = next;
+      }
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** RFC 8288 `Link: <url>; rel="next"`, resolved against the URL that answered. */
+export function parseNextLink(header: string | undefined, base: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
+    if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2]!)) return new URL(m[1]!, base).href;
+  }
+  return undefined;
+}

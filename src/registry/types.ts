@@ -1,0 +1,57 @@
+import type { Descriptor } from '../oci/manifest.js';
+
+/** What a manifest is, without its bytes (a HEAD answer). */
+export interface ManifestInfo {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface FetchedManifest extends ManifestInfo {
+  /** The exact bytes the registry stores: the digest is computed over them. */
+  bytes: Uint8Array;
+}
+
+/** Where a repository's referrers list came from. */
+export type ReferrersSource = 'api' | 'tag-schema';
+
+export interface ReferrersListing {
+  source: ReferrersSource;
+  descriptors: Descriptor[];
+  /** Something odd the user should hear about (a referrers tag that is not an index, ...). */
+  warnings: string[];
+}
+
+/** What the run learned about a repository; fields stay undefined until observed. */
+export interface RepositoryCapabilities {
+  referrersApi?: boolean;
+  /** The registry resolves `sha256-<hex>` to the manifest `sha256:<hex>` itself (GitLab). */
+  referrersTagAliasesDigest?: boolean;
+}
+
+export interface ManifestStore {
+  /** GET: the bytes, verified against the digest asked for or announced. 404 throws a RegistryError. */
+  fetchManifest(reference: string): Promise<FetchedManifest>;
+  /** HEAD: undefined when the tag or digest does not exist. */
+  statManifest(reference: string): Promise<ManifestInfo | undefined>;
+  /** PUT the exact bytes under a tag or digest, with their media type. */
+  pushManifest(reference: string, manifest: FetchedManifest): Promise<void>;
+}
+
+export interface ReferrerLister {
+  /** Referrers of a digest: through the API where the repository has it, else the referrers tag schema. */
+  listReferrers(subject: string): Promise<ReferrersListing>;
+}
+
+export interface Repository extends ManifestStore, ReferrerLister {
+  readonly registry: string;
+  readonly name: string;
+  capabilities(): RepositoryCapabilities;
+}
+
+/** Read only, or read and write: decides the token scopes asked for. */
+export type Access = 'pull' | 'push';
+
+export interface RepositoryProvider {
+  repository(ref: { registry: string; repository: string }, access: Access): Repository;
+}
