@@ -78538,13 +78538,16 @@ function decodeEntry(entry, path, key) {
         return { username, password };
     return undefined;
 }
-function runHelper(helper, server) {
+function runHelper(helper, server, env) {
     if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
         return Promise.reject(new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`));
     }
     return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.execFile)(`docker-credential-${helper}`, ['get'], { timeout: 30_000, maxBuffer: 1024 * 1024 }, (err, stdout) => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(`docker-credential-${helper}`, ['get'], { timeout: 30_000, maxBuffer: 1024 * 1024, env }, (err, stdout) => {
             if (err) {
+                if (err.code === 'ENOENT') {
+                    return reject(new DockerConfigError(`The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`));
+                }
                 // Helpers answer "credentials not found in native keychain" with a non-zero exit.
                 if (/not found/i.test(stdout) || err.code === 1)
                     return resolve(undefined);
@@ -78606,12 +78609,12 @@ async function loadDockerConfig(env = process.env, onSecret) {
         const helper = helpers.get(registry);
         let credential;
         if (helper)
-            credential = await runHelper(helper, helperServerName(registry));
+            credential = await runHelper(helper, helperServerName(registry), env);
         const found = auths.get(registry);
         if (!credential && found)
             credential = decodeEntry(found.entry, path, found.key);
         if (!credential && config.credsStore)
-            credential = await runHelper(config.credsStore, helperServerName(registry));
+            credential = await runHelper(config.credsStore, helperServerName(registry), env);
         for (const secret of [credential?.password, credential?.identityToken, credential?.registryToken]) {
             if (secret)
                 onSecret?.(secret);

@@ -68,7 +68,7 @@ function decodeEntry(entry: AuthEntry, path: string, key: string): Credential | 
   return undefined;
 }
 
-function runHelper(helper: string, server: string): Promise<Credential | undefined> {
+function runHelper(helper: string, server: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
   if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
     return Promise.reject(new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`));
   }
@@ -76,9 +76,16 @@ function runHelper(helper: string, server: string): Promise<Credential | undefin
     const child = execFile(
       `docker-credential-${helper}`,
       ['get'],
-      { timeout: 30_000, maxBuffer: 1024 * 1024 },
+      { timeout: 30_000, maxBuffer: 1024 * 1024, env },
       (err, stdout) => {
         if (err) {
+          if ((err as { code?: unknown }).code === 'ENOENT') {
+            return reject(
+              new DockerConfigError(
+                `The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`,
+              ),
+            );
+          }
           // Helpers answer "credentials not found in native keychain" with a non-zero exit.
           if (/not found/i.test(stdout) || (err as { code?: unknown }).code === 1) return resolve(undefined);
           return reject(
@@ -146,10 +153,11 @@ export async function loadDockerConfig(
   const lookup = async (registry: string): Promise<Credential | undefined> => {
     const helper = helpers.get(registry);
     let credential: Credential | undefined;
-    if (helper) credential = await runHelper(helper, helperServerName(registry));
+    if (helper) credential = await runHelper(helper, helperServerName(registry), env);
     const found = auths.get(registry);
     if (!credential && found) credential = decodeEntry(found.entry, path, found.key);
-    if (!credential && config.credsStore) credential = await runHelper(config.credsStore, helperServerName(registry));
+    if (!credential && config.credsStore)
+      credential = await runHelper(config.credsStore, helperServerName(registry), env);
     for (const secret of [credential?.password, credential?.identityToken, credential?.registryToken]) {
       if (secret) onSecret?.(secret);
     }
