@@ -77877,6 +77877,17 @@ class Authenticator {
         s.challenge = challenge;
         return this.obtain(registry, challenge, scopes, stale);
     }
+    /**
+     * Explains a 401 that came back although we sent what the registry asked for. With Basic
+     * auth that can only mean the password is wrong; with a token, the registry's own error
+     * (insufficient scope, say) says more, so undefined lets the caller report it.
+     */
+    async refusal(registry) {
+        if (this.state.get(registry)?.challenge?.scheme !== 'basic')
+            return undefined;
+        const credential = await this.options.credentials(registry);
+        return new AuthenticationError(registry, `authentication failed: ${registry} refused the password for user '${credential?.username ?? ''}'`);
+    }
     async obtain(registry, challenge, scopes, refresh) {
         const credential = await this.options.credentials(registry);
         if (challenge.scheme === 'basic') {
@@ -78250,6 +78261,9 @@ class HttpRepository {
             authorization = await this.auth.unauthorized(this.registry, res.header('www-authenticate'), scopes, authorization !== undefined);
             res = await this.transport.request(withAuth(authorization));
             if (res.status === 401) {
+                const refused = await this.auth.refusal(this.registry);
+                if (refused)
+                    throw refused;
                 const write = rest.method !== 'GET' && rest.method !== 'HEAD';
                 throw this.error(res, operation, reference, write
                     ? `Check that the credentials for ${this.registry} may push to ${this.name}`
@@ -78678,7 +78692,6 @@ async function run() {
             core_setSecret(password);
         const inputs = parseInputs((name) => getInput(name));
         if (inputs.credentials) {
-            core_setSecret(inputs.credentials.password);
             core_setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
         }
         const dockerConfig = await loadDockerConfig(process.env, (s) => core_setSecret(s));

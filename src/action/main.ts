@@ -49,7 +49,6 @@ export async function run(): Promise<void> {
     if (password) core.setSecret(password);
     const inputs = parseInputs((name) => core.getInput(name));
     if (inputs.credentials) {
-      core.setSecret(inputs.credentials.password);
       core.setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
     }
     const dockerConfig = await loadDockerConfig(process.env, (s) => core.setSecret(s));

@@ -126,6 +126,20 @@ export class Authenticator {
     return this.obtain(registry, challenge, scopes, stale);
   }
 
+  /**
+   * Explains a 401 that came back although we sent what the registry asked for. With Basic
+   * auth that can only mean the password is wrong; with a token, the registry's own error
+   * (insufficient scope, say) says more, so undefined lets the caller report it.
+   */
+  async refusal(registry: string): Promise<AuthenticationError | undefined> {
+    if (this.state.get(registry)?.challenge?.scheme !== 'basic') return undefined;
+    const credential = await this.options.credentials(registry);
+    return new AuthenticationError(
+      registry,
+      `authentication failed: ${registry} refused the password for user '${credential?.username ?? ''}'`,
+    );
+  }
+
   private async obtain(
     registry: string,
     challenge: Challenge,

@@ -143,6 +143,8 @@ class HttpRepository implements Repository {
       );
       res = await this.transport.request(withAuth(authorization));
       if (res.status === 401) {
+        const refused = await this.auth.refusal(this.registry);
+        if (refused) throw refused;
         const write = rest.method !== 'GET' && rest.method !== 'HEAD';
         throw this.error(
           res,
