@@ -73999,7 +73999,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7947:
+/***/ 763:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76964,6 +76964,8 @@ const Inputs = {
     ReferrersApi: 'referrers-api',
     PlainHttp: 'plain-http',
     DryRun: 'dry-run',
+    Concurrency: 'concurrency',
+    Verify: 'verify',
 };
 const Outputs = {
     Digest: 'digest',
@@ -77154,6 +77156,8 @@ function sameRepository(a, b) {
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
 
 
+/** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
+const DEFAULT_CONCURRENCY = 8;
 /** A bad input: the message quotes the value and says the expected form. */
 class InputError extends Error {
     constructor(message) {
@@ -77170,6 +77174,16 @@ function parseBoolean(name, value, fallback) {
     if (/^false$/i.test(v))
         return false;
     throw new InputError(`Invalid ${name} '${value}': expected true or false`);
+}
+function parseConcurrency(value) {
+    const v = value.trim();
+    if (v === '')
+        return DEFAULT_CONCURRENCY;
+    const n = Number(v);
+    if (!/^[0-9]+$/.test(v) || n < 1 || n > 64) {
+        throw new InputError(`Invalid ${Inputs.Concurrency} '${value}': expected a whole number from 1 to 64`);
+    }
+    return n;
 }
 function parseReferrersApi(value) {
     const v = value.trim().toLowerCase();
@@ -77258,6 +77272,8 @@ function parseInputs(get) {
         referrersApi: parseReferrersApi(get(Inputs.ReferrersApi)),
         plainHttp: parseBoolean(Inputs.PlainHttp, get(Inputs.PlainHttp), false),
         dryRun: parseBoolean(Inputs.DryRun, get(Inputs.DryRun), false),
+        concurrency: parseConcurrency(get(Inputs.Concurrency)),
+        verify: parseBoolean(Inputs.Verify, get(Inputs.Verify), true),
     };
 }
 
@@ -77321,6 +77337,14 @@ function renderSummary(result) {
             String(r.depth),
         ])));
     }
+    const c = result.copy;
+    if (c.manifestsCopied + c.manifestsPresent + c.blobsUploaded + c.blobsMounted + c.blobsPresent > 0) {
+        out.push('### Copied');
+        out.push(table(['', 'Copied', 'Mounted', 'Already there'], [
+            ['Manifests', String(c.manifestsCopied), '', String(c.manifestsPresent)],
+            ['Blobs', `${c.blobsUploaded} (${c.bytesUploaded} bytes)`, String(c.blobsMounted), String(c.blobsPresent)],
+        ]));
+    }
     const caps = Object.entries(result.capabilities);
     if (caps.length > 0) {
         out.push('### Registries');
@@ -77340,40 +77364,31 @@ function renderSummary(result) {
     return out.join('\n\n') + '\n';
 }
 
-;// CONCATENATED MODULE: ./src/engine/logger.ts
-const SILENT_LOGGER = {
-    debug: () => undefined,
-    info: () => undefined,
-    warning: () => undefined,
-};
-
-;// CONCATENATED MODULE: ./src/engine/pool.ts
+;// CONCATENATED MODULE: ./src/engine/limiter.ts
 /**
- * Runs `fn` over `items` with at most `limit` calls in flight, keeping result order. The first
- * failure stops new calls from starting and is thrown once the ones in flight have settled.
+ * A counting semaphore: at most `limit` registry operations in flight across the whole graph
+ * copy. Only leaf operations take a slot (never a step that waits for others), so nesting
+ * cannot deadlock.
  */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    let failed = false;
-    let failure;
-    const worker = async () => {
-        while (!failed && next < items.length) {
-            const i = next++;
-            try {
-                results[i] = await fn(items[i], i);
-            }
-            catch (err) {
-                if (!failed)
-                    failure = err;
-                failed = true;
-            }
+class Limiter {
+    limit;
+    active = 0;
+    waiting = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    async run(fn) {
+        if (this.active >= this.limit)
+            await new Promise((resolve) => this.waiting.push(resolve));
+        this.active++;
+        try {
+            return await fn();
         }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    if (failed)
-        throw failure;
-    return results;
+        finally {
+            this.active--;
+            this.waiting.shift()?.();
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/oci/media-types.ts
@@ -77541,6 +77556,220 @@ function parseReferrersIndex(bytes, contentType) {
     return m.manifests;
 }
 
+;// CONCATENATED MODULE: ./src/engine/copy.ts
+
+
+
+function emptyStats() {
+    return {
+        manifestsCopied: 0,
+        manifestsPresent: 0,
+        blobsUploaded: 0,
+        blobsMounted: 0,
+        blobsPresent: 0,
+        bytesUploaded: 0,
+    };
+}
+/** Prefixes an error's message with the side and repository it happened on, keeping its type. */
+function onSide(side, repo, work) {
+    return work.catch((err) => {
+        if (err instanceof Error && !err.sided) {
+            err.message = `On the ${side} ${repo.registry}/${repo.name}: ${err.message}`;
+            err.sided = true;
+        }
+        throw err;
+    });
+}
+/**
+ * Copies manifests with everything they name from one repository to another: children before
+ * parents, blobs before the manifests naming them, so that nothing in the target ever names
+ * what is not there yet, even when a run dies half way. A manifest already in the target is
+ * taken as complete (it could only have been pushed after its children); a blob already there
+ * is not copied again. Each digest is copied once however often the graph names it.
+ */
+class GraphCopier {
+    source;
+    target;
+    options;
+    stats = emptyStats();
+    limiter;
+    manifests = new Map();
+    blobs = new Map();
+    sameRegistry;
+    constructor(source, target, options) {
+        this.source = source;
+        this.target = target;
+        this.options = options;
+        this.limiter = new Limiter(options.concurrency);
+        this.sameRegistry = source.registry === target.registry;
+    }
+    /** Copies the manifest `descriptor` names (by digest), with its whole graph. */
+    copyManifest(descriptor, known) {
+        let p = this.manifests.get(descriptor.digest);
+        if (!p) {
+            p = this.doCopyManifest(descriptor, known);
+            this.manifests.set(descriptor.digest, p);
+        }
+        return p;
+    }
+    async doCopyManifest(descriptor, known) {
+        const present = await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest)));
+        if (present) {
+            this.stats.manifestsPresent++;
+            this.options.hooks?.onSkipped?.(descriptor);
+            return;
+        }
+        const manifest = known ??
+            (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest))));
+        const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+        const children = [];
+        for (const child of parsed.manifests) {
+            // An index names manifests; anything else it names is carried as a blob.
+            children.push(isManifestMediaType(child.mediaType) ? this.copyManifest(child) : this.copyBlob(child));
+        }
+        if (parsed.config)
+            children.push(this.copyBlob(parsed.config));
+        for (const layer of parsed.layers) {
+            // Non-distributable layers with URLs live elsewhere; registries do not hold them.
+            if (layer.urls?.length)
+                continue;
+            children.push(this.copyBlob(layer));
+        }
+        await settleAll(children);
+        await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
+        this.stats.manifestsCopied++;
+        this.options.hooks?.onManifestCopied?.(descriptor);
+        this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
+    }
+    copyBlob(descriptor) {
+        let p = this.blobs.get(descriptor.digest);
+        if (!p) {
+            p = this.limiter.run(() => this.doCopyBlob(descriptor));
+            this.blobs.set(descriptor.digest, p);
+        }
+        return p;
+    }
+    async doCopyBlob(descriptor) {
+        let session;
+        if (this.sameRegistry) {
+            // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
+            // a blob the target already has answers 201 too, so no HEAD is needed first.
+            const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
+            if (mount.mounted) {
+                this.stats.blobsMounted++;
+                this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
+                return;
+            }
+            session = mount.session;
+        }
+        else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
+            this.stats.blobsPresent++;
+            this.options.hooks?.onSkipped?.(descriptor);
+            return;
+        }
+        const data = await onSide('source', this.source, this.source.fetchBlob(descriptor));
+        await this.target.pushBlob(descriptor, data, session).catch((err) => 
+        // A source blob that does not match its digest aborts the upload: that is the source's fault.
+        data.errored
+            ? onSide('source', this.source, Promise.reject(data.errored))
+            : onSide('target', this.target, Promise.reject(err)));
+        this.stats.blobsUploaded++;
+        this.stats.bytesUploaded += descriptor.size;
+        this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
+    }
+}
+/** Waits for every promise (none is left running unobserved), then throws the first failure. */
+async function settleAll(promises) {
+    const results = await Promise.allSettled(promises);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+}
+
+;// CONCATENATED MODULE: ./src/engine/logger.ts
+const SILENT_LOGGER = {
+    debug: () => undefined,
+    info: () => undefined,
+    warning: () => undefined,
+};
+
+;// CONCATENATED MODULE: ./src/engine/pool.ts
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight, keeping result order. The first
+ * failure stops new calls from starting and is thrown once the ones in flight have settled.
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failed = false;
+    let failure;
+    const worker = async () => {
+        while (!failed && next < items.length) {
+            const i = next++;
+            try {
+                results[i] = await fn(items[i], i);
+            }
+            catch (err) {
+                if (!failed)
+                    failure = err;
+                failed = true;
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    if (failed)
+        throw failure;
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/engine/referrers-index.ts
+const DEFAULT_INDEX_MERGE_OPTIONS = { maxAttempts: 6, settleMs: 100 };
+class ReferrersIndexConflictError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ReferrersIndexConflictError';
+    }
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * distribution-spec v1.1 "Pushing Manifests with Subject", for a repository without the
+ * referrers API: makes the subject's `sha256-<hex>` index list every descriptor in `wanted`,
+ * keeping every entry already there, never duplicating one, and writing only when something is
+ * missing. Registries such as distribution have no conditional PUT, so two writers can each
+ * read the old index and the later PUT drops the other's entries: after writing, read back
+ * (after a short jittered wait) and merge again until a read shows everything. Returns whether
+ * this call wrote the tag.
+ */
+async function mergeIntoReferrersIndex(store, subject, wanted, options) {
+    let wrote = false;
+    for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+        const current = await store.readReferrersIndex(subject);
+        const have = new Set(current.descriptors.map((d) => d.digest));
+        const missing = wanted.filter((d) => !have.has(d.digest));
+        if (missing.length === 0) {
+            if (!wrote)
+                return false;
+            // Confirmed once; a writer that read before our PUT lands within about one round trip,
+            // so one more look after a wait catches it.
+            if (attempt > 1 && (await confirmed(store, subject, wanted, options)))
+                return true;
+            continue;
+        }
+        if (wrote)
+            options.logger.info(`The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`);
+        await store.writeReferrersIndex(subject, [...current.descriptors, ...missing]);
+        wrote = true;
+        await sleep(options.settleMs * (0.5 + Math.random()));
+    }
+    throw new ReferrersIndexConflictError(`the referrers index of ${subject} kept changing under concurrent writers; gave up after ${options.maxAttempts} attempts`);
+}
+async function confirmed(store, subject, wanted, options) {
+    await sleep(options.settleMs * (0.5 + Math.random()));
+    const again = await store.readReferrersIndex(subject);
+    const have = new Set(again.descriptors.map((d) => d.digest));
+    return wanted.every((d) => have.has(d.digest));
+}
+
 ;// CONCATENATED MODULE: ./src/engine/referrers.ts
 
 
@@ -77580,6 +77809,7 @@ async function discoverReferrers(repo, subject, options) {
                 referrers.push({
                     digest: d.digest,
                     mediaType: d.mediaType,
+                    size: d.size,
                     ...(d.artifactType !== undefined && { artifactType: d.artifactType }),
                     subject: level[i],
                     ...(d.annotations && { annotations: d.annotations }),
@@ -77614,11 +77844,17 @@ async function fixReportedArtifactTypes(repo, referrers, options) {
 
 
 
+
+
+
+
 const DEFAULT_PROMOTION_OPTIONS = {
     concurrency: DEFAULT_DISCOVER_OPTIONS.concurrency,
     maxReferrerDepth: DEFAULT_DISCOVER_OPTIONS.maxDepth,
     maxReferrers: DEFAULT_DISCOVER_OPTIONS.maxCount,
+    verify: true,
     logger: SILENT_LOGGER,
+    indexSettleMs: DEFAULT_INDEX_MERGE_OPTIONS.settleMs,
 };
 class PromotionError extends Error {
     constructor(message, options) {
@@ -77630,77 +77866,241 @@ class PromotionError extends Error {
 function checkRequest(request) {
     if (request.targets.length === 0)
         throw new PromotionError('No targets given');
+    if (request.source.tag === undefined && request.source.digest === undefined) {
+        throw new PromotionError(`The source ${formatReference(request.source)} names neither a tag nor a digest`);
+    }
     for (const target of request.targets) {
-        if (!sameRepository(request.source, target)) {
-            throw new PromotionError(`The target ${formatReference(target)} is in another repository than the source (${formatRepository(request.source)}); promotion across repositories is not supported yet`);
+        const same = sameRepository(request.source, target);
+        if (target.digest !== undefined && request.source.digest !== undefined && target.digest !== request.source.digest) {
+            throw new PromotionError(`The target ${formatReference(target)} names another digest than the source ${formatReference(request.source)}`);
         }
-        if (target.tag === undefined) {
+        if (same && target.tag === undefined) {
             throw new PromotionError(`The target ${formatReference(target)} names no tag: within one repository a target is a tag`);
         }
     }
 }
+/** Targets grouped by repository, the source's own first, each tag once. */
+function groupTargets(source, targets) {
+    const groups = new Map();
+    groups.set(formatRepository(source), []);
+    const seen = new Set();
+    for (const t of targets) {
+        const key = formatReference(t);
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        const repo = formatRepository(t);
+        groups.set(repo, [...(groups.get(repo) ?? []), t]);
+    }
+    return [...groups.values()].filter((g) => g.length > 0);
+}
+/** Cosign's tag-based attachments of a digest: still what many signing workflows produce. */
+const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
 /**
- * Promotes the source manifest to each target tag in its repository: a tag is a PUT of the same
- * bytes with the same media type. distribution-spec v1.1 "Pushing Manifests with Subject": the
- * referrers tag schema is maintained by clients pushing new content; tagging an existing manifest
- * is not that, so no `sha256-*` tag is read for writing or written here, whatever the manifest's
- * subject and whatever the registry supports.
+ * Promotes the source manifest to each target.
+ *
+ * Within the source's repository a target is a tag: a PUT of the same bytes with the same
+ * media type. distribution-spec v1.1 "Pushing Manifests with Subject": the referrers tag schema
+ * is maintained by clients pushing new content; tagging an existing manifest is not that, so no
+ * `sha256-*` tag is written there, whatever the manifest's subject and whatever the registry.
+ *
+ * Into another repository or registry the whole graph is copied, then the referrers (when
+ * asked), then, on a target without the referrers API, the referrers indexes of the subjects
+ * that received referrers, and the tags last: a tag never points at something incomplete.
  */
 async function promote(registry, request, options = {}) {
     const opts = { ...DEFAULT_PROMOTION_OPTIONS, ...options };
     const log = opts.logger;
     checkRequest(request);
-    const repo = registry.repository(request.source, request.dryRun ? 'pull' : 'push');
-    const sourceRef = request.source.digest ?? request.source.tag;
-    if (sourceRef === undefined)
-        throw new PromotionError(`The source ${formatReference(request.source)} names neither a tag nor a digest`);
-    const manifest = await repo.fetchManifest(sourceRef);
+    const groups = groupTargets(request.source, request.targets);
+    const tagsSource = groups.some((g) => sameRepository(g[0], request.source));
+    const copying = groups.some((g) => !sameRepository(g[0], request.source));
+    // Which side failed is worth saying only when there are two sides.
+    const sourceSide = (work) => (copying ? onSide('source', source, work) : work);
+    const source = registry.repository(request.source, tagsSource && !request.dryRun ? 'push' : 'pull');
+    const manifest = await sourceSide(source.fetchManifest((request.source.digest ?? request.source.tag)));
     log.info(`Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`);
-    const discovery = await discoverReferrers(repo, manifest.digest, {
-        maxDepth: opts.maxReferrerDepth,
-        maxCount: opts.maxReferrers,
-        concurrency: opts.concurrency,
-        logger: log,
-    });
+    for (const t of request.targets) {
+        if (t.digest !== undefined && t.digest !== manifest.digest) {
+            throw new PromotionError(`The target ${formatReference(t)} names another digest than the source resolved to (${manifest.digest})`);
+        }
+    }
+    const discovery = await sourceSide(discoverAll(source, manifest, copying && request.copyReferrers, opts));
     for (const w of discovery.warnings)
         log.warning(w);
-    log.info(`Found ${discovery.referrers.length} referrer(s) of ${manifest.digest}`);
-    const targets = await mapLimit(uniqueTargets(request.targets), opts.concurrency, async (target) => {
-        const tag = target.tag;
-        const reference = formatReference(target);
-        const current = await repo.statManifest(tag);
-        if (current?.digest === manifest.digest) {
-            log.info(`${reference} is already ${manifest.digest}: unchanged`);
-            return { reference, digest: manifest.digest, status: 'unchanged' };
-        }
-        const status = current ? 'updated' : 'created';
-        if (!request.dryRun)
-            await repo.pushManifest(tag, manifest);
-        log.info(`${request.dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
-        return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
-    });
-    return {
+    log.info(`Found ${discovery.referrers.length} referrer(s)`);
+    const result = {
         source: formatReference(request.source),
         digest: manifest.digest,
         mediaType: manifest.mediaType,
         size: manifest.size,
         dryRun: request.dryRun,
-        targets,
+        targets: [],
         referrers: discovery.referrers,
-        capabilities: { [formatRepository(request.source)]: repo.capabilities() },
+        capabilities: {},
         referrersTags: [],
-        warnings: discovery.warnings,
+        copy: emptyStats(),
+        warnings: [...discovery.warnings],
+    };
+    for (const group of groups) {
+        const sameRepo = sameRepository(group[0], request.source);
+        const target = sameRepo ? source : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
+        if (!sameRepo) {
+            await copyInto(source, target, manifest, discovery.referrers, request, opts, result);
+        }
+        result.targets.push(...(await tagAll(target, group, manifest, request.dryRun, opts, !sameRepo)));
+        result.capabilities[formatRepository(group[0])] = target.capabilities();
+    }
+    result.capabilities[formatRepository(request.source)] = source.capabilities();
+    if (opts.verify && !request.dryRun)
+        await verify(registry, request, manifest, discovery.referrers, groups, opts);
+    return result;
+}
+async function discoverAll(source, manifest, children, opts) {
+    const discover = (digest) => discoverReferrers(source, digest, {
+        maxDepth: opts.maxReferrerDepth,
+        maxCount: opts.maxReferrers,
+        concurrency: opts.concurrency,
+        logger: opts.logger,
+    });
+    const root = await discover(manifest.digest);
+    if (!children)
+        return root;
+    // Per-platform attestations and signatures refer to the child manifests of an index.
+    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+    const perChild = await mapLimit(parsed.manifests, opts.concurrency, (child) => discover(child.digest));
+    const seen = new Set(root.referrers.map((r) => r.digest));
+    const referrers = [...root.referrers];
+    for (const d of perChild)
+        for (const r of d.referrers)
+            if (!seen.has(r.digest) && seen.add(r.digest))
+                referrers.push(r);
+    return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
+}
+/** The descriptor a referrers index lists for a referrer: with its artifactType and annotations. */
+function indexDescriptor(r) {
+    return {
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+        ...(r.annotations && { annotations: r.annotations }),
     };
 }
-/** The same target written twice in the input is promoted once. */
-function uniqueTargets(targets) {
-    const seen = new Set();
-    return targets.filter((t) => {
-        const key = formatReference(t);
-        return !seen.has(key) && seen.add(key);
+async function copyInto(source, target, manifest, referrers, request, opts, result) {
+    const where = `${target.registry}/${target.name}`;
+    if (request.dryRun) {
+        const present = await onSide('target', target, target.statManifest(manifest.digest));
+        opts.logger.info(`[dry run] ${where} ${present ? 'already has' : 'would receive'} ${manifest.digest}${request.copyReferrers ? ` and ${referrers.length} referrer(s)` : ''}`);
+        return;
+    }
+    const copier = new GraphCopier(source, target, {
+        concurrency: opts.concurrency,
+        logger: opts.logger,
+        ...(opts.hooks && { hooks: opts.hooks }),
+    });
+    await copier.copyManifest({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size }, manifest);
+    if (request.copyReferrers) {
+        // Probe the target's referrers API now that the repository surely exists (a registry may
+        // answer 404 NAME_UNKNOWN for a repository it has never seen).
+        await onSide('target', target, target.listReferrers(manifest.digest));
+        // Subjects before their referrers, level by level.
+        const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
+        for (const depth of depths) {
+            await Promise.all(referrers.filter((r) => r.depth === depth).map((r) => copier.copyManifest(indexDescriptor(r))));
+        }
+        await copyCosignAttachments(source, target, copier, manifest.digest, opts);
+        if (target.capabilities().referrersApi === false) {
+            const bySubject = new Map();
+            for (const r of referrers)
+                bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), indexDescriptor(r)]);
+            await mapLimit([...bySubject], opts.concurrency, async ([subject, descriptors]) => {
+                const wrote = await onSide('target', target, mergeIntoReferrersIndex(target, subject, descriptors, {
+                    ...DEFAULT_INDEX_MERGE_OPTIONS,
+                    settleMs: opts.indexSettleMs,
+                    logger: opts.logger,
+                }));
+                if (wrote) {
+                    result.referrersTags.push(`${where}:${referrersTagFor(subject)}`);
+                    opts.logger.info(`Updated the referrers tag ${where}:${referrersTagFor(subject)} (${descriptors.length} referrer(s) of ${subject})`);
+                }
+            });
+        }
+    }
+    const s = copier.stats;
+    for (const k of Object.keys(s))
+        result.copy[k] += s[k];
+    opts.logger.info(`${where}: ${s.manifestsCopied} manifest(s) copied, ${s.manifestsPresent} already there; ${s.blobsUploaded} blob(s) uploaded (${s.bytesUploaded} bytes), ${s.blobsMounted} mounted, ${s.blobsPresent} already there`);
+}
+async function copyCosignAttachments(source, target, copier, digest, opts) {
+    await mapLimit(COSIGN_SUFFIXES, opts.concurrency, async (suffix) => {
+        const tag = `${referrersTagFor(digest)}.${suffix}`;
+        const found = await onSide('source', source, source.statManifest(tag));
+        if (!found)
+            return;
+        await copier.copyManifest({ mediaType: found.mediaType, digest: found.digest, size: found.size });
+        const there = await onSide('target', target, target.statManifest(tag));
+        if (there?.digest !== found.digest) {
+            const m = await onSide('source', source, source.fetchManifest(found.digest));
+            await onSide('target', target, target.pushManifest(tag, m));
+        }
+        opts.logger.info(`Copied cosign attachment ${tag}`);
     });
 }
+async function tagAll(repo, targets, manifest, dryRun, opts, labelSide) {
+    const side = (work) => (labelSide ? onSide('target', repo, work) : work);
+    const tagged = targets.filter((t) => t.tag !== undefined);
+    const results = await mapLimit(tagged, opts.concurrency, async (target) => {
+        const tag = target.tag;
+        const reference = formatReference({ registry: target.registry, repository: target.repository, tag });
+        const current = await side(repo.statManifest(tag));
+        if (current?.digest === manifest.digest) {
+            opts.logger.info(`${reference} is already ${manifest.digest}: unchanged`);
+            return { reference, digest: manifest.digest, status: 'unchanged' };
+        }
+        const status = current ? 'updated' : 'created';
+        if (!dryRun)
+            await side(repo.pushManifest(tag, manifest));
+        opts.logger.info(`${dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
+        return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
+    });
+    // A target by digest alone is a copy without a tag.
+    for (const t of targets.filter((x) => x.tag === undefined)) {
+        results.push({
+            reference: formatReference({ ...t, digest: manifest.digest }),
+            digest: manifest.digest,
+            status: 'unchanged',
+        });
+    }
+    return results;
+}
+/** Resolves each target again and checks that every copied referrer is discoverable there. */
+async function verify(registry, request, manifest, referrers, groups, opts) {
+    for (const group of groups) {
+        const repo = registry.repository(group[0], 'pull');
+        for (const t of group) {
+            const ref = t.tag ?? manifest.digest;
+            const found = await onSide('target', repo, repo.statManifest(ref));
+            if (found?.digest !== manifest.digest) {
+                throw new PromotionError(`Verification failed: ${formatReference(t)} resolves to ${found?.digest ?? 'nothing'}, not ${manifest.digest}`);
+            }
+        }
+        if (sameRepository(group[0], request.source) || !request.copyReferrers || referrers.length === 0)
+            continue;
+        const subjects = [...new Set(referrers.map((r) => r.subject))];
+        await mapLimit(subjects, opts.concurrency, async (subject) => {
+            const listed = new Set((await onSide('target', repo, repo.listReferrers(subject))).descriptors.map((d) => d.digest));
+            const missing = referrers.filter((r) => r.subject === subject && !listed.has(r.digest));
+            if (missing.length > 0) {
+                throw new PromotionError(`Verification failed: ${repo.registry}/${repo.name} does not list ${missing.map((m) => m.digest).join(', ')} as referrers of ${subject}`);
+            }
+        });
+    }
+    opts.logger.info('Verified: every target resolves to the digest and every copied referrer is discoverable');
+}
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/registry/errors.ts
 const MAX_ERROR_TEXT = 300;
 /** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
@@ -77794,6 +78194,13 @@ class AuthenticationError extends Error {
         super(message);
         this.registry = registry;
         this.name = 'AuthenticationError';
+    }
+}
+/** Content that does not match its digest (or size): never stored, never named. */
+class DigestMismatchError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DigestMismatchError';
     }
 }
 
@@ -78004,6 +78411,7 @@ class Authenticator {
 var node_modules_undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./src/registry/http/transport.ts
 
+
 const DEFAULT_TRANSPORT_OPTIONS = {
     timeoutMs: 60_000,
     connections: 8,
@@ -78071,8 +78479,8 @@ function createTransport(options = {}) {
         bodyTimeout: opts.timeoutMs,
         keepAliveTimeout: 30_000,
     });
-    async function once(req, url) {
-        const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    /** One request, no redirects; the body is left for the caller to read or dump. */
+    async function send(req, url) {
         let res;
         try {
             res = await agent.request({
@@ -78084,31 +78492,12 @@ function createTransport(options = {}) {
             });
         }
         catch (err) {
-            throw new TransportError(req.method, url.host, describeNetworkError(err), { cause: err });
-        }
-        const chunks = [];
-        let total = 0;
-        try {
-            if (req.method === 'HEAD') {
-                await res.body.dump();
-            }
-            else {
-                for await (const chunk of res.body) {
-                    total += chunk.length;
-                    if (total > limit) {
-                        res.body.destroy();
-                        throw new ResponseTooLargeError(url.href, limit);
-                    }
-                    chunks.push(chunk);
-                }
-            }
-        }
-        catch (err) {
-            if (err instanceof ResponseTooLargeError)
-                throw err;
+            if (req.body instanceof external_node_stream_.Readable && req.body.errored)
+                throw req.body.errored;
             throw new TransportError(req.method, url.host, describeNetworkError(err), { cause: err });
         }
         const headers = res.headers;
+        const body = res.body;
         return {
             method: req.method,
             status: res.statusCode,
@@ -78117,39 +78506,61 @@ function createTransport(options = {}) {
                 const v = headers[name.toLowerCase()];
                 return Array.isArray(v) ? v.join(', ') : v;
             },
-            body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
+            body: body,
         };
+    }
+    /** Follows redirects as `req.redirect` allows, never carrying Authorization to another origin. */
+    async function follow(req) {
+        let url = new URL(req.url);
+        let current = req;
+        for (let hop = 0;; hop++) {
+            const res = await send(current, url);
+            const location = res.header('location');
+            const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
+            if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS)
+                return res;
+            const next = new URL(location, url);
+            const toGet = res.status === 303 && current.method !== 'HEAD';
+            // A streamed body cannot be sent twice; such a redirect is the caller's to handle.
+            const unrepeatable = !toGet && current.body instanceof external_node_stream_.Readable;
+            if ((next.origin !== url.origin && req.redirect === 'same-host') || unrepeatable)
+                return res;
+            if (next.protocol !== 'https:' && next.protocol !== 'http:')
+                return res;
+            res.body.resume();
+            const headers = { ...current.headers };
+            // Never forward the registry's credentials to another host (S3, Azure Blob, a CDN):
+            // they reject it, and it would leak the token.
+            if (next.origin !== url.origin)
+                delete headers.authorization;
+            current = { ...current, method: toGet ? 'GET' : current.method, headers, ...(toGet && { body: undefined }) };
+            url = next;
+        }
     }
     return {
         async request(req) {
-            let url = new URL(req.url);
-            let current = req;
-            for (let hop = 0;; hop++) {
-                const res = await once(current, url);
-                const location = res.header('location');
-                const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
-                if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS)
-                    return res;
-                const next = new URL(location, url);
-                if (next.origin !== url.origin && req.redirect === 'same-host')
-                    return res;
-                if (next.protocol !== 'https:' && next.protocol !== 'http:')
-                    return res;
-                const headers = { ...current.headers };
-                // Never forward the registry's credentials to another host (S3, Azure Blob, a CDN):
-                // they reject it, and it would leak the token.
-                if (next.origin !== url.origin)
-                    delete headers.authorization;
-                const toGet = res.status === 303 && current.method !== 'HEAD';
-                current = {
-                    ...current,
-                    method: toGet ? 'GET' : current.method,
-                    headers,
-                    ...(toGet && { body: undefined }),
-                };
-                url = next;
+            const res = await follow(req);
+            const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+            const chunks = [];
+            let total = 0;
+            try {
+                for await (const chunk of res.body) {
+                    total += chunk.length;
+                    if (total > limit) {
+                        res.body.destroy();
+                        throw new ResponseTooLargeError(res.url, limit);
+                    }
+                    chunks.push(chunk);
+                }
             }
+            catch (err) {
+                if (err instanceof ResponseTooLargeError)
+                    throw err;
+                throw new TransportError(res.method, new URL(res.url).host, describeNetworkError(err), { cause: err });
+            }
+            return { ...res, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
         },
+        stream: follow,
         close: () => agent.close(),
     };
 }
@@ -78165,7 +78576,51 @@ function parseNextLink(header, base) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/registry/verify.ts
+
+
+
+
+/**
+ * A pass-through that hashes what flows and checks digest and size at the end. It holds back
+ * the latest chunk until the next one arrives, and the last one until the check passed, so a
+ * consumer (an upload) never receives the complete body of a blob that does not match.
+ */
+function verifyingStream(descriptor, where) {
+    const [algorithm] = splitDigest(descriptor.digest);
+    const hash = (0,external_node_crypto_.createHash)(algorithm);
+    let size = 0;
+    let held;
+    return new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            size += chunk.length;
+            if (size > descriptor.size) {
+                callback(new DigestMismatchError(`the blob ${where} is larger than the ${descriptor.size} bytes its descriptor says`));
+                return;
+            }
+            hash.update(chunk);
+            const previous = held;
+            held = chunk;
+            callback(null, previous);
+        },
+        flush(callback) {
+            const actual = `${algorithm}:${hash.digest('hex')}`;
+            if (size !== descriptor.size) {
+                callback(new DigestMismatchError(`the blob ${where} has ${size} bytes, not the ${descriptor.size} its descriptor says`));
+            }
+            else if (actual !== descriptor.digest) {
+                callback(new DigestMismatchError(`the blob ${where} does not match its digest: its bytes hash to ${actual}`));
+            }
+            else {
+                callback(null, held);
+            }
+        },
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/registry/client.ts
+
+
 
 
 
@@ -78226,6 +78681,7 @@ class HttpRepository {
     actions = ['pull'];
     caps = {};
     base;
+    origin;
     constructor(registry, name, transport, auth, options) {
         this.registry = registry;
         this.name = name;
@@ -78233,6 +78689,7 @@ class HttpRepository {
         this.auth = auth;
         this.options = options;
         this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(registry)}/v2/${name}`;
+        this.origin = new URL(this.base).origin;
         if (options.referrersApi !== 'auto')
             this.caps.referrersApi = options.referrersApi;
     }
@@ -78245,30 +78702,44 @@ class HttpRepository {
     ref(reference) {
         return `${this.registry}/${this.name}${isDigest(reference) ? '@' : ':'}${reference}`;
     }
-    /** Sends with authentication: a known scheme up front, else learn it from the 401 and retry once. */
-    async send(opts) {
-        const scopes = [repositoryScope(this.name, this.actions)];
-        const { path, operation, reference, ...rest } = opts;
-        const url = `${this.base}${path}`;
+    /**
+     * Sends with authentication: a known scheme up front, else learn it from the 401 and retry
+     * once. Credentials go only to the registry's own origin, never to an upload `Location` or
+     * redirect elsewhere. A streamed body cannot be re-sent, so a 401 on it is final.
+     */
+    async exchange(opts, perform, discard) {
+        const scopes = [repositoryScope(this.name, this.actions), ...(opts.extraScopes ?? [])];
+        const { path, operation: _operation, reference: _reference, extraScopes: _extraScopes, ...rest } = opts;
+        const url = /^https?:\/\//.test(path) ? path : `${this.base}${path}`;
+        const ours = new URL(url).origin === this.origin;
         const withAuth = (authorization) => ({
             ...rest,
             url,
-            headers: { ...rest.headers, ...(authorization && { authorization }) },
+            headers: { ...rest.headers, ...(authorization && ours && { authorization }) },
         });
-        let authorization = await this.auth.authorization(this.registry, scopes);
-        let res = await this.transport.request(withAuth(authorization));
+        let authorization = ours ? await this.auth.authorization(this.registry, scopes) : undefined;
+        let res = await perform(withAuth(authorization));
+        if (res.status !== 401 || !ours || rest.body instanceof external_node_stream_.Readable)
+            return res;
+        discard(res);
+        authorization = await this.auth.unauthorized(this.registry, res.header('www-authenticate'), scopes, authorization !== undefined);
+        res = await perform(withAuth(authorization));
         if (res.status === 401) {
-            authorization = await this.auth.unauthorized(this.registry, res.header('www-authenticate'), scopes, authorization !== undefined);
-            res = await this.transport.request(withAuth(authorization));
-            if (res.status === 401) {
-                const refused = await this.auth.refusal(this.registry);
-                if (refused)
-                    throw refused;
-                const write = rest.method !== 'GET' && rest.method !== 'HEAD';
-                throw this.error(res, operation, reference, write
-                    ? `Check that the credentials for ${this.registry} may push to ${this.name}`
-                    : `Check the credentials for ${this.registry}`);
+            const refused = await this.auth.refusal(this.registry);
+            if (refused) {
+                discard(res);
+                throw refused;
             }
+        }
+        return res;
+    }
+    async send(opts) {
+        const res = await this.exchange(opts, (req) => this.transport.request(req), () => undefined);
+        if (res.status === 401) {
+            const write = opts.method !== 'GET' && opts.method !== 'HEAD';
+            throw this.error(res, opts.operation, opts.reference, write
+                ? `Check that the credentials for ${this.registry} may push to ${this.name}`
+                : `Check the credentials for ${this.registry}`);
         }
         return res;
     }
@@ -78418,6 +78889,14 @@ class HttpRepository {
                     list = undefined;
                 }
             }
+            if (!list &&
+                page === 0 &&
+                res.status === 404 &&
+                parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN')) {
+                // The repository does not exist (yet): nothing refers to anything in it, and the
+                // answer says nothing about the API, so the probe stays open.
+                return { source: 'api', descriptors: [], warnings: [] };
+            }
             if (!list) {
                 if (page > 0)
                     throw this.error(res, 'list referrers of', where, 'A later page of the referrers list was not an OCI image index');
@@ -78488,10 +78967,150 @@ class HttpRepository {
             };
         }
     }
+    async statBlob(digest) {
+        const where = `${this.registry}/${this.name}@${digest}`;
+        const res = await this.send({
+            method: 'HEAD',
+            path: `/blobs/${digest}`,
+            operation: 'check blob',
+            reference: where,
+        });
+        if (res.status === 200)
+            return true;
+        if (res.status === 404)
+            return false;
+        throw this.error(res, 'check blob', where);
+    }
+    async fetchBlob(descriptor) {
+        const where = `${this.registry}/${this.name}@${descriptor.digest}`;
+        const res = await this.exchange({ method: 'GET', path: `/blobs/${descriptor.digest}`, operation: 'get blob', reference: where }, (req) => this.transport.stream(req), (r) => r.body.resume());
+        if (res.status !== 200) {
+            const body = await readSome(res.body);
+            throw this.error({ ...res, body }, 'get blob', where, res.status === 401 ? `Check the credentials for ${this.registry}` : undefined);
+        }
+        const verified = verifyingStream(descriptor, where);
+        res.body.on('error', (err) => verified.destroy(err));
+        // A mismatch can be found before the consumer starts reading (a small blob fits the
+        // buffers); the consumer checks `errored`, so the event itself needs no other listener.
+        verified.on('error', () => undefined);
+        return res.body.pipe(verified);
+    }
+    async mountBlob(descriptor, fromRepository) {
+        const where = `${this.registry}/${this.name}@${descriptor.digest}`;
+        const query = new URLSearchParams({ mount: descriptor.digest, from: fromRepository });
+        const res = await this.exchange({
+            method: 'POST',
+            path: `/blobs/uploads/?${query}`,
+            operation: 'mount blob',
+            reference: where,
+            extraScopes: [repositoryScope(fromRepository, ['pull'])],
+        }, (req) => this.transport.request(req), () => undefined);
+        if (res.status === 201)
+            return { mounted: true };
+        // distribution-spec "Mounting a blob from another repository": a 202 means the registry
+        // started an upload session instead; upload into it rather than POSTing again.
+        if (res.status === 202 && res.header('location'))
+            return { mounted: false, session: res.header('location') };
+        // Registries refuse mounts they cannot authorise (401/403/404 when the source is not
+        // visible to the token); a normal upload still works.
+        return { mounted: false };
+    }
+    async pushBlob(descriptor, data, session) {
+        const where = `${this.registry}/${this.name}@${descriptor.digest}`;
+        let location = session;
+        if (!location) {
+            const start = await this.send({
+                method: 'POST',
+                path: '/blobs/uploads/',
+                operation: 'start blob upload',
+                reference: where,
+            });
+            location = start.header('location');
+            if (start.status !== 202 || !location) {
+                data.destroy();
+                throw this.error(start, 'start blob upload', where, start.status === 202 ? 'The registry gave no upload Location' : undefined);
+            }
+        }
+        // The Location is used as given (absolute or relative, with its query), plus the digest.
+        const url = new URL(location, this.base);
+        if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+            data.destroy();
+            throw new RegistryError({ registry: this.registry, operation: 'upload blob', reference: where, method: 'PUT', status: 0, errors: [] }, `The upload Location has an unsupported scheme ${url.protocol}`);
+        }
+        url.searchParams.append('digest', descriptor.digest);
+        if (data.errored)
+            throw data.errored;
+        const res = await this.send({
+            method: 'PUT',
+            path: url.href,
+            headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+            body: data,
+            operation: 'upload blob',
+            reference: where,
+        });
+        if (res.status !== 201)
+            throw this.error(res, 'upload blob', where);
+    }
+    async readReferrersIndex(subject) {
+        const tag = referrersTagFor(subject);
+        const where = this.ref(tag);
+        const res = await this.send({
+            method: 'GET',
+            path: `/manifests/${tag}`,
+            headers: { accept: MANIFEST_ACCEPT },
+            maxResponseBytes: MAX_MANIFEST_BYTES,
+            operation: 'get referrers tag',
+            reference: where,
+        });
+        if (res.status === 404)
+            return { exists: false, descriptors: [] };
+        if (res.status !== 200)
+            throw this.error(res, 'get referrers tag', where);
+        if (matchesDigest(res.body, subject)) {
+            this.caps.referrersTagAliasesDigest = true;
+            throw new InvalidManifestError(`${this.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does); it cannot hold a referrers index there`);
+        }
+        try {
+            return { exists: true, descriptors: parseReferrersIndex(res.body, res.header('content-type')) };
+        }
+        catch (err) {
+            throw new InvalidManifestError(`the referrers tag ${where} does not hold an OCI image index (${err.message}); not overwriting it`);
+        }
+    }
+    async writeReferrersIndex(subject, descriptors) {
+        const tag = referrersTagFor(subject);
+        const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: descriptors }));
+        const res = await this.send({
+            method: 'PUT',
+            path: `/manifests/${tag}`,
+            headers: { 'content-type': MediaType.OciIndex },
+            body: bytes,
+            operation: 'push referrers tag',
+            reference: this.ref(tag),
+        });
+        if (res.status !== 201 && res.status !== 200) {
+            const immutable = res.status === 400 || res.status === 409 || res.status === 412 || res.status === 403;
+            throw this.error(res, 'push referrers tag', this.ref(tag), immutable
+                ? `If ${this.registry} has tag immutability rules, they must exclude sha256-* tags, which the referrers tag schema rewrites`
+                : undefined);
+        }
+        return tag;
+    }
 }
 function dedupe(descriptors) {
     const seen = new Set();
     return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+}
+/** Reads at most 64 KiB of an error body, for its error codes. */
+async function readSome(body) {
+    const chunks = [];
+    let total = 0;
+    for await (const chunk of body) {
+        if (total < 64 * 1024)
+            chunks.push(chunk);
+        total += chunk.length;
+    }
+    return Buffer.concat(chunks).subarray(0, 64 * 1024);
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -78702,7 +79321,7 @@ async function run() {
             onSecret: (s) => core_setSecret(s),
         });
         const targetsText = inputs.targets.map((t) => formatReference(t)).join(', ');
-        const result = await group(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () => promote(client, { source: inputs.source, targets: inputs.targets, copyReferrers: inputs.copyReferrers, dryRun: inputs.dryRun }, { logger: coreLogger }));
+        const result = await group(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () => promote(client, { source: inputs.source, targets: inputs.targets, copyReferrers: inputs.copyReferrers, dryRun: inputs.dryRun }, { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify }));
         for (const [name, value] of Object.entries(buildOutputs(result)))
             setOutput(name, value);
         if (process.env['GITHUB_STEP_SUMMARY'])
@@ -78729,7 +79348,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7947);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(763);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

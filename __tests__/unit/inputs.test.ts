@@ -13,7 +13,14 @@ describe('parseInputs', () => {
       { registry: 'ghcr.io', repository: 'acme/app', tag: 'latest' },
       { registry: 'ghcr.io', repository: 'acme/app', tag: 'stable' },
     ]);
-    expect(r).toMatchObject({ copyReferrers: true, referrersApi: 'auto', plainHttp: false, dryRun: false });
+    expect(r).toMatchObject({
+      copyReferrers: true,
+      referrersApi: 'auto',
+      plainHttp: false,
+      dryRun: false,
+      concurrency: 8,
+      verify: true,
+    });
     expect(r.credentials).toBeUndefined();
   });
 
@@ -82,6 +89,13 @@ describe('parseInputs', () => {
     ['copy-referrers', { ...base, 'copy-referrers': 'yes' }, /^Invalid copy-referrers 'yes': expected true or false$/],
     ['dry-run', { ...base, 'dry-run': '1' }, /^Invalid dry-run '1': expected true or false$/],
     ['plain-http', { ...base, 'plain-http': 'on' }, /^Invalid plain-http 'on'/],
+    [
+      'concurrency zero',
+      { ...base, concurrency: '0' },
+      /^Invalid concurrency '0': expected a whole number from 1 to 64$/,
+    ],
+    ['concurrency text', { ...base, concurrency: 'many' }, /^Invalid concurrency 'many'/],
+    ['verify', { ...base, verify: 'maybe' }, /^Invalid verify 'maybe': expected true or false$/],
     [
       'referrers-api',
       { ...base, 'referrers-api': 'maybe' },

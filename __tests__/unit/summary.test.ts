@@ -22,6 +22,7 @@ describe('summary', () => {
         {
           digest: 'sha256:' + 'd'.repeat(64),
           mediaType: 'm',
+          size: 1,
           artifactType: 'application/x|<b>',
           subject: digest,
           depth: 1,
@@ -29,6 +30,14 @@ describe('summary', () => {
       ],
       capabilities: { 'r.io/a': { referrersApi: false } },
       referrersTags: [],
+      copy: {
+        manifestsCopied: 2,
+        manifestsPresent: 0,
+        blobsUploaded: 3,
+        blobsMounted: 1,
+        blobsPresent: 0,
+        bytesUploaded: 100,
+      },
       warnings: ['odd <thing>'],
     };
     const md = renderSummary(result);
@@ -36,6 +45,7 @@ describe('summary', () => {
     expect(md).toContain('<code>application/x&#124;&lt;b&gt;</code>');
     expect(md).toContain('- odd &lt;thing&gt;');
     expect(md).not.toContain('<b>');
+    expect(md).toContain('| Blobs | 3 (100 bytes) | 1 | 0 |');
     // Every table row has the same number of cells as its header.
     for (const block of md.split('\n\n').filter((b) => b.startsWith('|'))) {
       const counts = block.split('\n').map((l) => l.split(' | ').length);

@@ -8,6 +8,8 @@ export const Inputs = {
   ReferrersApi: 'referrers-api',
   PlainHttp: 'plain-http',
   DryRun: 'dry-run',
+  Concurrency: 'concurrency',
+  Verify: 'verify',
 } as const;
 
 export const Outputs = {

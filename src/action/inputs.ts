@@ -10,6 +10,9 @@ import {
   type Reference,
 } from '../oci/reference.js';
 
+/** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
+export const DEFAULT_CONCURRENCY = 8;
+
 /** Everything the action was asked to do, validated. */
 export interface ActionInputs {
   source: Reference;
@@ -19,6 +22,8 @@ export interface ActionInputs {
   referrersApi: ReferrersApiMode;
   plainHttp: boolean;
   dryRun: boolean;
+  concurrency: number;
+  verify: boolean;
 }
 
 /** A bad input: the message quotes the value and says the expected form. */
@@ -35,6 +40,16 @@ function parseBoolean(name: string, value: string, fallback: boolean): boolean {
   if (/^true$/i.test(v)) return true;
   if (/^false$/i.test(v)) return false;
   throw new InputError(`Invalid ${name} '${value}': expected true or false`);
+}
+
+function parseConcurrency(value: string): number {
+  const v = value.trim();
+  if (v === '') return DEFAULT_CONCURRENCY;
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n < 1 || n > 64) {
+    throw new InputError(`Invalid ${Inputs.Concurrency} '${value}': expected a whole number from 1 to 64`);
+  }
+  return n;
 }
 
 function parseReferrersApi(value: string): ReferrersApiMode {
@@ -129,5 +144,7 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
     referrersApi: parseReferrersApi(get(Inputs.ReferrersApi)),
     plainHttp: parseBoolean(Inputs.PlainHttp, get(Inputs.PlainHttp), false),
     dryRun: parseBoolean(Inputs.DryRun, get(Inputs.DryRun), false),
+    concurrency: parseConcurrency(get(Inputs.Concurrency)),
+    verify: parseBoolean(Inputs.Verify, get(Inputs.Verify), true),
   };
 }

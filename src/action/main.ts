@@ -63,7 +63,7 @@ export async function run(): Promise<void> {
       promote(
         client!,
         { source: inputs.source, targets: inputs.targets, copyReferrers: inputs.copyReferrers, dryRun: inputs.dryRun },
-        { logger: coreLogger },
+        { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify },
       ),
     );
     for (const [name, value] of Object.entries(buildOutputs(result))) core.setOutput(name, value);

@@ -52,6 +52,19 @@ export function renderSummary(result: PromotionResult): string {
       ),
     );
   }
+  const c = result.copy;
+  if (c.manifestsCopied + c.manifestsPresent + c.blobsUploaded + c.blobsMounted + c.blobsPresent > 0) {
+    out.push('### Copied');
+    out.push(
+      table(
+        ['', 'Copied', 'Mounted', 'Already there'],
+        [
+          ['Manifests', String(c.manifestsCopied), '', String(c.manifestsPresent)],
+          ['Blobs', `${c.blobsUploaded} (${c.bytesUploaded} bytes)`, String(c.blobsMounted), String(c.blobsPresent)],
+        ],
+      ),
+    );
+  }
   const caps = Object.entries(result.capabilities);
   if (caps.length > 0) {
     out.push('### Registries');

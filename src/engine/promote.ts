@@ -1,30 +1,42 @@
+import { GraphCopier, emptyStats, onSide, type CopyHooks, type CopyStats } from './copy.js';
 import type { Logger } from './logger.js';
 import { SILENT_LOGGER } from './logger.js';
 import { mapLimit } from './pool.js';
+import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrers-index.js';
 import { DEFAULT_DISCOVER_OPTIONS, discoverReferrers, type ReferrerInfo } from './referrers.js';
+import { referrersTagFor } from '../oci/digest.js';
+import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { formatReference, formatRepository, sameRepository, type Reference } from '../oci/reference.js';
-import type { FetchedManifest, RepositoryCapabilities, RepositoryProvider } from '../registry/types.js';
+import type { FetchedManifest, Repository, RepositoryCapabilities, RepositoryProvider } from '../registry/types.js';
 
 export interface PromotionRequest {
   source: Reference;
-  /** Each target names a tag; targets in another repository are copied there (graph copy). */
+  /** Each target names a tag; targets in another repository get the whole graph copied. */
   targets: Reference[];
   copyReferrers: boolean;
   dryRun: boolean;
 }
 
 export interface PromotionOptions {
+  /** Registry operations in flight at once, per target repository. */
   concurrency: number;
   maxReferrerDepth: number;
   maxReferrers: number;
+  /** Check afterwards that every target resolves to the digest and every copied referrer is discoverable. */
+  verify: boolean;
   logger: Logger;
+  hooks?: CopyHooks;
+  /** Settle time before reading a referrers index back (concurrent writers). */
+  indexSettleMs: number;
 }
 
 export const DEFAULT_PROMOTION_OPTIONS: PromotionOptions = {
   concurrency: DEFAULT_DISCOVER_OPTIONS.concurrency,
   maxReferrerDepth: DEFAULT_DISCOVER_OPTIONS.maxDepth,
   maxReferrers: DEFAULT_DISCOVER_OPTIONS.maxCount,
+  verify: true,
   logger: SILENT_LOGGER,
+  indexSettleMs: DEFAULT_INDEX_MERGE_OPTIONS.settleMs,
 };
 
 /** `created`: the tag did not exist; `updated`: it pointed elsewhere; `unchanged`: already there. */
@@ -48,8 +60,10 @@ export interface PromotionResult {
   referrers: ReferrerInfo[];
   /** Keyed by `registry/repository`. */
   capabilities: Record<string, RepositoryCapabilities>;
-  /** Referrers-schema tags this run wrote (never any when tagging within a repository). */
+  /** Referrers-schema tags this run wrote, as full references (never any within one repository). */
   referrersTags: string[];
+  /** What the graph copy into other repositories did, summed over them. */
+  copy: CopyStats;
   warnings: string[];
 }
 
@@ -63,13 +77,17 @@ export class PromotionError extends Error {
 /** Checks what can be checked before the first request, so that a bad request writes nothing. */
 export function checkRequest(request: PromotionRequest): void {
   if (request.targets.length === 0) throw new PromotionError('No targets given');
+  if (request.source.tag === undefined && request.source.digest === undefined) {
+    throw new PromotionError(`The source ${formatReference(request.source)} names neither a tag nor a digest`);
+  }
   for (const target of request.targets) {
-    if (!sameRepository(request.source, target)) {
+    const same = sameRepository(request.source, target);
+    if (target.digest !== undefined && request.source.digest !== undefined && target.digest !== request.source.digest) {
       throw new PromotionError(
-        `The target ${formatReference(target)} is in another repository than the source (${formatRepository(request.source)}); promotion across repositories is not supported yet`,
+        `The target ${formatReference(target)} names another digest than the source ${formatReference(request.source)}`,
       );
     }
-    if (target.tag === undefined) {
+    if (same && target.tag === undefined) {
       throw new PromotionError(
         `The target ${formatReference(target)} names no tag: within one repository a target is a tag`,
       );
@@ -77,12 +95,35 @@ export function checkRequest(request: PromotionRequest): void {
   }
 }
 
+/** Targets grouped by repository, the source's own first, each tag once. */
+function groupTargets(source: Reference, targets: Reference[]): Reference[][] {
+  const groups = new Map<string, Reference[]>();
+  groups.set(formatRepository(source), []);
+  const seen = new Set<string>();
+  for (const t of targets) {
+    const key = formatReference(t);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const repo = formatRepository(t);
+    groups.set(repo, [...(groups.get(repo) ?? []), t]);
+  }
+  return [...groups.values()].filter((g) => g.length > 0);
+}
+
+/** Cosign's tag-based attachments of a digest: still what many signing workflows produce. */
+const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
+
 /**
- * Promotes the source manifest to each target tag in its repository: a tag is a PUT of the same
- * bytes with the same media type. distribution-spec v1.1 "Pushing Manifests with Subject": the
- * referrers tag schema is maintained by clients pushing new content; tagging an existing manifest
- * is not that, so no `sha256-*` tag is read for writing or written here, whatever the manifest's
- * subject and whatever the registry supports.
+ * Promotes the source manifest to each target.
+ *
+ * Within the source's repository a target is a tag: a PUT of the same bytes with the same
+ * media type. distribution-spec v1.1 "Pushing Manifests with Subject": the referrers tag schema
+ * is maintained by clients pushing new content; tagging an existing manifest is not that, so no
+ * `sha256-*` tag is written there, whatever the manifest's subject and whatever the registry.
+ *
+ * Into another repository or registry the whole graph is copied, then the referrers (when
+ * asked), then, on a target without the referrers API, the referrers indexes of the subjects
+ * that received referrers, and the tags last: a tag never points at something incomplete.
  */
 export async function promote(
   registry: RepositoryProvider,
@@ -92,63 +133,242 @@ export async function promote(
   const opts = { ...DEFAULT_PROMOTION_OPTIONS, ...options };
   const log = opts.logger;
   checkRequest(request);
+  const groups = groupTargets(request.source, request.targets);
+  const tagsSource = groups.some((g) => sameRepository(g[0]!, request.source));
 
-  const repo = registry.repository(request.source, request.dryRun ? 'pull' : 'push');
-  const sourceRef = request.source.digest ?? request.source.tag;
-  if (sourceRef === undefined)
-    throw new PromotionError(`The source ${formatReference(request.source)} names neither a tag nor a digest`);
+  const copying = groups.some((g) => !sameRepository(g[0]!, request.source));
+  // Which side failed is worth saying only when there are two sides.
+  const sourceSide = <T>(work: Promise<T>) => (copying ? onSide('source', source, work) : work);
 
-  const manifest: FetchedManifest = await repo.fetchManifest(sourceRef);
+  const source = registry.repository(request.source, tagsSource && !request.dryRun ? 'push' : 'pull');
+  const manifest = await sourceSide(source.fetchManifest((request.source.digest ?? request.source.tag)!));
   log.info(
     `Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`,
   );
+  for (const t of request.targets) {
+    if (t.digest !== undefined && t.digest !== manifest.digest) {
+      throw new PromotionError(
+        `The target ${formatReference(t)} names another digest than the source resolved to (${manifest.digest})`,
+      );
+    }
+  }
 
-  const discovery = await discoverReferrers(repo, manifest.digest, {
-    maxDepth: opts.maxReferrerDepth,
-    maxCount: opts.maxReferrers,
-    concurrency: opts.concurrency,
-    logger: log,
-  });
+  const discovery = await sourceSide(discoverAll(source, manifest, copying && request.copyReferrers, opts));
   for (const w of discovery.warnings) log.warning(w);
-  log.info(`Found ${discovery.referrers.length} referrer(s) of ${manifest.digest}`);
+  log.info(`Found ${discovery.referrers.length} referrer(s)`);
 
-  const targets = await mapLimit(
-    uniqueTargets(request.targets),
-    opts.concurrency,
-    async (target): Promise<TargetResult> => {
-      const tag = target.tag!;
-      const reference = formatReference(target);
-      const current = await repo.statManifest(tag);
-      if (current?.digest === manifest.digest) {
-        log.info(`${reference} is already ${manifest.digest}: unchanged`);
-        return { reference, digest: manifest.digest, status: 'unchanged' };
-      }
-      const status: TargetStatus = current ? 'updated' : 'created';
-      if (!request.dryRun) await repo.pushManifest(tag, manifest);
-      log.info(`${request.dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
-      return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
-    },
-  );
-
-  return {
+  const result: PromotionResult = {
     source: formatReference(request.source),
     digest: manifest.digest,
     mediaType: manifest.mediaType,
     size: manifest.size,
     dryRun: request.dryRun,
-    targets,
+    targets: [],
     referrers: discovery.referrers,
-    capabilities: { [formatRepository(request.source)]: repo.capabilities() },
+    capabilities: {},
     referrersTags: [],
-    warnings: discovery.warnings,
+    copy: emptyStats(),
+    warnings: [...discovery.warnings],
+  };
+
+  for (const group of groups) {
+    const sameRepo = sameRepository(group[0]!, request.source);
+    const target = sameRepo ? source : registry.repository(group[0]!, request.dryRun ? 'pull' : 'push');
+    if (!sameRepo) {
+      await copyInto(source, target, manifest, discovery.referrers, request, opts, result);
+    }
+    result.targets.push(...(await tagAll(target, group, manifest, request.dryRun, opts, !sameRepo)));
+    result.capabilities[formatRepository(group[0]!)] = target.capabilities();
+  }
+  result.capabilities[formatRepository(request.source)] = source.capabilities();
+
+  if (opts.verify && !request.dryRun) await verify(registry, request, manifest, discovery.referrers, groups, opts);
+  return result;
+}
+
+async function discoverAll(source: Repository, manifest: FetchedManifest, children: boolean, opts: PromotionOptions) {
+  const discover = (digest: string) =>
+    discoverReferrers(source, digest, {
+      maxDepth: opts.maxReferrerDepth,
+      maxCount: opts.maxReferrers,
+      concurrency: opts.concurrency,
+      logger: opts.logger,
+    });
+  const root = await discover(manifest.digest);
+  if (!children) return root;
+  // Per-platform attestations and signatures refer to the child manifests of an index.
+  const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+  const perChild = await mapLimit(parsed.manifests, opts.concurrency, (child) => discover(child.digest));
+  const seen = new Set(root.referrers.map((r) => r.digest));
+  const referrers = [...root.referrers];
+  for (const d of perChild)
+    for (const r of d.referrers) if (!seen.has(r.digest) && seen.add(r.digest)) referrers.push(r);
+  return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
+}
+
+/** The descriptor a referrers index lists for a referrer: with its artifactType and annotations. */
+function indexDescriptor(r: ReferrerInfo): Descriptor {
+  return {
+    mediaType: r.mediaType,
+    digest: r.digest,
+    size: r.size,
+    ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+    ...(r.annotations && { annotations: r.annotations }),
   };
 }
 
-/** The same target written twice in the input is promoted once. */
-function uniqueTargets(targets: Reference[]): Reference[] {
-  const seen = new Set<string>();
-  return targets.filter((t) => {
-    const key = formatReference(t);
-    return !seen.has(key) && seen.add(key);
+async function copyInto(
+  source: Repository,
+  target: Repository,
+  manifest: FetchedManifest,
+  referrers: ReferrerInfo[],
+  request: PromotionRequest,
+  opts: PromotionOptions,
+  result: PromotionResult,
+): Promise<void> {
+  const where = `${target.registry}/${target.name}`;
+  if (request.dryRun) {
+    const present = await onSide('target', target, target.statManifest(manifest.digest));
+    opts.logger.info(
+      `[dry run] ${where} ${present ? 'already has' : 'would receive'} ${manifest.digest}${request.copyReferrers ? ` and ${referrers.length} referrer(s)` : ''}`,
+    );
+    return;
+  }
+  const copier = new GraphCopier(source, target, {
+    concurrency: opts.concurrency,
+    logger: opts.logger,
+    ...(opts.hooks && { hooks: opts.hooks }),
   });
+  await copier.copyManifest({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size }, manifest);
+
+  if (request.copyReferrers) {
+    // Probe the target's referrers API now that the repository surely exists (a registry may
+    // answer 404 NAME_UNKNOWN for a repository it has never seen).
+    await onSide('target', target, target.listReferrers(manifest.digest));
+    // Subjects before their referrers, level by level.
+    const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
+    for (const depth of depths) {
+      await Promise.all(referrers.filter((r) => r.depth === depth).map((r) => copier.copyManifest(indexDescriptor(r))));
+    }
+    await copyCosignAttachments(source, target, copier, manifest.digest, opts);
+
+    if (target.capabilities().referrersApi === false) {
+      const bySubject = new Map<string, Descriptor[]>();
+      for (const r of referrers) bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), indexDescriptor(r)]);
+      await mapLimit([...bySubject], opts.concurrency, async ([subject, descriptors]) => {
+        const wrote = await onSide(
+          'target',
+          target,
+          mergeIntoReferrersIndex(target, subject, descriptors, {
+            ...DEFAULT_INDEX_MERGE_OPTIONS,
+            settleMs: opts.indexSettleMs,
+            logger: opts.logger,
+          }),
+        );
+        if (wrote) {
+          result.referrersTags.push(`${where}:${referrersTagFor(subject)}`);
+          opts.logger.info(
+            `Updated the referrers tag ${where}:${referrersTagFor(subject)} (${descriptors.length} referrer(s) of ${subject})`,
+          );
+        }
+      });
+    }
+  }
+  const s = copier.stats;
+  for (const k of Object.keys(s) as (keyof CopyStats)[]) result.copy[k] += s[k];
+  opts.logger.info(
+    `${where}: ${s.manifestsCopied} manifest(s) copied, ${s.manifestsPresent} already there; ${s.blobsUploaded} blob(s) uploaded (${s.bytesUploaded} bytes), ${s.blobsMounted} mounted, ${s.blobsPresent} already there`,
+  );
+}
+
+async function copyCosignAttachments(
+  source: Repository,
+  target: Repository,
+  copier: GraphCopier,
+  digest: string,
+  opts: PromotionOptions,
+): Promise<void> {
+  await mapLimit(COSIGN_SUFFIXES, opts.concurrency, async (suffix) => {
+    const tag = `${referrersTagFor(digest)}.${suffix}`;
+    const found = await onSide('source', source, source.statManifest(tag));
+    if (!found) return;
+    await copier.copyManifest({ mediaType: found.mediaType, digest: found.digest, size: found.size });
+    const there = await onSide('target', target, target.statManifest(tag));
+    if (there?.digest !== found.digest) {
+      const m = await onSide('source', source, source.fetchManifest(found.digest));
+      await onSide('target', target, target.pushManifest(tag, m));
+    }
+    opts.logger.info(`Copied cosign attachment ${tag}`);
+  });
+}
+
+async function tagAll(
+  repo: Repository,
+  targets: Reference[],
+  manifest: FetchedManifest,
+  dryRun: boolean,
+  opts: PromotionOptions,
+  labelSide: boolean,
+): Promise<TargetResult[]> {
+  const side = <T>(work: Promise<T>) => (labelSide ? onSide('target', repo, work) : work);
+  const tagged = targets.filter((t) => t.tag !== undefined);
+  const results = await mapLimit(tagged, opts.concurrency, async (target): Promise<TargetResult> => {
+    const tag = target.tag!;
+    const reference = formatReference({ registry: target.registry, repository: target.repository, tag });
+    const current = await side(repo.statManifest(tag));
+    if (current?.digest === manifest.digest) {
+      opts.logger.info(`${reference} is already ${manifest.digest}: unchanged`);
+      return { reference, digest: manifest.digest, status: 'unchanged' };
+    }
+    const status: TargetStatus = current ? 'updated' : 'created';
+    if (!dryRun) await side(repo.pushManifest(tag, manifest));
+    opts.logger.info(`${dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
+    return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
+  });
+  // A target by digest alone is a copy without a tag.
+  for (const t of targets.filter((x) => x.tag === undefined)) {
+    results.push({
+      reference: formatReference({ ...t, digest: manifest.digest }),
+      digest: manifest.digest,
+      status: 'unchanged',
+    });
+  }
+  return results;
+}
+
+/** Resolves each target again and checks that every copied referrer is discoverable there. */
+async function verify(
+  registry: RepositoryProvider,
+  request: PromotionRequest,
+  manifest: FetchedManifest,
+  referrers: ReferrerInfo[],
+  groups: Reference[][],
+  opts: PromotionOptions,
+): Promise<void> {
+  for (const group of groups) {
+    const repo = registry.repository(group[0]!, 'pull');
+    for (const t of group) {
+      const ref = t.tag ?? manifest.digest;
+      const found = await onSide('target', repo, repo.statManifest(ref));
+      if (found?.digest !== manifest.digest) {
+        throw new PromotionError(
+          `Verification failed: ${formatReference(t)} resolves to ${found?.digest ?? 'nothing'}, not ${manifest.digest}`,
+        );
+      }
+    }
+    if (sameRepository(group[0]!, request.source) || !request.copyReferrers || referrers.length === 0) continue;
+    const subjects = [...new Set(referrers.map((r) => r.subject))];
+    await mapLimit(subjects, opts.concurrency, async (subject) => {
+      const listed = new Set(
+        (await onSide('target', repo, repo.listReferrers(subject))).descriptors.map((d) => d.digest),
+      );
+      const missing = referrers.filter((r) => r.subject === subject && !listed.has(r.digest));
+      if (missing.length > 0) {
+        throw new PromotionError(
+          `Verification failed: ${repo.registry}/${repo.name} does not list ${missing.map((m) => m.digest).join(', ')} as referrers of ${subject}`,
+        );
+      }
+    });
+  }
+  opts.logger.info('Verified: every target resolves to the digest and every copied referrer is discoverable');
 }

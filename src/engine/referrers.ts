@@ -8,6 +8,7 @@ import type { Repository } from '../registry/types.js';
 export interface ReferrerInfo {
   digest: string;
   mediaType: string;
+  size: number;
   artifactType?: string;
   /** The digest this referrer names as its `subject`. */
   subject: string;
@@ -69,6 +70,7 @@ export async function discoverReferrers(
         referrers.push({
           digest: d.digest,
           mediaType: d.mediaType,
+          size: d.size,
           ...(d.artifactType !== undefined && { artifactType: d.artifactType }),
           subject: level[i]!,
           ...(d.annotations && { annotations: d.annotations }),

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Authenticator, repositoryScope, type CredentialResolver } from './auth.js';
 import { RegistryError, parseErrorBody } from './errors.js';
 import {
@@ -8,8 +9,11 @@ import {
   type HttpResponse,
   type HttpTransport,
 } from './http/transport.js';
+import { verifyingStream } from './verify.js';
 import type {
   Access,
+  MountResult,
+  ReferrersIndex,
   FetchedManifest,
   ManifestInfo,
   ReferrersListing,
@@ -89,15 +93,24 @@ export class RegistryClient implements RepositoryProvider {
 }
 
 interface SendOptions extends Omit<HttpRequest, 'url'> {
+  /** Path below `/v2/<name>`, or an absolute URL (an upload `Location`, used as given). */
   path: string;
   operation: string;
   reference: string;
+  /** Scopes beyond this repository's, such as pull on the source of a mount. */
+  extraScopes?: string[];
+}
+
+interface Answer {
+  status: number;
+  header(name: string): string | undefined;
 }
 
 class HttpRepository implements Repository {
   private actions: string[] = ['pull'];
   private readonly caps: RepositoryCapabilities = {};
   private readonly base: string;
+  private readonly origin: string;
 
   constructor(
     readonly registry: string,
@@ -107,6 +120,7 @@ class HttpRepository implements Repository {
     private readonly options: RegistryClientOptions,
   ) {
     this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(registry)}/v2/${name}`;
+    this.origin = new URL(this.base).origin;
     if (options.referrersApi !== 'auto') this.caps.referrersApi = options.referrersApi;
   }
 
@@ -122,39 +136,62 @@ class HttpRepository implements Repository {
     return `${this.registry}/${this.name}${isDigest(reference) ? '@' : ':'}${reference}`;
   }
 
-  /** Sends with authentication: a known scheme up front, else learn it from the 401 and retry once. */
-  private async send(opts: SendOptions): Promise<HttpResponse> {
-    const scopes = [repositoryScope(this.name, this.actions)];
-    const { path, operation, reference, ...rest } = opts;
-    const url = `${this.base}${path}`;
+  /**
+   * Sends with authentication: a known scheme up front, else learn it from the 401 and retry
+   * once. Credentials go only to the registry's own origin, never to an upload `Location` or
+   * redirect elsewhere. A streamed body cannot be re-sent, so a 401 on it is final.
+   */
+  private async exchange<R extends Answer>(
+    opts: SendOptions,
+    perform: (req: HttpRequest) => Promise<R>,
+    discard: (res: R) => void,
+  ): Promise<R> {
+    const scopes = [repositoryScope(this.name, this.actions), ...(opts.extraScopes ?? [])];
+    const { path, operation: _operation, reference: _reference, extraScopes: _extraScopes, ...rest } = opts;
+    const url = /^https?:\/\//.test(path) ? path : `${this.base}${path}`;
+    const ours = new URL(url).origin === this.origin;
     const withAuth = (authorization: string | undefined): HttpRequest => ({
       ...rest,
       url,
-      headers: { ...rest.headers, ...(authorization && { authorization }) },
+      headers: { ...rest.headers, ...(authorization && ours && { authorization }) },
     });
-    let authorization = await this.auth.authorization(this.registry, scopes);
-    let res = await this.transport.request(withAuth(authorization));
+    let authorization = ours ? await this.auth.authorization(this.registry, scopes) : undefined;
+    let res = await perform(withAuth(authorization));
+    if (res.status !== 401 || !ours || rest.body instanceof Readable) return res;
+    discard(res);
+    authorization = await this.auth.unauthorized(
+      this.registry,
+      res.header('www-authenticate'),
+      scopes,
+      authorization !== undefined,
+    );
+    res = await perform(withAuth(authorization));
     if (res.status === 401) {
-      authorization = await this.auth.unauthorized(
-        this.registry,
-        res.header('www-authenticate'),
-        scopes,
-        authorization !== undefined,
-      );
-      res = await this.transport.request(withAuth(authorization));
-      if (res.status === 401) {
-        const refused = await this.auth.refusal(this.registry);
-        if (refused) throw refused;
-        const write = rest.method !== 'GET' && rest.method !== 'HEAD';
-        throw this.error(
-          res,
-          operation,
-          reference,
-          write
-            ? `Check that the credentials for ${this.registry} may push to ${this.name}`
-            : `Check the credentials for ${this.registry}`,
-        );
+      const refused = await this.auth.refusal(this.registry);
+      if (refused) {
+        discard(res);
+        throw refused;
       }
+    }
+    return res;
+  }
+
+  private async send(opts: SendOptions): Promise<HttpResponse> {
+    const res = await this.exchange(
+      opts,
+      (req) => this.transport.request(req),
+      () => undefined,
+    );
+    if (res.status === 401) {
+      const write = opts.method !== 'GET' && opts.method !== 'HEAD';
+      throw this.error(
+        res,
+        opts.operation,
+        opts.reference,
+        write
+          ? `Check that the credentials for ${this.registry} may push to ${this.name}`
+          : `Check the credentials for ${this.registry}`,
+      );
     }
     return res;
   }
@@ -315,6 +352,16 @@ class HttpRepository implements Repository {
           list = undefined;
         }
       }
+      if (
+        !list &&
+        page === 0 &&
+        res.status === 404 &&
+        parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN')
+      ) {
+        // The repository does not exist (yet): nothing refers to anything in it, and the
+        // answer says nothing about the API, so the probe stays open.
+        return { source: 'api', descriptors: [], warnings: [] };
+      }
       if (!list) {
         if (page > 0)
           throw this.error(
@@ -399,9 +446,178 @@ class HttpRepository implements Repository {
       };
     }
   }
+
+  async statBlob(digest: string): Promise<boolean> {
+    const where = `${this.registry}/${this.name}@${digest}`;
+    const res = await this.send({
+      method: 'HEAD',
+      path: `/blobs/${digest}`,
+      operation: 'check blob',
+      reference: where,
+    });
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw this.error(res, 'check blob', where);
+  }
+
+  async fetchBlob(descriptor: Descriptor): Promise<Readable> {
+    const where = `${this.registry}/${this.name}@${descriptor.digest}`;
+    const res = await this.exchange(
+      { method: 'GET', path: `/blobs/${descriptor.digest}`, operation: 'get blob', reference: where },
+      (req) => this.transport.stream(req),
+      (r) => r.body.resume(),
+    );
+    if (res.status !== 200) {
+      const body = await readSome(res.body);
+      throw this.error(
+        { ...res, body },
+        'get blob',
+        where,
+        res.status === 401 ? `Check the credentials for ${this.registry}` : undefined,
+      );
+    }
+    const verified = verifyingStream(descriptor, where);
+    res.body.on('error', (err) => verified.destroy(err));
+    // A mismatch can be found before the consumer starts reading (a small blob fits the
+    // buffers); the consumer checks `errored`, so the event itself needs no other listener.
+    verified.on('error', () => undefined);
+    return res.body.pipe(verified);
+  }
+
+  async mountBlob(descriptor: Descriptor, fromRepository: string): Promise<MountResult> {
+    const where = `${this.registry}/${this.name}@${descriptor.digest}`;
+    const query = new URLSearchParams({ mount: descriptor.digest, from: fromRepository });
+    const res = await this.exchange(
+      {
+        method: 'POST',
+        path: `/blobs/uploads/?${query}`,
+        operation: 'mount blob',
+        reference: where,
+        extraScopes: [repositoryScope(fromRepository, ['pull'])],
+      },
+      (req) => this.transport.request(req),
+      () => undefined,
+    );
+    if (res.status === 201) return { mounted: true };
+    // distribution-spec "Mounting a blob from another repository": a 202 means the registry
+    // started an upload session instead; upload into it rather than POSTing again.
+    if (res.status === 202 && res.header('location')) return { mounted: false, session: res.header('location')! };
+    // Registries refuse mounts they cannot authorise (401/403/404 when the source is not
+    // visible to the token); a normal upload still works.
+    return { mounted: false };
+  }
+
+  async pushBlob(descriptor: Descriptor, data: Readable, session?: string): Promise<void> {
+    const where = `${this.registry}/${this.name}@${descriptor.digest}`;
+    let location = session;
+    if (!location) {
+      const start = await this.send({
+        method: 'POST',
+        path: '/blobs/uploads/',
+        operation: 'start blob upload',
+        reference: where,
+      });
+      location = start.header('location');
+      if (start.status !== 202 || !location) {
+        data.destroy();
+        throw this.error(
+          start,
+          'start blob upload',
+          where,
+          start.status === 202 ? 'The registry gave no upload Location' : undefined,
+        );
+      }
+    }
+    // The Location is used as given (absolute or relative, with its query), plus the digest.
+    const url = new URL(location, this.base);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      data.destroy();
+      throw new RegistryError(
+        { registry: this.registry, operation: 'upload blob', reference: where, method: 'PUT', status: 0, errors: [] },
+        `The upload Location has an unsupported scheme ${url.protocol}`,
+      );
+    }
+    url.searchParams.append('digest', descriptor.digest);
+    if (data.errored) throw data.errored;
+    const res = await this.send({
+      method: 'PUT',
+      path: url.href,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+      body: data,
+      operation: 'upload blob',
+      reference: where,
+    });
+    if (res.status !== 201) throw this.error(res, 'upload blob', where);
+  }
+
+  async readReferrersIndex(subject: string): Promise<ReferrersIndex> {
+    const tag = referrersTagFor(subject);
+    const where = this.ref(tag);
+    const res = await this.send({
+      method: 'GET',
+      path: `/manifests/${tag}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      maxResponseBytes: MAX_MANIFEST_BYTES,
+      operation: 'get referrers tag',
+      reference: where,
+    });
+    if (res.status === 404) return { exists: false, descriptors: [] };
+    if (res.status !== 200) throw this.error(res, 'get referrers tag', where);
+    if (matchesDigest(res.body, subject)) {
+      this.caps.referrersTagAliasesDigest = true;
+      throw new InvalidManifestError(
+        `${this.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does); it cannot hold a referrers index there`,
+      );
+    }
+    try {
+      return { exists: true, descriptors: parseReferrersIndex(res.body, res.header('content-type')) };
+    } catch (err) {
+      throw new InvalidManifestError(
+        `the referrers tag ${where} does not hold an OCI image index (${(err as Error).message}); not overwriting it`,
+      );
+    }
+  }
+
+  async writeReferrersIndex(subject: string, descriptors: Descriptor[]): Promise<string> {
+    const tag = referrersTagFor(subject);
+    const bytes = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: descriptors }),
+    );
+    const res = await this.send({
+      method: 'PUT',
+      path: `/manifests/${tag}`,
+      headers: { 'content-type': MediaType.OciIndex },
+      body: bytes,
+      operation: 'push referrers tag',
+      reference: this.ref(tag),
+    });
+    if (res.status !== 201 && res.status !== 200) {
+      const immutable = res.status === 400 || res.status === 409 || res.status === 412 || res.status === 403;
+      throw this.error(
+        res,
+        'push referrers tag',
+        this.ref(tag),
+        immutable
+          ? `If ${this.registry} has tag immutability rules, they must exclude sha256-* tags, which the referrers tag schema rewrites`
+          : undefined,
+      );
+    }
+    return tag;
+  }
 }
 
 function dedupe(descriptors: Descriptor[]): Descriptor[] {
   const seen = new Set<string>();
   return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+}
+
+/** Reads at most 64 KiB of an error body, for its error codes. */
+async function readSome(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (total < 64 * 1024) chunks.push(chunk);
+    total += chunk.length;
+  }
+  return Buffer.concat(chunks).subarray(0, 64 * 1024);
 }

@@ -111,3 +111,11 @@ export class AuthenticationError extends Error {
     this.name = 'AuthenticationError';
   }
 }
+
+/** Content that does not match its digest (or size): never stored, never named. */
+export class DigestMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DigestMismatchError';
+  }
+}

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/manifest.js';
 
 /** What a manifest is, without its bytes (a HEAD answer). */
@@ -43,7 +44,7 @@ export interface ReferrerLister {
   listReferrers(subject: string): Promise<ReferrersListing>;
 }
 
-export interface Repository extends ManifestStore, ReferrerLister {
+export interface Repository extends ManifestStore, ReferrerLister, BlobStore, ReferrersIndexStore {
   readonly registry: string;
   readonly name: string;
   capabilities(): RepositoryCapabilities;
@@ -54,4 +55,36 @@ export type Access = 'pull' | 'push';
 
 export interface RepositoryProvider {
   repository(ref: { registry: string; repository: string }, access: Access): Repository;
+}
+
+/** Where a blob upload goes on: the `Location` of a started upload session. */
+export type MountResult = { mounted: true } | { mounted: false; session?: string };
+
+export interface BlobStore {
+  /** HEAD: whether the repository has the blob. */
+  statBlob(digest: string): Promise<boolean>;
+  /**
+   * GET, following redirects to object storage without the registry's credentials. The stream
+   * is verified against the descriptor: it errors instead of delivering its last bytes when the
+   * content does not match, so a consumer never completes a wrong blob.
+   */
+  fetchBlob(descriptor: Descriptor): Promise<Readable>;
+  /** Monolithic upload of a stream, into `session` when a mount attempt already opened one. */
+  pushBlob(descriptor: Descriptor, data: Readable, session?: string): Promise<void>;
+  /** Cross-repository mount within one registry; `mounted: false` means upload instead. */
+  mountBlob(descriptor: Descriptor, fromRepository: string): Promise<MountResult>;
+}
+
+export interface ReferrersIndex {
+  /** False when the tag does not exist yet. */
+  exists: boolean;
+  descriptors: Descriptor[];
+}
+
+/** distribution-spec v1.1 "Referrers Tag Schema", write side, for repositories without the API. */
+export interface ReferrersIndexStore {
+  /** Reads `sha256-<hex>`: 404 is an empty index; content that is not an OCI index throws. */
+  readReferrersIndex(subject: string): Promise<ReferrersIndex>;
+  /** Writes the index under the subject's referrers tag and returns the tag. */
+  writeReferrersIndex(subject: string, descriptors: Descriptor[]): Promise<string>;
 }

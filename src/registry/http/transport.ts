@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors } from 'undici';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -13,7 +14,8 @@ export interface HttpRequest {
   method: HttpMethod;
   url: string;
   headers?: Record<string, string>;
-  body?: Uint8Array | string;
+  /** A Readable is streamed (blob uploads); it cannot be re-sent on a redirect or retry. */
+  body?: Uint8Array | string | Readable;
   /** Largest body this caller will buffer; more fails with ResponseTooLargeError. */
   maxResponseBytes?: number;
   redirect?: RedirectPolicy;
@@ -29,8 +31,16 @@ export interface HttpResponse {
   body: Uint8Array;
 }
 
+/** A response whose body is a stream the caller must read to the end or destroy. */
+export interface HttpStreamResponse extends Omit<HttpResponse, 'body'> {
+  body: Readable;
+}
+
 export interface HttpTransport {
+  /** Sends and buffers the answer, up to `maxResponseBytes`. */
   request(req: HttpRequest): Promise<HttpResponse>;
+  /** Sends and hands back the answer's body as a stream (blob downloads). */
+  stream(req: HttpRequest): Promise<HttpStreamResponse>;
   close(): Promise<void>;
 }
 
@@ -110,8 +120,8 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
     keepAliveTimeout: 30_000,
   });
 
-  async function once(req: HttpRequest, url: URL): Promise<HttpResponse> {
-    const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  /** One request, no redirects; the body is left for the caller to read or dump. */
+  async function send(req: HttpRequest, url: URL): Promise<HttpStreamResponse> {
     let res;
     try {
       res = await agent.request({
@@ -122,28 +132,11 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
         body: req.body ?? null,
       });
     } catch (err) {
-      throw new TransportError(req.method, url.host, describeNetworkError(err), { cause: err });
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    try {
-      if (req.method === 'HEAD') {
-        await res.body.dump();
-      } else {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          total += chunk.length;
-          if (total > limit) {
-            res.body.destroy();
-            throw new ResponseTooLargeError(url.href, limit);
-          }
-          chunks.push(chunk);
-        }
-      }
-    } catch (err) {
-      if (err instanceof ResponseTooLargeError) throw err;
+      if (req.body instanceof Readable && req.body.errored) throw req.body.errored;
       throw new TransportError(req.method, url.host, describeNetworkError(err), { cause: err });
     }
     const headers = res.headers;
+    const body = res.body;
     return {
       method: req.method,
       status: res.statusCode,
@@ -152,36 +145,57 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
         const v = headers[name.toLowerCase()];
         return Array.isArray(v) ? v.join(', ') : v;
       },
-      body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+      body: body as unknown as Readable,
     };
+  }
+
+  /** Follows redirects as `req.redirect` allows, never carrying Authorization to another origin. */
+  async function follow(req: HttpRequest): Promise<HttpStreamResponse> {
+    let url = new URL(req.url);
+    let current = req;
+    for (let hop = 0; ; hop++) {
+      const res = await send(current, url);
+      const location = res.header('location');
+      const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
+      if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS) return res;
+      const next = new URL(location, url);
+      const toGet = res.status === 303 && current.method !== 'HEAD';
+      // A streamed body cannot be sent twice; such a redirect is the caller's to handle.
+      const unrepeatable = !toGet && current.body instanceof Readable;
+      if ((next.origin !== url.origin && req.redirect === 'same-host') || unrepeatable) return res;
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') return res;
+      res.body.resume();
+      const headers = { ...current.headers };
+      // Never forward the registry's credentials to another host (S3, Azure Blob, a CDN):
+      // they reject it, and it would leak the token.
+      if (next.origin !== url.origin) delete headers.authorization;
+      current = { ...current, method: toGet ? 'GET' : current.method, headers, ...(toGet && { body: undefined }) };
+      url = next;
+    }
   }
 
   return {
     async request(req: HttpRequest): Promise<HttpResponse> {
-      let url = new URL(req.url);
-      let current = req;
-      for (let hop = 0; ; hop++) {
-        const res = await once(current, url);
-        const location = res.header('location');
-        const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
-        if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS) return res;
-        const next = new URL(location, url);
-        if (next.origin !== url.origin && req.redirect === 'same-host') return res;
-        if (next.protocol !== 'https:' && next.protocol !== 'http:') return res;
-        const headers = { ...current.headers };
-        // Never forward the registry's credentials to another host (S3, Azure Blob, a CDN):
-        // they reject it, and it would leak the token.
-        if (next.origin !== url.origin) delete headers.authorization;
-        const toGet = res.status === 303 && current.method !== 'HEAD';
-        current = {
-          ...current,
-          method: toGet ? 'GET' : current.method,
-          headers,
-          ...(toGet && { body: undefined }),
-        };
-        url = next;
+      const res = await follow(req);
+      const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+      const chunks: Buffer[] = [];
+      let total = 0;
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          total += chunk.length;
+          if (total > limit) {
+            res.body.destroy();
+            throw new ResponseTooLargeError(res.url, limit);
+          }
+          chunks.push(chunk);
+        }
+      } catch (err) {
+        if (err instanceof ResponseTooLargeError) throw err;
+        throw new TransportError(res.method, new URL(res.url).host, describeNetworkError(err), { cause: err });
       }
+      return { ...res, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
     },
+    stream: follow,
     close: () => agent.close(),
   };
 }

@@ -1,0 +1,182 @@
+/**
+ * The built bundle (dist/index.js) run as the runner runs it, against a real registry with
+ * htpasswd Basic auth: inputs as INPUT_* variables, outputs through GITHUB_OUTPUT, the job
+ * summary through GITHUB_STEP_SUMMARY.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getManifest, listTags, pushArtifact, pushImage, writeReferrersTagIndex } from '../support/oci-seed.js';
+import { startDistribution, type RunningRegistry } from '../support/registries.js';
+import { runAction } from '../support/run-action.js';
+
+let registry: RunningRegistry;
+const PASSWORD = 'pusher-secret';
+
+beforeAll(async () => {
+  registry = await startDistribution({ auth: 'htpasswd', users: [{ username: 'pusher', password: PASSWORD }] });
+});
+afterAll(async () => registry?.stop());
+
+describe('dist/index.js end to end', () => {
+  it('promotes rc to 1.2.3 and latest, with outputs and a job summary, and never prints the password', async () => {
+    const t = registry.target('acme/e2e');
+    const image = await pushImage(t, 'rc', { seed: 'e2e' });
+    const sig = await pushArtifact(t, image.descriptor, 'application/vnd.dev.sigstore.bundle.v0.3+json', {
+      annotations: { note: '<b>x</b>' },
+    });
+    await writeReferrersTagIndex(t, image.digest, [sig.descriptor]);
+
+    const run = await runAction({
+      source: `${registry.host}/acme/e2e:rc`,
+      targets: '1.2.3\nlatest',
+      username: 'pusher',
+      password: PASSWORD,
+      'plain-http': 'true',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.outputs.digest).toBe(image.digest);
+    expect(run.outputs['media-type']).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(JSON.parse(run.outputs.targets!)).toEqual([
+      { reference: `${registry.host}/acme/e2e:1.2.3`, digest: image.digest, status: 'created' },
+      { reference: `${registry.host}/acme/e2e:latest`, digest: image.digest, status: 'created' },
+    ]);
+    expect(JSON.parse(run.outputs.referrers!)).toEqual([
+      {
+        digest: sig.digest,
+        mediaType: sig.mediaType,
+        artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        subject: image.digest,
+        annotations: { note: '<b>x</b>' },
+      },
+    ]);
+    expect(JSON.parse(run.outputs.capabilities!)).toEqual({ [`${registry.host}/acme/e2e`]: { referrersApi: false } });
+    expect(JSON.parse(run.outputs['referrers-tags']!)).toEqual([]);
+    expect(run.summary).toContain(
+      `| <code>${registry.host}/acme/e2e:latest</code> | <code>${image.digest}</code> | created |`,
+    );
+    expect(run.summary).toContain('### Referrers (1)');
+    expect(run.stdout).toContain(`::add-mask::${PASSWORD}`);
+    const logs = run.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
+    for (const text of [logs, run.stderr, JSON.stringify(run.outputs), run.summary]) {
+      expect(text).not.toContain(PASSWORD);
+      expect(text).not.toContain(Buffer.from(`pusher:${PASSWORD}`).toString('base64'));
+    }
+    expect((await getManifest(t, 'latest'))!.digest).toBe(image.digest);
+
+    const rerun = await runAction({
+      source: `${registry.host}/acme/e2e:rc`,
+      targets: '1.2.3,latest',
+      username: 'pusher',
+      password: PASSWORD,
+      'plain-http': 'true',
+    });
+    expect(rerun.code).toBe(0);
+    expect(JSON.parse(rerun.outputs.targets!).map((x: { status: string }) => x.status)).toEqual([
+      'unchanged',
+      'unchanged',
+    ]);
+  });
+
+  it('takes credentials from the Docker config file', async () => {
+    const t = registry.target('acme/config');
+    await pushImage(t, 'rc', { seed: 'config' });
+    const dir = await mkdtemp(join(tmpdir(), 'docker-config-'));
+    try {
+      await writeFile(
+        join(dir, 'config.json'),
+        JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`pusher:${PASSWORD}`).toString('base64') } } }),
+      );
+      const run = await runAction(
+        { source: `${registry.host}/acme/config:rc`, targets: 'v1', 'plain-http': 'true' },
+        { DOCKER_CONFIG: dir },
+      );
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`::add-mask::${PASSWORD}`);
+      expect(await listTags(t)).toContain('v1');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    [
+      'a bad target tag',
+      { targets: '1.2.3, bad tag!' },
+      "Invalid target 'bad tag!': a tag is [A-Za-z0-9_][A-Za-z0-9._-]{0,127}",
+    ],
+    [
+      'an unknown referrers-api value',
+      { targets: '1', 'referrers-api': 'sometimes' },
+      "Invalid referrers-api 'sometimes': expected auto, true or false",
+    ],
+    [
+      'a malformed source',
+      { source: 'ghcr.io/ACME/app:rc', targets: '1' },
+      "Invalid source 'ghcr.io/ACME/app:rc': the repository path component 'ACME' must be lowercase",
+    ],
+    [
+      'a password without a user name',
+      { username: '', targets: '1' },
+      'Input password is set but username is empty: give both or neither',
+    ],
+  ])('fails on %s with one error line, before any request', async (_what, inputs, message) => {
+    const logBefore = (await registry.requests()).length;
+    const run = await runAction({
+      source: `${registry.host}/acme/e2e:rc`,
+      username: 'pusher',
+      password: PASSWORD,
+      'plain-http': 'true',
+      ...inputs,
+    });
+    expect(run.code).toBe(1);
+    const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(message);
+    expect(run.stdout).not.toMatch(/^\s+at /m);
+    expect((await registry.requests()).length).toBe(logBefore);
+  });
+
+  it('fails clearly on a wrong password and on a missing tag', async () => {
+    const wrong = await runAction({
+      source: `${registry.host}/acme/e2e:rc`,
+      targets: 'x',
+      username: 'pusher',
+      password: 'not-the-password',
+      'plain-http': 'true',
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toContain(
+      `::error::authentication failed: ${registry.host} refused the password for user 'pusher'`,
+    );
+    expect(
+      wrong.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n'),
+    ).not.toContain('not-the-password');
+
+    const missing = await runAction({
+      source: `${registry.host}/acme/e2e:nope`,
+      targets: 'x',
+      username: 'pusher',
+      password: PASSWORD,
+      'plain-http': 'true',
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain(
+      `::error::get manifest ${registry.host}/acme/e2e:nope failed: ${registry.host} answered HTTP 404 (not found) MANIFEST_UNKNOWN`,
+    );
+  });
+
+  it('names the host when nothing listens there', async () => {
+    const run = await runAction({ source: '127.0.0.1:1/acme/app:rc', targets: 'x', 'plain-http': 'true' });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('::error::GET request to 127.0.0.1:1 failed: connection refused');
+  });
+});

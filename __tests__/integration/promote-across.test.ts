@@ -1,0 +1,292 @@
+/**
+ * Promotion into other repositories and registries with the whole referrers graph, against
+ * real registries: distribution 2.8 (no referrers API: the action maintains the target's
+ * referrers tags) and go-containerregistry's registry (referrers API: no sha256-* tag at all).
+ *
+ * The graph: a multi-arch index with two platforms; an SBOM and a signature on the index; an
+ * attestation on the amd64 child; a countersignature on the signature.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promote, type PromotionRequest, type PromotionResult } from '../../src/engine/promote.js';
+import type { Credential } from '../../src/registry/auth.js';
+import { RegistryClient } from '../../src/registry/client.js';
+import { DigestMismatchError } from '../../src/registry/errors.js';
+import { parseReference } from '../../src/oci/reference.js';
+import {
+  getManifest,
+  getReferrersApi,
+  listTags,
+  pushArtifact,
+  pushImage,
+  pushIndex,
+  referrersTag,
+  writeReferrersTagIndex,
+  type PushedManifest,
+  type SeedTarget,
+} from '../support/oci-seed.js';
+import { startDistribution, startReferrersRegistry, type RunningRegistry } from '../support/registries.js';
+
+const SBOM = 'application/spdx+json';
+const SIG = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+const ATT = 'application/vnd.in-toto+json';
+const COUNTER = 'application/vnd.example.countersignature';
+
+interface Graph {
+  index: PushedManifest;
+  amd64: PushedManifest;
+  arm64: PushedManifest;
+  sbom: PushedManifest;
+  sig: PushedManifest;
+  att: PushedManifest;
+  counter: PushedManifest;
+}
+
+/** Which referrers refer to which subject, by digest. */
+function expectedReferrers(g: Graph): Map<string, string[]> {
+  return new Map([
+    [g.index.digest, [g.sbom.digest, g.sig.digest].sort()],
+    [g.amd64.digest, [g.att.digest]],
+    [g.sig.digest, [g.counter.digest]],
+  ]);
+}
+
+/** Seeds the graph; without the API it also writes the referrers tags, as the pushing client would. */
+async function seedGraph(registry: RunningRegistry, t: SeedTarget, seed: string, tag = 'rc'): Promise<Graph> {
+  const amd64 = await pushImage(t, undefined, {
+    seed: `${seed}-amd64`,
+    layers: 2,
+    platform: { os: 'linux', architecture: 'amd64' },
+  });
+  const arm64 = await pushImage(t, undefined, {
+    seed: `${seed}-arm64`,
+    layers: 2,
+    platform: { os: 'linux', architecture: 'arm64' },
+  });
+  const index = await pushIndex(t, tag, [amd64.descriptor, arm64.descriptor]);
+  const sbom = await pushArtifact(t, index.descriptor, SBOM, {
+    annotations: { 'org.example.seed': seed },
+    payload: `sbom ${seed}`,
+  });
+  const sig = await pushArtifact(t, index.descriptor, SIG, { payload: `sig ${seed}` });
+  const att = await pushArtifact(t, amd64.descriptor, ATT, { payload: `att ${seed}` });
+  const counter = await pushArtifact(t, sig.descriptor, COUNTER, { payload: `counter ${seed}` });
+  if (!registry.referrersApi) {
+    await writeReferrersTagIndex(t, index.digest, [sbom.descriptor, sig.descriptor]);
+    await writeReferrersTagIndex(t, amd64.digest, [att.descriptor]);
+    await writeReferrersTagIndex(t, sig.digest, [counter.descriptor]);
+  }
+  return { index, amd64, arm64, sbom, sig, att, counter };
+}
+
+const clients: RegistryClient[] = [];
+function client(credentials?: (registry: string) => Credential | undefined): RegistryClient {
+  const c = new RegistryClient({
+    plainHttp: true,
+    ...(credentials && { credentials: async (r: string) => credentials(r) }),
+  });
+  clients.push(c);
+  return c;
+}
+afterAll(async () => Promise.all(clients.map((c) => c.close())));
+
+function request(source: string, targets: string[], extra: Partial<PromotionRequest> = {}): PromotionRequest {
+  return {
+    source: parseReference(source),
+    targets: targets.map((t) => parseReference(t)),
+    copyReferrers: true,
+    dryRun: false,
+    ...extra,
+  };
+}
+
+/** The referrers the target shows for a subject: through the API, or its referrers tag. */
+async function referrersOnTarget(registry: RunningRegistry, t: SeedTarget, subject: string): Promise<string[]> {
+  if (registry.referrersApi) return (await getReferrersApi(t, subject))!.manifests!.map((d) => d.digest).sort();
+  const index = await getManifest(t, referrersTag(subject));
+  if (!index) return [];
+  return (JSON.parse(Buffer.from(index.bytes).toString()) as { manifests: { digest: string }[] }).manifests
+    .map((d) => d.digest)
+    .sort();
+}
+
+describe.each([
+  ['distribution 2.8 (no referrers API)', () => startDistribution()],
+  ['go-containerregistry (referrers API)', () => startReferrersRegistry()],
+])('across repositories on %s', (_name, start) => {
+  let registry: RunningRegistry;
+  beforeAll(async () => {
+    registry = await start();
+  });
+  afterAll(async () => registry?.stop());
+
+  it('copies the whole graph, keeps entries already in the target, and a rerun writes nothing', async () => {
+    const src = registry.target('staging/app');
+    const dst = registry.target('prod/app');
+    const g = await seedGraph(registry, src, 'graph');
+    // Something another client already attached to the index in the target: it must survive.
+    const foreign = await pushArtifact(dst, g.index.descriptor, 'application/vnd.example.foreign');
+    if (!registry.referrersApi) await writeReferrersTagIndex(dst, g.index.digest, [foreign.descriptor]);
+
+    const logBefore = (await registry.requests()).length;
+    const result = await promote(
+      client(),
+      request(`${registry.host}/staging/app:rc`, [`${registry.host}/prod/app:1.0`, `${registry.host}/prod/app:latest`]),
+    );
+    const during = (await registry.requests()).slice(logBefore);
+
+    expect(result.targets.map((t) => t.status)).toEqual(['created', 'created']);
+    expect(result.referrers.map((r) => r.digest).sort()).toEqual(
+      [g.sbom, g.sig, g.att, g.counter].map((m) => m.digest).sort(),
+    );
+    for (const m of Object.values(g)) {
+      const copied = await getManifest(dst, m.digest);
+      expect(copied?.digest).toBe(m.digest);
+      expect(Buffer.from(copied!.bytes).equals(Buffer.from(m.bytes))).toBe(true);
+    }
+    for (const [subject, referrers] of expectedReferrers(g)) {
+      const extra = subject === g.index.digest ? [foreign.digest] : [];
+      expect(await referrersOnTarget(registry, dst, subject)).toEqual([...referrers, ...extra].sort());
+    }
+    const stray = (await listTags(dst)).filter((t) => t.startsWith('sha256-')).sort();
+    if (registry.referrersApi) {
+      expect(stray).toEqual([]);
+      expect(result.referrersTags).toEqual([]);
+      expect(result.capabilities[`${registry.host}/prod/app`]).toEqual({ referrersApi: true });
+    } else {
+      // Exactly the three subjects that received referrers; the index's was merged into.
+      expect(stray).toEqual([g.index.digest, g.amd64.digest, g.sig.digest].map(referrersTag).sort());
+      expect(result.referrersTags.sort()).toEqual(stray.map((t) => `${registry.host}/prod/app:${t}`));
+      expect(result.capabilities[`${registry.host}/prod/app`]).toEqual({ referrersApi: false });
+      // Mounted within one registry: no blob bytes were uploaded.
+      expect(during.filter((q) => q.method === 'PUT' && q.path.includes('/blobs/uploads/'))).toEqual([]);
+      expect(result.copy.blobsUploaded).toBe(0);
+      expect(result.copy.blobsMounted).toBeGreaterThanOrEqual(6);
+    }
+    // Tags are written last: no PUT of a tag comes before the last PUT of anything else.
+    const puts = during.filter((q) => q.method === 'PUT').map((q) => q.path);
+    const firstTag = puts.findIndex((p) => /\/manifests\/(1\.0|latest)$/.test(p));
+    expect(puts.slice(firstTag).every((p) => /\/manifests\/(1\.0|latest)$/.test(p))).toBe(true);
+
+    const writes = await registry.writeCount();
+    const again = await promote(
+      client(),
+      request(`${registry.host}/staging/app:rc`, [`${registry.host}/prod/app:1.0`, `${registry.host}/prod/app:latest`]),
+    );
+    expect(again.targets.map((t) => t.status)).toEqual(['unchanged', 'unchanged']);
+    expect(again.referrersTags).toEqual([]);
+    expect(await registry.writeCount()).toBe(writes);
+  });
+
+  it('copies the artifact alone with copy-referrers false', async () => {
+    const src = registry.target('staging/alone');
+    const dst = registry.target('prod/alone');
+    const g = await seedGraph(registry, src, 'alone');
+    const result = await promote(
+      client(),
+      request(`${registry.host}/staging/alone:rc`, [`${registry.host}/prod/alone:1.0`], { copyReferrers: false }),
+    );
+    expect(result.targets[0]!.status).toBe('created');
+    expect((await getManifest(dst, g.amd64.digest))?.digest).toBe(g.amd64.digest);
+    for (const m of [g.sbom, g.sig, g.att, g.counter]) expect(await getManifest(dst, m.digest)).toBeNull();
+    expect((await listTags(dst)).sort()).toEqual(['1.0']);
+  });
+
+  it('keeps both sets of referrers when two promotions run at once into the same target', async () => {
+    const a = registry.target('team-a/app');
+    const b = registry.target('team-b/app');
+    // The same image in two repositories, each with its own signature.
+    const imgA = await pushImage(a, 'rc', { seed: 'race' });
+    const imgB = await pushImage(b, 'rc', { seed: 'race' });
+    expect(imgA.digest).toBe(imgB.digest);
+    const sigA = await pushArtifact(a, imgA.descriptor, SIG, { payload: 'signed by a' });
+    const sigB = await pushArtifact(b, imgB.descriptor, SIG, { payload: 'signed by b' });
+    if (!registry.referrersApi) {
+      await writeReferrersTagIndex(a, imgA.digest, [sigA.descriptor]);
+      await writeReferrersTagIndex(b, imgB.digest, [sigB.descriptor]);
+    }
+    await Promise.all([
+      promote(client(), request(`${registry.host}/team-a/app:rc`, [`${registry.host}/release/app:1.0`]), {
+        indexSettleMs: 50,
+      }),
+      promote(client(), request(`${registry.host}/team-b/app:rc`, [`${registry.host}/release/app:1.0`]), {
+        indexSettleMs: 50,
+      }),
+    ]);
+    expect(await referrersOnTarget(registry, registry.target('release/app'), imgA.digest)).toEqual(
+      [sigA.digest, sigB.digest].sort(),
+    );
+  });
+});
+
+describe('across two registries with different credentials', () => {
+  let from: RunningRegistry;
+  let to: RunningRegistry;
+  beforeAll(async () => {
+    from = await startDistribution({ auth: 'htpasswd', users: [{ username: 'reader', password: 'reader-secret' }] });
+    to = await startDistribution({
+      auth: 'token',
+      users: [{ username: 'writer', password: 'writer-secret', access: 'push' }],
+    });
+  });
+  afterAll(async () => {
+    await from?.stop();
+    await to?.stop();
+  });
+  const creds = (registry: string): Credential | undefined =>
+    registry === from.host
+      ? { username: 'reader', password: 'reader-secret' }
+      : registry === to.host
+        ? { username: 'writer', password: 'writer-secret' }
+        : undefined;
+
+  it('streams the graph across and maintains the target referrers tags', async () => {
+    const src = from.target('app', 'reader');
+    const g = await seedGraph(from, { ...src, username: 'reader', password: 'reader-secret' }, 'cross');
+    const result: PromotionResult = await promote(
+      client(creds),
+      request(`${from.host}/app:rc`, [`${to.host}/mirror/app:1.0`]),
+    );
+    expect(result.targets).toEqual([
+      { reference: `${to.host}/mirror/app:1.0`, digest: g.index.digest, status: 'created' },
+    ]);
+    const dst = to.target('mirror/app', 'writer');
+    for (const [subject, referrers] of expectedReferrers(g))
+      expect(await referrersOnTarget(to, dst, subject)).toEqual(referrers);
+    expect(result.copy.blobsUploaded).toBeGreaterThan(0);
+    expect(result.copy.blobsMounted).toBe(0);
+    // Only reads on the source.
+    expect(
+      (await from.requests()).filter(
+        (q) =>
+          q.method !== 'GET' &&
+          q.method !== 'HEAD' &&
+          q.path.startsWith('/v2/app/') &&
+          q.status < 400 &&
+          q.path.includes('mirror'),
+      ),
+    ).toEqual([]);
+  });
+
+  it('fails on a blob whose bytes do not match its digest, and tags nothing', async () => {
+    const src = { ...from.target('corrupt'), username: 'reader', password: 'reader-secret' };
+    const image = await pushImage(src, 'rc', { seed: 'corrupt', layers: 1 });
+    const manifest = JSON.parse(Buffer.from(image.bytes).toString()) as { layers: { digest: string }[] };
+    const hex = manifest.layers[0]!.digest.slice('sha256:'.length);
+    const file = join(from.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+    const bytes = await readFile(file);
+    bytes[0] = bytes[0]! ^ 0xff;
+    await writeFile(file, bytes);
+
+    const err = await promote(client(creds), request(`${from.host}/corrupt:rc`, [`${to.host}/corrupt:1.0`])).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DigestMismatchError);
+    expect((err as Error).message).toContain(
+      `On the source ${from.host}/corrupt: the blob ${from.host}/corrupt@${manifest.layers[0]!.digest} does not match its digest`,
+    );
+    expect(await listTags(to.target('corrupt', 'writer'))).toEqual([]);
+    expect(await getManifest(to.target('corrupt', 'writer'), image.digest)).toBeNull();
+  });
+});

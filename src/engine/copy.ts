@@ -1,0 +1,162 @@
+import { Limiter } from './limiter.js';
+import type { Logger } from './logger.js';
+import { parseManifest, type Descriptor } from '../oci/manifest.js';
+import { isManifestMediaType } from '../oci/media-types.js';
+import type { FetchedManifest, Repository } from '../registry/types.js';
+
+export interface CopyStats {
+  manifestsCopied: number;
+  manifestsPresent: number;
+  blobsUploaded: number;
+  blobsMounted: number;
+  blobsPresent: number;
+  bytesUploaded: number;
+}
+
+export function emptyStats(): CopyStats {
+  return {
+    manifestsCopied: 0,
+    manifestsPresent: 0,
+    blobsUploaded: 0,
+    blobsMounted: 0,
+    blobsPresent: 0,
+    bytesUploaded: 0,
+  };
+}
+
+/** Observers of the copy, so the action can report progress without the engine knowing it. */
+export interface CopyHooks {
+  onManifestCopied?(descriptor: Descriptor): void;
+  onBlobCopied?(descriptor: Descriptor, how: 'uploaded' | 'mounted'): void;
+  onSkipped?(descriptor: Descriptor): void;
+}
+
+export interface GraphCopyOptions {
+  concurrency: number;
+  logger: Logger;
+  hooks?: CopyHooks;
+}
+
+/** Which side of a copy an error came from, for the message the user sees. */
+export type Side = 'source' | 'target';
+
+/** Prefixes an error's message with the side and repository it happened on, keeping its type. */
+export function onSide<T>(side: Side, repo: Repository, work: Promise<T>): Promise<T> {
+  return work.catch((err: unknown) => {
+    if (err instanceof Error && !(err as { sided?: boolean }).sided) {
+      err.message = `On the ${side} ${repo.registry}/${repo.name}: ${err.message}`;
+      (err as { sided?: boolean }).sided = true;
+    }
+    throw err;
+  });
+}
+
+/**
+ * Copies manifests with everything they name from one repository to another: children before
+ * parents, blobs before the manifests naming them, so that nothing in the target ever names
+ * what is not there yet, even when a run dies half way. A manifest already in the target is
+ * taken as complete (it could only have been pushed after its children); a blob already there
+ * is not copied again. Each digest is copied once however often the graph names it.
+ */
+export class GraphCopier {
+  readonly stats = emptyStats();
+  private readonly limiter: Limiter;
+  private readonly manifests = new Map<string, Promise<void>>();
+  private readonly blobs = new Map<string, Promise<void>>();
+  private readonly sameRegistry: boolean;
+
+  constructor(
+    private readonly source: Repository,
+    private readonly target: Repository,
+    private readonly options: GraphCopyOptions,
+  ) {
+    this.limiter = new Limiter(options.concurrency);
+    this.sameRegistry = source.registry === target.registry;
+  }
+
+  /** Copies the manifest `descriptor` names (by digest), with its whole graph. */
+  copyManifest(descriptor: Descriptor, known?: FetchedManifest): Promise<void> {
+    let p = this.manifests.get(descriptor.digest);
+    if (!p) {
+      p = this.doCopyManifest(descriptor, known);
+      this.manifests.set(descriptor.digest, p);
+    }
+    return p;
+  }
+
+  private async doCopyManifest(descriptor: Descriptor, known?: FetchedManifest): Promise<void> {
+    const present = await this.limiter.run(() =>
+      onSide('target', this.target, this.target.statManifest(descriptor.digest)),
+    );
+    if (present) {
+      this.stats.manifestsPresent++;
+      this.options.hooks?.onSkipped?.(descriptor);
+      return;
+    }
+    const manifest =
+      known ??
+      (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest))));
+    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+    const children: Promise<void>[] = [];
+    for (const child of parsed.manifests) {
+      // An index names manifests; anything else it names is carried as a blob.
+      children.push(isManifestMediaType(child.mediaType) ? this.copyManifest(child) : this.copyBlob(child));
+    }
+    if (parsed.config) children.push(this.copyBlob(parsed.config));
+    for (const layer of parsed.layers) {
+      // Non-distributable layers with URLs live elsewhere; registries do not hold them.
+      if (layer.urls?.length) continue;
+      children.push(this.copyBlob(layer));
+    }
+    await settleAll(children);
+    await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
+    this.stats.manifestsCopied++;
+    this.options.hooks?.onManifestCopied?.(descriptor);
+    this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
+  }
+
+  copyBlob(descriptor: Descriptor): Promise<void> {
+    let p = this.blobs.get(descriptor.digest);
+    if (!p) {
+      p = this.limiter.run(() => this.doCopyBlob(descriptor));
+      this.blobs.set(descriptor.digest, p);
+    }
+    return p;
+  }
+
+  private async doCopyBlob(descriptor: Descriptor): Promise<void> {
+    let session: string | undefined;
+    if (this.sameRegistry) {
+      // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
+      // a blob the target already has answers 201 too, so no HEAD is needed first.
+      const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
+      if (mount.mounted) {
+        this.stats.blobsMounted++;
+        this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
+        return;
+      }
+      session = mount.session;
+    } else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
+      this.stats.blobsPresent++;
+      this.options.hooks?.onSkipped?.(descriptor);
+      return;
+    }
+    const data = await onSide('source', this.source, this.source.fetchBlob(descriptor));
+    await this.target.pushBlob(descriptor, data, session).catch((err: unknown) =>
+      // A source blob that does not match its digest aborts the upload: that is the source's fault.
+      data.errored
+        ? onSide('source', this.source, Promise.reject(data.errored))
+        : onSide('target', this.target, Promise.reject(err)),
+    );
+    this.stats.blobsUploaded++;
+    this.stats.bytesUploaded += descriptor.size;
+    this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
+  }
+}
+
+/** Waits for every promise (none is left running unobserved), then throws the first failure. */
+async function settleAll(promises: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
