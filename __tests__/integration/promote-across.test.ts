@@ -220,6 +220,39 @@ describe.each([
   });
 });
 
+describe('within one registry with token auth', () => {
+  let registry: RunningRegistry;
+  beforeAll(async () => {
+    registry = await startDistribution({
+      auth: 'token',
+      users: [{ username: 'releaser', password: 'releaser-secret', access: 'push' }],
+    });
+  });
+  afterAll(async () => registry?.stop());
+
+  it('mounts every blob with one token whose scopes cover both repositories', async () => {
+    const g = await seedGraph(registry, registry.target('staging/app', 'releaser'), 'mount');
+    const tokensBefore = registry.tokenServer!.requests().length;
+    const logBefore = (await registry.requests()).length;
+    const result = await promote(
+      client(() => ({ username: 'releaser', password: 'releaser-secret' })),
+      request(`${registry.host}/staging/app:rc`, [`${registry.host}/prod/app:1.0`]),
+    );
+    expect(result.targets[0]).toMatchObject({ status: 'created', digest: g.index.digest });
+    const during = (await registry.requests()).slice(logBefore);
+    expect(during.filter((q) => q.method === 'PUT' && q.path.includes('/blobs/uploads/'))).toEqual([]);
+    expect(during.filter((q) => q.method === 'POST' && q.path.includes('mount='))).toHaveLength(
+      result.copy.blobsMounted,
+    );
+    expect(result.copy.blobsUploaded).toBe(0);
+    const scopes = registry
+      .tokenServer!.requests()
+      .slice(tokensBefore)
+      .map((q) => new URL(q.path, 'http://x').searchParams.getAll('scope').sort().join(' '));
+    expect(scopes).toContain('repository:prod/app:pull,push repository:staging/app:pull');
+  });
+});
+
 describe('across two registries with different credentials', () => {
   let from: RunningRegistry;
   let to: RunningRegistry;

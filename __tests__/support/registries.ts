@@ -15,7 +15,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID, sign, X509Certificate } from 'node:crypto';
 import { closeSync, openSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -118,11 +118,21 @@ process.once('exit', () => {
 // Public API
 
 export async function startDistribution(
-  opts: { auth?: AuthMode; users?: RegistryUser[] } = {},
+  opts: {
+    auth?: AuthMode;
+    users?: RegistryUser[];
+    /** A .tar.gz of a distribution storage directory (`docker/registry/v2/...`) to start from. */
+    storage?: string;
+  } = {},
 ): Promise<RunningRegistry> {
   const auth = opts.auth ?? 'none';
   const users = auth === 'none' ? [] : normalizeUsers(opts.users ?? DEFAULT_USERS);
   const dir = await makeTempDir('oci-distribution-');
+  if (opts.storage) {
+    // Extracted into a fresh copy: the registry writes into its storage.
+    await mkdir(join(dir, 'data'), { recursive: true });
+    await execFileP('tar', ['-xzf', opts.storage, '-C', join(dir, 'data')]);
+  }
   let tokenServer: (TokenServer & { close(): Promise<void> }) | undefined;
   let proc: ChildProcess | undefined;
   try {
