@@ -77942,13 +77942,16 @@ async function promote(registry, request, options = {}) {
         copy: emptyStats(),
         warnings: [...discovery.warnings],
     };
+    const repositoryOf = (group) => sameRepository(group[0], request.source) ? source : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
+    // Every graph first, every tag after: a failed copy leaves no tag moved anywhere.
     for (const group of groups) {
-        const sameRepo = sameRepository(group[0], request.source);
-        const target = sameRepo ? source : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
-        if (!sameRepo) {
-            await copyInto(source, target, manifest, discovery.referrers, request, opts, result);
+        if (!sameRepository(group[0], request.source)) {
+            await copyInto(source, repositoryOf(group), manifest, discovery.referrers, request, opts, result);
         }
-        result.targets.push(...(await tagAll(target, group, manifest, request.dryRun, opts, !sameRepo)));
+    }
+    for (const group of groups) {
+        const target = repositoryOf(group);
+        result.targets.push(...(await tagAll(target, group, manifest, request.dryRun, opts, target !== source)));
         result.capabilities[formatRepository(group[0])] = target.capabilities();
     }
     result.capabilities[formatRepository(request.source)] = source.capabilities();

@@ -83,6 +83,33 @@ describe('dist/index.js end to end', () => {
     ]);
   });
 
+  it('promotes into another repository with its referrers and reports the referrers tag it wrote', async () => {
+    const t = registry.target('staging/e2e');
+    const image = await pushImage(t, 'rc', { seed: 'e2e-cross' });
+    const sig = await pushArtifact(t, image.descriptor, 'application/vnd.dev.sigstore.bundle.v0.3+json');
+    await writeReferrersTagIndex(t, image.digest, [sig.descriptor]);
+    const run = await runAction({
+      source: `${registry.host}/staging/e2e:rc`,
+      targets: `${registry.host}/prod/e2e:1.0\n${registry.host}/prod/e2e:latest`,
+      username: 'pusher',
+      password: PASSWORD,
+      'plain-http': 'true',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.outputs['referrers-tags']!)).toEqual([
+      `${registry.host}/prod/e2e:sha256-${image.digest.slice(7)}`,
+    ]);
+    expect(JSON.parse(run.outputs.capabilities!)).toEqual({
+      [`${registry.host}/staging/e2e`]: { referrersApi: false },
+      [`${registry.host}/prod/e2e`]: { referrersApi: false },
+    });
+    expect(run.summary).toContain('### Copied');
+    expect(run.summary).toContain('### Referrers tags written');
+    const index = await getManifest(registry.target('prod/e2e'), `sha256-${image.digest.slice(7)}`);
+    expect((index!.json as { manifests: { digest: string }[] }).manifests.map((d) => d.digest)).toEqual([sig.digest]);
+  });
+
   it('takes credentials from the Docker config file', async () => {
     const t = registry.target('acme/config');
     await pushImage(t, 'rc', { seed: 'config' });

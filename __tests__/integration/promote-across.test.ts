@@ -179,6 +179,26 @@ describe.each([
     expect(await registry.writeCount()).toBe(writes);
   });
 
+  it("copies cosign's tag-based attachments of the digest", async () => {
+    const src = registry.target('staging/cosign');
+    const dst = registry.target('prod/cosign');
+    const image = await pushImage(src, 'rc', { seed: 'cosign' });
+    // cosign (without OCI 1.1 mode) stores a signature as an image under sha256-<hex>.sig.
+    const sigTag = `${referrersTag(image.digest)}.sig`;
+    const sig = await pushImage(src, sigTag, {
+      seed: 'cosign-signature',
+      annotations: { 'dev.cosignproject.cosign/signature': 'MEUC' },
+    });
+    const result = await promote(
+      client(),
+      request(`${registry.host}/staging/cosign:rc`, [`${registry.host}/prod/cosign:1.0`]),
+    );
+    expect(result.targets[0]!.status).toBe('created');
+    expect((await getManifest(dst, sigTag))?.digest).toBe(sig.digest);
+    expect((await listTags(dst)).sort()).toEqual(['1.0', sigTag].sort());
+    expect(result.referrersTags).toEqual([]);
+  });
+
   it('copies the artifact alone with copy-referrers false', async () => {
     const src = registry.target('staging/alone');
     const dst = registry.target('prod/alone');

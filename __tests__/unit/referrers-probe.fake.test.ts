@@ -1,0 +1,219 @@
+/**
+ * The referrers probe and the referrers-tag reader against a FAKE registry on loopback: it
+ * answers the way ghcr.io, GitLab and other registries answer in the field, which the real
+ * registries of the integration tests cannot be made to do.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { RegistryClient } from '../../src/registry/client.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+const SUBJECT_BODY = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha('c'), size: 1 },
+  layers: [],
+});
+const SUBJECT = sha(SUBJECT_BODY);
+const TAG = `sha256-${SUBJECT.slice(7)}`;
+const REFERRER = {
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: sha('r'),
+  size: 10,
+  artifactType: 'application/x.sig',
+};
+const index = (manifests: unknown[]) =>
+  JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests });
+
+let fake: Server;
+let elsewhere: Server;
+let host: string;
+let elsewhereUrl: string;
+let routes: Record<string, Handler> = {};
+const seen: string[] = [];
+const seenElsewhere: string[] = [];
+
+const listen = (s: Server) =>
+  new Promise<string>((r) => s.listen(0, '127.0.0.1', () => r(`127.0.0.1:${(s.address() as AddressInfo).port}`)));
+
+beforeAll(async () => {
+  fake = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const route = routes[`${req.method} ${req.url}`];
+    if (route) return route(req, res);
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
+  });
+  elsewhere = createServer((req, res) => {
+    seenElsewhere.push(`${req.method} ${req.url}`);
+    res.writeHead(429).end();
+  });
+  host = await listen(fake);
+  elsewhereUrl = `http://${await listen(elsewhere)}`;
+});
+afterAll(async () => {
+  await new Promise((r) => fake.close(r));
+  await new Promise((r) => elsewhere.close(r));
+});
+
+const clients: RegistryClient[] = [];
+function repo(referrersApi: 'auto' | boolean = 'auto') {
+  const c = new RegistryClient({ plainHttp: true, referrersApi });
+  clients.push(c);
+  return c.repository({ registry: host, repository: 'a/b' }, 'pull');
+}
+afterAll(async () => Promise.all(clients.map((c) => c.close())));
+
+const API = `GET /v2/a/b/referrers/${SUBJECT}`;
+const TAG_GET = `GET /v2/a/b/manifests/${TAG}`;
+function serveTagIndex(): void {
+  routes[TAG_GET] = (_q, r) =>
+    r.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(index([REFERRER]));
+}
+
+describe('referrers API probe (fake registry)', () => {
+  it.each([
+    ['404 without a body', (_q: IncomingMessage, r: ServerResponse) => r.writeHead(404).end()],
+    [
+      '404 with an error body',
+      (_q: IncomingMessage, r: ServerResponse) =>
+        r.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"NOT_FOUND"}]}'),
+    ],
+    ['400', (_q: IncomingMessage, r: ServerResponse) => r.writeHead(400).end()],
+    ['405', (_q: IncomingMessage, r: ServerResponse) => r.writeHead(405).end()],
+    ['406', (_q: IncomingMessage, r: ServerResponse) => r.writeHead(406).end()],
+    ['501', (_q: IncomingMessage, r: ServerResponse) => r.writeHead(501).end()],
+    [
+      'an HTML page with 200',
+      (_q: IncomingMessage, r: ServerResponse) =>
+        r.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>'),
+    ],
+    [
+      'a Docker manifest list with 200',
+      (_q: IncomingMessage, r: ServerResponse) =>
+        r.writeHead(200).end(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+            manifests: [],
+          }),
+        ),
+    ],
+  ])('treats %s as no API, reads the referrers tag, and probes only once', async (_what, handler) => {
+    routes = { [API]: handler };
+    serveTagIndex();
+    seen.length = 0;
+    const r = repo();
+    const first = await r.listReferrers(SUBJECT);
+    const second = await r.listReferrers(SUBJECT);
+    expect(first).toEqual({ source: 'tag-schema', descriptors: [REFERRER], warnings: [] });
+    expect(second.descriptors).toEqual([REFERRER]);
+    expect(r.capabilities().referrersApi).toBe(false);
+    expect(seen.filter((s) => s === API)).toHaveLength(1);
+  });
+
+  it("does not follow ghcr.io's redirect of the referrers path to another host", async () => {
+    routes = { [API]: (_q, r) => r.writeHead(303, { location: `${elsewhereUrl}/referrers` }).end() };
+    serveTagIndex();
+    seenElsewhere.length = 0;
+    const r = repo();
+    expect((await r.listReferrers(SUBJECT)).source).toBe('tag-schema');
+    expect(r.capabilities().referrersApi).toBe(false);
+    expect(seenElsewhere).toEqual([]);
+  });
+
+  it('takes a 200 OCI index as the API and follows Link pages', async () => {
+    const second = { ...REFERRER, digest: sha('r2') };
+    routes = {
+      [API]: (_q, r) =>
+        r
+          .writeHead(200, {
+            'content-type': 'application/vnd.oci.image.index.v1+json',
+            link: `</v2/a/b/referrers/${SUBJECT}?page=2>; rel="next"`,
+          })
+          .end(index([REFERRER])),
+      [`${API}?page=2`]: (_q, r) =>
+        r.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(index([second, REFERRER])),
+    };
+    seen.length = 0;
+    const r = repo();
+    const listing = await r.listReferrers(SUBJECT);
+    expect(listing).toEqual({ source: 'api', descriptors: [REFERRER, second], warnings: [] });
+    expect(r.capabilities().referrersApi).toBe(true);
+    expect(seen).not.toContain(TAG_GET);
+  });
+
+  it('refuses a next page on another host', async () => {
+    routes = {
+      [API]: (_q, r) =>
+        r
+          .writeHead(200, {
+            'content-type': 'application/vnd.oci.image.index.v1+json',
+            link: `<${elsewhereUrl}/v2/a/b/referrers/x>; rel="next"`,
+          })
+          .end(index([REFERRER])),
+    };
+    await expect(repo().listReferrers(SUBJECT)).rejects.toThrow(/next page outside the repository/);
+  });
+
+  it('leaves the probe open when the repository does not exist (404 NAME_UNKNOWN)', async () => {
+    routes = {
+      [API]: (_q, r) =>
+        r
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known"}]}'),
+    };
+    const r = repo();
+    expect(await r.listReferrers(SUBJECT)).toEqual({ source: 'api', descriptors: [], warnings: [] });
+    expect(r.capabilities().referrersApi).toBeUndefined();
+  });
+
+  it("fails when referrers-api is 'true' but the registry has no API", async () => {
+    routes = {};
+    await expect(repo(true).listReferrers(SUBJECT)).rejects.toThrow(
+      /The input referrers-api is 'true' but the registry does not serve the referrers API here/,
+    );
+  });
+
+  it("skips the probe with referrers-api 'false'", async () => {
+    routes = {};
+    serveTagIndex();
+    seen.length = 0;
+    expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([REFERRER]);
+    expect(seen).toEqual([TAG_GET]);
+  });
+});
+
+describe('referrers tag reader (fake registry)', () => {
+  it("takes GitLab's answer of the subject itself for sha256-<hex> as no referrers", async () => {
+    routes = {
+      [TAG_GET]: (_q, r) =>
+        r.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(SUBJECT_BODY),
+    };
+    const r = repo();
+    expect(await r.listReferrers(SUBJECT)).toEqual({ source: 'tag-schema', descriptors: [], warnings: [] });
+    expect(r.capabilities()).toEqual({ referrersApi: false, referrersTagAliasesDigest: true });
+    await expect(r.readReferrersIndex(SUBJECT)).rejects.toThrow(
+      /answers the referrers tag .* with the subject manifest itself/,
+    );
+  });
+
+  it('warns and finds nothing when the tag holds something else than an OCI index', async () => {
+    routes = {
+      [TAG_GET]: (_q, r) =>
+        r.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            config: REFERRER,
+            layers: [],
+          }),
+        ),
+    };
+    const listing = await repo().listReferrers(SUBJECT);
+    expect(listing.descriptors).toEqual([]);
+    expect(listing.warnings[0]).toMatch(/does not hold an OCI image index/);
+  });
+});
