@@ -77942,7 +77942,9 @@ async function promote(registry, request, options = {}) {
         copy: emptyStats(),
         warnings: [...discovery.warnings],
     };
-    const repositoryOf = (group) => sameRepository(group[0], request.source) ? source : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
+    const repositoryOf = (group) => sameRepository(group[0], request.source)
+        ? source
+        : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
     // Every graph first, every tag after: a failed copy leaves no tag moved anywhere.
     for (const group of groups) {
         if (!sameRepository(group[0], request.source)) {
@@ -78933,40 +78935,18 @@ class HttpRepository {
     }
     /** distribution-spec v1.1 "Referrers Tag Schema", read side: validated before it is believed. */
     async referrersFromTag(subject) {
-        const tag = referrersTagFor(subject);
-        if (!isValidTag(tag))
-            return { source: 'tag-schema', descriptors: [], warnings: [] };
-        const res = await this.send({
-            method: 'GET',
-            path: `/manifests/${tag}`,
-            headers: { accept: MANIFEST_ACCEPT },
-            maxResponseBytes: MAX_MANIFEST_BYTES,
-            operation: 'get referrers tag',
-            reference: this.ref(tag),
-        });
-        if (res.status === 404)
-            return { source: 'tag-schema', descriptors: [], warnings: [] };
-        if (res.status !== 200)
-            throw this.error(res, 'get referrers tag', this.ref(tag));
-        // GitLab answers `sha256-<hex>` with the manifest `sha256:<hex>` itself: no referrers.
-        if (matchesDigest(res.body, subject)) {
-            this.caps.referrersTagAliasesDigest = true;
-            return { source: 'tag-schema', descriptors: [], warnings: [] };
-        }
         try {
-            return {
-                source: 'tag-schema',
-                descriptors: dedupe(parseReferrersIndex(res.body, res.header('content-type'))),
-                warnings: [],
-            };
+            const index = await this.readReferrersIndex(subject);
+            return { source: 'tag-schema', descriptors: dedupe(index.descriptors), warnings: [] };
         }
         catch (err) {
+            if (!(err instanceof ReferrersTagContentError))
+                throw err;
+            // Read side of the tag schema: content that is not an index means no referrers.
             return {
                 source: 'tag-schema',
                 descriptors: [],
-                warnings: [
-                    `the referrers tag ${this.ref(tag)} does not hold an OCI image index (${err.message}); treated as no referrers`,
-                ],
+                warnings: err.alias ? [] : [`${err.message}; treated as no referrers`],
             };
         }
     }
@@ -79069,15 +79049,16 @@ class HttpRepository {
             return { exists: false, descriptors: [] };
         if (res.status !== 200)
             throw this.error(res, 'get referrers tag', where);
+        // GitLab answers `sha256-<hex>` with the manifest `sha256:<hex>` itself.
         if (matchesDigest(res.body, subject)) {
             this.caps.referrersTagAliasesDigest = true;
-            throw new InvalidManifestError(`${this.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does); it cannot hold a referrers index there`);
+            throw new ReferrersTagContentError(`${this.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does), so it cannot hold a referrers index there`, true);
         }
         try {
             return { exists: true, descriptors: parseReferrersIndex(res.body, res.header('content-type')) };
         }
         catch (err) {
-            throw new InvalidManifestError(`the referrers tag ${where} does not hold an OCI image index (${err.message}); not overwriting it`);
+            throw new ReferrersTagContentError(`the referrers tag ${where} does not hold an OCI image index (${err.message})`, false);
         }
     }
     async writeReferrersIndex(subject, descriptors) {
@@ -79103,6 +79084,18 @@ class HttpRepository {
 function dedupe(descriptors) {
     const seen = new Set();
     return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+}
+/**
+ * A referrers tag whose content is not a referrers index: readers take it as no referrers,
+ * writers must not overwrite it. `alias` marks GitLab's answer of the subject itself.
+ */
+class ReferrersTagContentError extends InvalidManifestError {
+    alias;
+    constructor(message, alias) {
+        super(message);
+        this.alias = alias;
+        this.name = 'ReferrersTagContentError';
+    }
 }
 /** Reads at most 64 KiB of an error body, for its error codes. */
 async function readSome(body) {

@@ -172,7 +172,9 @@ export async function promote(
   };
 
   const repositoryOf = (group: Reference[]) =>
-    sameRepository(group[0]!, request.source) ? source : registry.repository(group[0]!, request.dryRun ? 'pull' : 'push');
+    sameRepository(group[0]!, request.source)
+      ? source
+      : registry.repository(group[0]!, request.dryRun ? 'pull' : 'push');
   // Every graph first, every tag after: a failed copy leaves no tag moved anywhere.
   for (const group of groups) {
     if (!sameRepository(group[0]!, request.source)) {

@@ -24,7 +24,7 @@ import type {
 import { computeDigest, isDigest, matchesDigest, referrersTagFor, splitDigest } from '../oci/digest.js';
 import { InvalidManifestError, parseManifest, parseReferrersIndex, type Descriptor } from '../oci/manifest.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType } from '../oci/media-types.js';
-import { DOCKER_HUB, isValidTag } from '../oci/reference.js';
+import { DOCKER_HUB } from '../oci/reference.js';
 
 export type ReferrersApiMode = 'auto' | boolean;
 
@@ -413,36 +413,16 @@ class HttpRepository implements Repository {
 
   /** distribution-spec v1.1 "Referrers Tag Schema", read side: validated before it is believed. */
   private async referrersFromTag(subject: string): Promise<ReferrersListing> {
-    const tag = referrersTagFor(subject);
-    if (!isValidTag(tag)) return { source: 'tag-schema', descriptors: [], warnings: [] };
-    const res = await this.send({
-      method: 'GET',
-      path: `/manifests/${tag}`,
-      headers: { accept: MANIFEST_ACCEPT },
-      maxResponseBytes: MAX_MANIFEST_BYTES,
-      operation: 'get referrers tag',
-      reference: this.ref(tag),
-    });
-    if (res.status === 404) return { source: 'tag-schema', descriptors: [], warnings: [] };
-    if (res.status !== 200) throw this.error(res, 'get referrers tag', this.ref(tag));
-    // GitLab answers `sha256-<hex>` with the manifest `sha256:<hex>` itself: no referrers.
-    if (matchesDigest(res.body, subject)) {
-      this.caps.referrersTagAliasesDigest = true;
-      return { source: 'tag-schema', descriptors: [], warnings: [] };
-    }
     try {
-      return {
-        source: 'tag-schema',
-        descriptors: dedupe(parseReferrersIndex(res.body, res.header('content-type'))),
-        warnings: [],
-      };
+      const index = await this.readReferrersIndex(subject);
+      return { source: 'tag-schema', descriptors: dedupe(index.descriptors), warnings: [] };
     } catch (err) {
+      if (!(err instanceof ReferrersTagContentError)) throw err;
+      // Read side of the tag schema: content that is not an index means no referrers.
       return {
         source: 'tag-schema',
         descriptors: [],
-        warnings: [
-          `the referrers tag ${this.ref(tag)} does not hold an OCI image index (${(err as Error).message}); treated as no referrers`,
-        ],
+        warnings: err.alias ? [] : [`${err.message}; treated as no referrers`],
       };
     }
   }
@@ -563,17 +543,20 @@ class HttpRepository implements Repository {
     });
     if (res.status === 404) return { exists: false, descriptors: [] };
     if (res.status !== 200) throw this.error(res, 'get referrers tag', where);
+    // GitLab answers `sha256-<hex>` with the manifest `sha256:<hex>` itself.
     if (matchesDigest(res.body, subject)) {
       this.caps.referrersTagAliasesDigest = true;
-      throw new InvalidManifestError(
-        `${this.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does); it cannot hold a referrers index there`,
+      throw new ReferrersTagContentError(
+        `${this.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does), so it cannot hold a referrers index there`,
+        true,
       );
     }
     try {
       return { exists: true, descriptors: parseReferrersIndex(res.body, res.header('content-type')) };
     } catch (err) {
-      throw new InvalidManifestError(
-        `the referrers tag ${where} does not hold an OCI image index (${(err as Error).message}); not overwriting it`,
+      throw new ReferrersTagContentError(
+        `the referrers tag ${where} does not hold an OCI image index (${(err as Error).message})`,
+        false,
       );
     }
   }
@@ -609,6 +592,20 @@ class HttpRepository implements Repository {
 function dedupe(descriptors: Descriptor[]): Descriptor[] {
   const seen = new Set<string>();
   return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+}
+
+/**
+ * A referrers tag whose content is not a referrers index: readers take it as no referrers,
+ * writers must not overwrite it. `alias` marks GitLab's answer of the subject itself.
+ */
+export class ReferrersTagContentError extends InvalidManifestError {
+  constructor(
+    message: string,
+    readonly alias: boolean,
+  ) {
+    super(message);
+    this.name = 'ReferrersTagContentError';
+  }
 }
 
 /** Reads at most 64 KiB of an error body, for its error codes. */
