@@ -73999,7 +73999,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 763:
+/***/ 1296:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76966,6 +76966,7 @@ const Inputs = {
     DryRun: 'dry-run',
     Concurrency: 'concurrency',
     Verify: 'verify',
+    Timeout: 'timeout',
 };
 const Outputs = {
     Digest: 'digest',
@@ -77158,6 +77159,8 @@ function sameRepository(a, b) {
 
 /** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
 const DEFAULT_CONCURRENCY = 8;
+/** Long enough for a slow registry under load, short enough that a dead connection does not hold a release. */
+const DEFAULT_TIMEOUT_SECONDS = 60;
 /** A bad input: the message quotes the value and says the expected form. */
 class InputError extends Error {
     constructor(message) {
@@ -77184,6 +77187,15 @@ function parseConcurrency(value) {
         throw new InputError(`Invalid ${Inputs.Concurrency} '${value}': expected a whole number from 1 to 64`);
     }
     return n;
+}
+function parseTimeout(value) {
+    const v = value.trim();
+    if (v === '')
+        return DEFAULT_TIMEOUT_SECONDS * 1000;
+    if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 3600) {
+        throw new InputError(`Invalid ${Inputs.Timeout} '${value}': expected seconds, a whole number from 1 to 3600`);
+    }
+    return Number(v) * 1000;
 }
 function parseReferrersApi(value) {
     const v = value.trim().toLowerCase();
@@ -77274,6 +77286,7 @@ function parseInputs(get) {
         dryRun: parseBoolean(Inputs.DryRun, get(Inputs.DryRun), false),
         concurrency: parseConcurrency(get(Inputs.Concurrency)),
         verify: parseBoolean(Inputs.Verify, get(Inputs.Verify), true),
+        timeoutMs: parseTimeout(get(Inputs.Timeout)),
     };
 }
 
@@ -77556,7 +77569,115 @@ function parseReferrersIndex(bytes, contentType) {
     return m.manifests;
 }
 
+;// CONCATENATED MODULE: ./src/registry/errors.ts
+const MAX_ERROR_TEXT = 300;
+/** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
+class RegistryError extends Error {
+    registry;
+    operation;
+    reference;
+    method;
+    status;
+    errors;
+    constructor(info, hint) {
+        super(RegistryError.format(info, hint));
+        this.name = 'RegistryError';
+        this.registry = info.registry;
+        this.operation = info.operation;
+        this.reference = info.reference;
+        this.method = info.method;
+        this.status = info.status;
+        this.errors = info.errors;
+    }
+    get code() {
+        return this.errors[0]?.code;
+    }
+    static format(info, hint) {
+        const what = describeStatus(info.status);
+        const codes = info.errors
+            .map((e) => (e.message ? `${e.code}: ${e.message}` : e.code))
+            .join('; ')
+            .slice(0, MAX_ERROR_TEXT);
+        let s = `${info.operation} ${info.reference} failed: ${info.registry} answered HTTP ${info.status}`;
+        if (what)
+            s += ` (${what})`;
+        if (codes)
+            s += ` ${codes}`;
+        if (info.rateLimit)
+            s += ` (${info.rateLimit})`;
+        if (info.retried)
+            s += ` (${info.retried})`;
+        if (hint)
+            s += `. ${hint}`;
+        return s;
+    }
+}
+function describeStatus(status) {
+    switch (status) {
+        case 401:
+            return 'authentication failed';
+        case 403:
+            return 'access denied';
+        case 404:
+            return 'not found';
+        case 429:
+            return 'rate limited';
+    }
+    return undefined;
+}
+/**
+ * Parses a registry's error body. Registries may answer with JSON of another shape, HTML or
+ * nothing; only well-formed entries are kept, and text is flattened to one printable line.
+ */
+function parseErrorBody(body) {
+    if (body.length === 0 || body.length > 64 * 1024)
+        return [];
+    let json;
+    try {
+        json = JSON.parse(Buffer.from(body).toString('utf8'));
+    }
+    catch {
+        return [];
+    }
+    const errors = json?.errors;
+    if (!Array.isArray(errors))
+        return [];
+    const out = [];
+    for (const e of errors.slice(0, 5)) {
+        const code = e?.code;
+        const message = e?.message;
+        if (typeof code !== 'string')
+            continue;
+        const detail = { code: printable(code) };
+        if (typeof message === 'string' && message !== '')
+            detail.message = printable(message);
+        out.push(detail);
+    }
+    return out;
+}
+function printable(s) {
+    // eslint-disable-next-line no-control-regex
+    return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_ERROR_TEXT);
+}
+/** Authentication with the registry failed: no or wrong credentials, or the token service refused. */
+class AuthenticationError extends Error {
+    registry;
+    constructor(registry, message) {
+        super(message);
+        this.registry = registry;
+        this.name = 'AuthenticationError';
+    }
+}
+/** Content that does not match its digest (or size): never stored, never named. */
+class DigestMismatchError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DigestMismatchError';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/copy.ts
+
 
 
 
@@ -77570,6 +77691,8 @@ function emptyStats() {
         bytesUploaded: 0,
     };
 }
+/** Tries of one blob copy, the first included. */
+const BLOB_COPY_ATTEMPTS = 3;
 /** Prefixes an error's message with the side and repository it happened on, keeping its type. */
 function onSide(side, repo, work) {
     return work.catch((err) => {
@@ -77636,7 +77759,25 @@ class GraphCopier {
             children.push(this.copyBlob(layer));
         }
         await settleAll(children);
-        await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
+        const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
+        for (let attempt = 1;; attempt++) {
+            try {
+                await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
+                break;
+            }
+            catch (err) {
+                // distribution rewrites a repository's blob link in place, so a concurrent promotion
+                // mounting the same blob can make it look absent for a moment: link the blobs again
+                // and push once more before calling it a failure.
+                const unknownBlob = err instanceof RegistryError &&
+                    err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
+                if (!unknownBlob || attempt >= 3)
+                    throw err;
+                this.options.logger.info(`${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`);
+                await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+                await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b))));
+            }
+        }
         this.stats.manifestsCopied++;
         this.options.hooks?.onManifestCopied?.(descriptor);
         this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
@@ -77644,10 +77785,33 @@ class GraphCopier {
     copyBlob(descriptor) {
         let p = this.blobs.get(descriptor.digest);
         if (!p) {
-            p = this.limiter.run(() => this.doCopyBlob(descriptor));
+            p = this.limiter.run(() => this.copyBlobWithRetry(descriptor));
             this.blobs.set(descriptor.digest, p);
         }
         return p;
+    }
+    /**
+     * A blob streams from source to target, so the transport cannot replay it: a connection cut
+     * in the middle of either side restarts the copy here, with a fresh download and a fresh
+     * upload session. Answers the transport already retried, refusals and content that does not
+     * match its digest are final.
+     */
+    async copyBlobWithRetry(descriptor) {
+        for (let attempt = 1;; attempt++) {
+            try {
+                return await this.doCopyBlob(descriptor);
+            }
+            catch (err) {
+                const final = err instanceof DigestMismatchError ||
+                    err instanceof RegistryError ||
+                    err instanceof AuthenticationError ||
+                    err instanceof InvalidManifestError;
+                if (final || attempt >= BLOB_COPY_ATTEMPTS)
+                    throw err;
+                this.options.logger.info(`Copying blob ${descriptor.digest} was interrupted (${err.message}); starting it again`);
+                await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+            }
+        }
     }
     async doCopyBlob(descriptor) {
         let session;
@@ -77668,7 +77832,15 @@ class GraphCopier {
             return;
         }
         const data = await onSide('source', this.source, this.source.fetchBlob(descriptor));
-        await this.target.pushBlob(descriptor, data, session).catch((err) => 
+        await this.target
+            .pushBlob(descriptor, data, session)
+            .catch((err) => {
+            // Release the download's connection whatever happened to the upload.
+            if (!data.destroyed)
+                data.destroy();
+            return Promise.reject(err);
+        })
+            .catch((err) => 
         // A source blob that does not match its digest aborts the upload: that is the source's fault.
         data.errored
             ? onSide('source', this.source, Promise.reject(data.errored))
@@ -77757,7 +77929,12 @@ async function mergeIntoReferrersIndex(store, subject, wanted, options) {
         }
         if (wrote)
             options.logger.info(`The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`);
-        await store.writeReferrersIndex(subject, [...current.descriptors, ...missing]);
+        // Conditional where the registry gave an ETag: a 412 means another writer came first.
+        const written = await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
+        if (written === undefined) {
+            options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
+            continue;
+        }
         wrote = true;
         await sleep(options.settleMs * (0.5 + Math.random()));
     }
@@ -78106,109 +78283,6 @@ async function verify(registry, request, manifest, referrers, groups, opts) {
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./src/registry/errors.ts
-const MAX_ERROR_TEXT = 300;
-/** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
-class RegistryError extends Error {
-    registry;
-    operation;
-    reference;
-    method;
-    status;
-    errors;
-    constructor(info, hint) {
-        super(RegistryError.format(info, hint));
-        this.name = 'RegistryError';
-        this.registry = info.registry;
-        this.operation = info.operation;
-        this.reference = info.reference;
-        this.method = info.method;
-        this.status = info.status;
-        this.errors = info.errors;
-    }
-    get code() {
-        return this.errors[0]?.code;
-    }
-    static format(info, hint) {
-        const what = describeStatus(info.status);
-        const codes = info.errors
-            .map((e) => (e.message ? `${e.code}: ${e.message}` : e.code))
-            .join('; ')
-            .slice(0, MAX_ERROR_TEXT);
-        let s = `${info.operation} ${info.reference} failed: ${info.registry} answered HTTP ${info.status}`;
-        if (what)
-            s += ` (${what})`;
-        if (codes)
-            s += ` ${codes}`;
-        if (hint)
-            s += `. ${hint}`;
-        return s;
-    }
-}
-function describeStatus(status) {
-    switch (status) {
-        case 401:
-            return 'authentication failed';
-        case 403:
-            return 'access denied';
-        case 404:
-            return 'not found';
-        case 429:
-            return 'rate limited';
-    }
-    return undefined;
-}
-/**
- * Parses a registry's error body. Registries may answer with JSON of another shape, HTML or
- * nothing; only well-formed entries are kept, and text is flattened to one printable line.
- */
-function parseErrorBody(body) {
-    if (body.length === 0 || body.length > 64 * 1024)
-        return [];
-    let json;
-    try {
-        json = JSON.parse(Buffer.from(body).toString('utf8'));
-    }
-    catch {
-        return [];
-    }
-    const errors = json?.errors;
-    if (!Array.isArray(errors))
-        return [];
-    const out = [];
-    for (const e of errors.slice(0, 5)) {
-        const code = e?.code;
-        const message = e?.message;
-        if (typeof code !== 'string')
-            continue;
-        const detail = { code: printable(code) };
-        if (typeof message === 'string' && message !== '')
-            detail.message = printable(message);
-        out.push(detail);
-    }
-    return out;
-}
-function printable(s) {
-    // eslint-disable-next-line no-control-regex
-    return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_ERROR_TEXT);
-}
-/** Authentication with the registry failed: no or wrong credentials, or the token service refused. */
-class AuthenticationError extends Error {
-    registry;
-    constructor(registry, message) {
-        super(message);
-        this.registry = registry;
-        this.name = 'AuthenticationError';
-    }
-}
-/** Content that does not match its digest (or size): never stored, never named. */
-class DigestMismatchError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DigestMismatchError';
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/registry/auth.ts
 
 /** RFC 7235 `WWW-Authenticate`: one or more `scheme k=v, k="quoted, value"` challenges. */
@@ -78581,6 +78655,101 @@ function parseNextLink(header, base) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/registry/http/retry.ts
+
+
+const DEFAULT_RETRY_OPTIONS = {
+    maxAttempts: 5,
+    baseDelayMs: 250,
+    maxDelayMs: 8_000,
+    maxRetryAfterMs: 60_000,
+    maxTotalMs: 180_000,
+};
+/** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/** `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
+function parseRetryAfter(value, now = Date.now()) {
+    if (!value)
+        return undefined;
+    const v = value.trim();
+    if (/^[0-9]+$/.test(v))
+        return Number(v) * 1000;
+    const date = Date.parse(v);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Retries what is safe to retry: connection failures and timeouts (a body cut off mid-way
+ * included, for buffered answers), and 408, 429, 500, 502, 503, 504, with exponential backoff
+ * and full jitter, honouring `Retry-After` within a bound. A request whose body is a stream is
+ * never re-sent. Gives up after a bounded number of tries and total time.
+ */
+function withRetry(inner, options = {}) {
+    const opts = { ...DEFAULT_RETRY_OPTIONS, ...options };
+    const random = opts.random ?? Math.random;
+    const sleep = opts.sleep ?? defaultSleep;
+    async function attempt(req, perform, discard) {
+        const started = Date.now();
+        const replayable = !(req.body instanceof external_node_stream_.Readable);
+        for (let n = 1;; n++) {
+            let reason;
+            let retryAfterMs;
+            let result;
+            let failure;
+            try {
+                result = await perform();
+                if (!RETRYABLE_STATUSES.has(result.status))
+                    return n > 1 ? Object.assign(result, { retry: { attempts: n } }) : result;
+                reason = `HTTP ${result.status}`;
+                retryAfterMs = parseRetryAfter(result.header('retry-after'));
+            }
+            catch (err) {
+                if (!(err instanceof TransportError) || !replayable)
+                    throw err;
+                reason = err.reason;
+                failure = err;
+            }
+            const backoff = random() * Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** (n - 1));
+            const delay = Math.max(backoff, retryAfterMs ?? 0);
+            let stop;
+            if (!replayable)
+                stop = 'its body was a stream that cannot be sent again';
+            else if (n >= opts.maxAttempts)
+                stop = `gave up after ${n} attempts`;
+            else if (retryAfterMs !== undefined && retryAfterMs > opts.maxRetryAfterMs) {
+                stop = `the registry asked to wait ${Math.ceil(retryAfterMs / 1000)} s (Retry-After), longer than the ${opts.maxRetryAfterMs / 1000} s this action waits`;
+            }
+            else if (Date.now() - started + delay > opts.maxTotalMs)
+                stop = `gave up after ${n} attempts in ${Math.round((Date.now() - started) / 1000)} s`;
+            if (stop) {
+                if (failure) {
+                    failure.message += ` (${stop})`;
+                    throw failure;
+                }
+                // Hand the last answer to the caller, whose error then carries the registry's own
+                // code, and say why retrying stopped.
+                return Object.assign(result, { retry: { attempts: n, stoppedBecause: stop } });
+            }
+            opts.onRetry?.({
+                method: req.method,
+                url: req.url,
+                attempt: n + 1,
+                maxAttempts: opts.maxAttempts,
+                reason,
+                delayMs: Math.round(delay),
+            });
+            if (result)
+                discard(result);
+            await sleep(delay);
+        }
+    }
+    return {
+        request: (req) => attempt(req, () => inner.request(req), () => undefined),
+        stream: (req) => attempt(req, () => inner.stream(req), (r) => r.body.resume()),
+        close: () => inner.close(),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/registry/verify.ts
 
 
@@ -78633,6 +78802,7 @@ function verifyingStream(descriptor, where) {
 
 
 
+
 const DEFAULT_REGISTRY_CLIENT_OPTIONS = {
     plainHttp: false,
     credentials: async () => undefined,
@@ -78652,8 +78822,7 @@ class RegistryClient {
     repositories = new Map();
     constructor(options = {}) {
         this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
-        this.transport =
-            this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) });
+        this.transport = withRetry(this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }), this.options.retry);
         this.auth = new Authenticator({
             transport: this.transport,
             credentials: this.options.credentials,
@@ -78749,14 +78918,17 @@ class HttpRepository {
         return res;
     }
     error(res, operation, reference, hint) {
+        const errors = parseErrorBody(res.body);
         return new RegistryError({
             registry: this.registry,
             operation,
             reference,
             method: res.method,
             status: res.status,
-            errors: parseErrorBody(res.body),
-        }, hint);
+            errors,
+            ...(res.retry?.stoppedBecause && { retried: res.retry.stoppedBecause }),
+            ...(res.status === 429 && { rateLimit: describeRateLimit(res) }),
+        }, hint ?? immutabilityHint(res, errors, reference));
     }
     async statManifest(reference) {
         const res = await this.send({
@@ -79055,23 +79227,30 @@ class HttpRepository {
             throw new ReferrersTagContentError(`${this.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does), so it cannot hold a referrers index there`, true);
         }
         try {
-            return { exists: true, descriptors: parseReferrersIndex(res.body, res.header('content-type')) };
+            const etag = res.header('etag');
+            return {
+                exists: true,
+                descriptors: parseReferrersIndex(res.body, res.header('content-type')),
+                ...(etag && { etag }),
+            };
         }
         catch (err) {
             throw new ReferrersTagContentError(`the referrers tag ${where} does not hold an OCI image index (${err.message})`, false);
         }
     }
-    async writeReferrersIndex(subject, descriptors) {
+    async writeReferrersIndex(subject, descriptors, ifMatch) {
         const tag = referrersTagFor(subject);
         const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: descriptors }));
         const res = await this.send({
             method: 'PUT',
             path: `/manifests/${tag}`,
-            headers: { 'content-type': MediaType.OciIndex },
+            headers: { 'content-type': MediaType.OciIndex, ...(ifMatch && { 'if-match': ifMatch }) },
             body: bytes,
             operation: 'push referrers tag',
             reference: this.ref(tag),
         });
+        if (ifMatch && res.status === 412)
+            return undefined;
         if (res.status !== 201 && res.status !== 200) {
             const immutable = res.status === 400 || res.status === 409 || res.status === 412 || res.status === 403;
             throw this.error(res, 'push referrers tag', this.ref(tag), immutable
@@ -79084,6 +79263,34 @@ class HttpRepository {
 function dedupe(descriptors) {
     const seen = new Set();
     return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+}
+/** Docker Hub reports its limit as `ratelimit-limit: 100;w=21600` and `ratelimit-remaining`. */
+function describeRateLimit(res) {
+    const parts = [];
+    const limit = res.header('ratelimit-limit');
+    const remaining = res.header('ratelimit-remaining');
+    const retryAfter = res.header('retry-after');
+    if (limit)
+        parts.push(`limit ${limit}`);
+    if (remaining)
+        parts.push(`remaining ${remaining}`);
+    if (retryAfter)
+        parts.push(`retry after ${retryAfter}`);
+    return parts.length ? `rate limit: ${parts.join(', ')}` : 'rate limited';
+}
+/**
+ * Immutable tags answer a PUT with a registry-specific refusal: ECR TAG_INVALID, Harbor
+ * PRECONDITION, others DENIED or MANIFEST_INVALID with "immutable" in the message.
+ */
+function immutabilityHint(res, errors, reference) {
+    if (res.method !== 'PUT' || res.status < 400 || res.status >= 500)
+        return undefined;
+    const said = errors.some((e) => e.code === 'TAG_INVALID' || e.code === 'PRECONDITION' || /immutab/i.test(`${e.code} ${e.message ?? ''}`));
+    if (!said)
+        return undefined;
+    return /:sha256-[0-9a-f]{64}$/.test(reference)
+        ? "The tag is immutable: the registry's immutability rules must exclude sha256-* tags, which the referrers tag schema rewrites"
+        : `The tag ${reference} is immutable on this registry: it cannot be moved`;
 }
 /**
  * A referrers tag whose content is not a referrers index: readers take it as no referrers,
@@ -79315,6 +79522,10 @@ async function run() {
             referrersApi: inputs.referrersApi,
             credentials: credentialResolver(inputs, dockerConfig),
             onSecret: (s) => core_setSecret(s),
+            timeoutMs: inputs.timeoutMs,
+            retry: {
+                onRetry: (e) => info(`Retrying ${e.method} ${new URL(e.url).host}${new URL(e.url).pathname} after ${e.reason} (try ${e.attempt} of ${e.maxAttempts}, in ${(e.delayMs / 1000).toFixed(1)} s)`),
+            },
         });
         const targetsText = inputs.targets.map((t) => formatReference(t)).join(', ');
         const result = await group(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () => promote(client, { source: inputs.source, targets: inputs.targets, copyReferrers: inputs.copyReferrers, dryRun: inputs.dryRun }, { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify }));
@@ -79344,7 +79555,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(763);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1296);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

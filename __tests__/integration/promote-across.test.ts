@@ -213,7 +213,7 @@ describe.each([
     expect((await listTags(dst)).sort()).toEqual(['1.0']);
   });
 
-  it('keeps both sets of referrers when two promotions run at once into the same target', async () => {
+  it('keeps both sets of referrers when two promotions run at once into the same target, 20 times over', async () => {
     const a = registry.target('team-a/app');
     const b = registry.target('team-b/app');
     // The same image in two repositories, each with its own signature.
@@ -226,17 +226,25 @@ describe.each([
       await writeReferrersTagIndex(a, imgA.digest, [sigA.descriptor]);
       await writeReferrersTagIndex(b, imgB.digest, [sigB.descriptor]);
     }
-    await Promise.all([
-      promote(client(), request(`${registry.host}/team-a/app:rc`, [`${registry.host}/release/app:1.0`]), {
-        indexSettleMs: 50,
-      }),
-      promote(client(), request(`${registry.host}/team-b/app:rc`, [`${registry.host}/release/app:1.0`]), {
-        indexSettleMs: 50,
-      }),
-    ]);
-    expect(await referrersOnTarget(registry, registry.target('release/app'), imgA.digest)).toEqual(
-      [sigA.digest, sigB.digest].sort(),
-    );
+    const lost: number[] = [];
+    const remerged: string[] = [];
+    const raceLog = {
+      debug: () => undefined,
+      warning: () => undefined,
+      info: (m: string) => void (/merging again/.test(m) && remerged.push(m)),
+    };
+    for (let round = 0; round < 20; round++) {
+      const target = `${registry.host}/release/app-${round}:1.0`;
+      await Promise.all([
+        promote(client(), request(`${registry.host}/team-a/app:rc`, [target]), { indexSettleMs: 50, logger: raceLog }),
+        promote(client(), request(`${registry.host}/team-b/app:rc`, [target]), { indexSettleMs: 50, logger: raceLog }),
+      ]);
+      const found = await referrersOnTarget(registry, registry.target(`release/app-${round}`), imgA.digest);
+      if (found.join() !== [sigA.digest, sigB.digest].sort().join()) lost.push(round);
+    }
+    expect(lost).toEqual([]);
+    if (process.env.REPORT_RACES)
+      console.log(`${registry.kind}: 20 rounds, ${remerged.length} re-merges after a concurrent writer`);
   });
 });
 

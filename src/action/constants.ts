@@ -10,6 +10,7 @@ export const Inputs = {
   DryRun: 'dry-run',
   Concurrency: 'concurrency',
   Verify: 'verify',
+  Timeout: 'timeout',
 } as const;
 
 export const Outputs = {

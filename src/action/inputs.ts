@@ -12,6 +12,8 @@ import {
 
 /** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
 export const DEFAULT_CONCURRENCY = 8;
+/** Long enough for a slow registry under load, short enough that a dead connection does not hold a release. */
+export const DEFAULT_TIMEOUT_SECONDS = 60;
 
 /** Everything the action was asked to do, validated. */
 export interface ActionInputs {
@@ -24,6 +26,8 @@ export interface ActionInputs {
   dryRun: boolean;
   concurrency: number;
   verify: boolean;
+  /** Connect and idle-read timeout for every request, in milliseconds. */
+  timeoutMs: number;
 }
 
 /** A bad input: the message quotes the value and says the expected form. */
@@ -50,6 +54,15 @@ function parseConcurrency(value: string): number {
     throw new InputError(`Invalid ${Inputs.Concurrency} '${value}': expected a whole number from 1 to 64`);
   }
   return n;
+}
+
+function parseTimeout(value: string): number {
+  const v = value.trim();
+  if (v === '') return DEFAULT_TIMEOUT_SECONDS * 1000;
+  if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 3600) {
+    throw new InputError(`Invalid ${Inputs.Timeout} '${value}': expected seconds, a whole number from 1 to 3600`);
+  }
+  return Number(v) * 1000;
 }
 
 function parseReferrersApi(value: string): ReferrersApiMode {
@@ -146,5 +159,6 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
     dryRun: parseBoolean(Inputs.DryRun, get(Inputs.DryRun), false),
     concurrency: parseConcurrency(get(Inputs.Concurrency)),
     verify: parseBoolean(Inputs.Verify, get(Inputs.Verify), true),
+    timeoutMs: parseTimeout(get(Inputs.Timeout)),
   };
 }

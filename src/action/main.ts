@@ -57,6 +57,13 @@ export async function run(): Promise<void> {
       referrersApi: inputs.referrersApi,
       credentials: credentialResolver(inputs, dockerConfig),
       onSecret: (s) => core.setSecret(s),
+      timeoutMs: inputs.timeoutMs,
+      retry: {
+        onRetry: (e) =>
+          core.info(
+            `Retrying ${e.method} ${new URL(e.url).host}${new URL(e.url).pathname} after ${e.reason} (try ${e.attempt} of ${e.maxAttempts}, in ${(e.delayMs / 1000).toFixed(1)} s)`,
+          ),
+      },
     });
     const targetsText = inputs.targets.map((t) => formatReference(t)).join(', ');
     const result = await core.group(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () =>

@@ -1,6 +1,7 @@
 import { Limiter } from './limiter.js';
 import type { Logger } from './logger.js';
-import { parseManifest, type Descriptor } from '../oci/manifest.js';
+import { InvalidManifestError, parseManifest, type Descriptor } from '../oci/manifest.js';
+import { AuthenticationError, DigestMismatchError, RegistryError } from '../registry/errors.js';
 import { isManifestMediaType } from '../oci/media-types.js';
 import type { FetchedManifest, Repository } from '../registry/types.js';
 
@@ -36,6 +37,9 @@ export interface GraphCopyOptions {
   logger: Logger;
   hooks?: CopyHooks;
 }
+
+/** Tries of one blob copy, the first included. */
+const BLOB_COPY_ATTEMPTS = 3;
 
 /** Which side of a copy an error came from, for the message the user sees. */
 export type Side = 'source' | 'target';
@@ -109,7 +113,28 @@ export class GraphCopier {
       children.push(this.copyBlob(layer));
     }
     await settleAll(children);
-    await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
+    const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.limiter.run(() =>
+          onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)),
+        );
+        break;
+      } catch (err) {
+        // distribution rewrites a repository's blob link in place, so a concurrent promotion
+        // mounting the same blob can make it look absent for a moment: link the blobs again
+        // and push once more before calling it a failure.
+        const unknownBlob =
+          err instanceof RegistryError &&
+          err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
+        if (!unknownBlob || attempt >= 3) throw err;
+        this.options.logger.info(
+          `${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b))));
+      }
+    }
     this.stats.manifestsCopied++;
     this.options.hooks?.onManifestCopied?.(descriptor);
     this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
@@ -118,10 +143,35 @@ export class GraphCopier {
   copyBlob(descriptor: Descriptor): Promise<void> {
     let p = this.blobs.get(descriptor.digest);
     if (!p) {
-      p = this.limiter.run(() => this.doCopyBlob(descriptor));
+      p = this.limiter.run(() => this.copyBlobWithRetry(descriptor));
       this.blobs.set(descriptor.digest, p);
     }
     return p;
+  }
+
+  /**
+   * A blob streams from source to target, so the transport cannot replay it: a connection cut
+   * in the middle of either side restarts the copy here, with a fresh download and a fresh
+   * upload session. Answers the transport already retried, refusals and content that does not
+   * match its digest are final.
+   */
+  private async copyBlobWithRetry(descriptor: Descriptor): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.doCopyBlob(descriptor);
+      } catch (err) {
+        const final =
+          err instanceof DigestMismatchError ||
+          err instanceof RegistryError ||
+          err instanceof AuthenticationError ||
+          err instanceof InvalidManifestError;
+        if (final || attempt >= BLOB_COPY_ATTEMPTS) throw err;
+        this.options.logger.info(
+          `Copying blob ${descriptor.digest} was interrupted (${(err as Error).message}); starting it again`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
   }
 
   private async doCopyBlob(descriptor: Descriptor): Promise<void> {
@@ -142,12 +192,19 @@ export class GraphCopier {
       return;
     }
     const data = await onSide('source', this.source, this.source.fetchBlob(descriptor));
-    await this.target.pushBlob(descriptor, data, session).catch((err: unknown) =>
-      // A source blob that does not match its digest aborts the upload: that is the source's fault.
-      data.errored
-        ? onSide('source', this.source, Promise.reject(data.errored))
-        : onSide('target', this.target, Promise.reject(err)),
-    );
+    await this.target
+      .pushBlob(descriptor, data, session)
+      .catch((err: unknown) => {
+        // Release the download's connection whatever happened to the upload.
+        if (!data.destroyed) data.destroy();
+        return Promise.reject(err);
+      })
+      .catch((err: unknown) =>
+        // A source blob that does not match its digest aborts the upload: that is the source's fault.
+        data.errored
+          ? onSide('source', this.source, Promise.reject(data.errored))
+          : onSide('target', this.target, Promise.reject(err)),
+      );
     this.stats.blobsUploaded++;
     this.stats.bytesUploaded += descriptor.size;
     this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');

@@ -52,7 +52,12 @@ export async function mergeIntoReferrersIndex(
       options.logger.info(
         `The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`,
       );
-    await store.writeReferrersIndex(subject, [...current.descriptors, ...missing]);
+    // Conditional where the registry gave an ETag: a 412 means another writer came first.
+    const written = await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
+    if (written === undefined) {
+      options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
+      continue;
+    }
     wrote = true;
     await sleep(options.settleMs * (0.5 + Math.random()));
   }

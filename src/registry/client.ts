@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { Authenticator, repositoryScope, type CredentialResolver } from './auth.js';
-import { RegistryError, parseErrorBody } from './errors.js';
+import { RegistryError, parseErrorBody, type RegistryErrorDetail } from './errors.js';
 import {
   createTransport,
   parseNextLink,
@@ -9,6 +9,7 @@ import {
   type HttpResponse,
   type HttpTransport,
 } from './http/transport.js';
+import { withRetry, type RetryOptions } from './http/retry.js';
 import { verifyingStream } from './verify.js';
 import type {
   Access,
@@ -41,6 +42,7 @@ export interface RegistryClientOptions {
   maxReferrers: number;
   transport?: HttpTransport;
   timeoutMs?: number;
+  retry?: Partial<RetryOptions>;
 }
 
 export const DEFAULT_REGISTRY_CLIENT_OPTIONS: RegistryClientOptions = {
@@ -65,8 +67,10 @@ export class RegistryClient implements RepositoryProvider {
 
   constructor(options: Partial<RegistryClientOptions> = {}) {
     this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
-    this.transport =
-      this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) });
+    this.transport = withRetry(
+      this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }),
+      this.options.retry,
+    );
     this.auth = new Authenticator({
       transport: this.transport,
       credentials: this.options.credentials,
@@ -197,6 +201,7 @@ class HttpRepository implements Repository {
   }
 
   private error(res: HttpResponse, operation: string, reference: string, hint?: string): RegistryError {
+    const errors = parseErrorBody(res.body);
     return new RegistryError(
       {
         registry: this.registry,
@@ -204,9 +209,11 @@ class HttpRepository implements Repository {
         reference,
         method: res.method,
         status: res.status,
-        errors: parseErrorBody(res.body),
+        errors,
+        ...(res.retry?.stoppedBecause && { retried: res.retry.stoppedBecause }),
+        ...(res.status === 429 && { rateLimit: describeRateLimit(res) }),
       },
-      hint,
+      hint ?? immutabilityHint(res, errors, reference),
     );
   }
 
@@ -552,7 +559,12 @@ class HttpRepository implements Repository {
       );
     }
     try {
-      return { exists: true, descriptors: parseReferrersIndex(res.body, res.header('content-type')) };
+      const etag = res.header('etag');
+      return {
+        exists: true,
+        descriptors: parseReferrersIndex(res.body, res.header('content-type')),
+        ...(etag && { etag }),
+      };
     } catch (err) {
       throw new ReferrersTagContentError(
         `the referrers tag ${where} does not hold an OCI image index (${(err as Error).message})`,
@@ -561,7 +573,7 @@ class HttpRepository implements Repository {
     }
   }
 
-  async writeReferrersIndex(subject: string, descriptors: Descriptor[]): Promise<string> {
+  async writeReferrersIndex(subject: string, descriptors: Descriptor[], ifMatch?: string): Promise<string | undefined> {
     const tag = referrersTagFor(subject);
     const bytes = Buffer.from(
       JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: descriptors }),
@@ -569,11 +581,12 @@ class HttpRepository implements Repository {
     const res = await this.send({
       method: 'PUT',
       path: `/manifests/${tag}`,
-      headers: { 'content-type': MediaType.OciIndex },
+      headers: { 'content-type': MediaType.OciIndex, ...(ifMatch && { 'if-match': ifMatch }) },
       body: bytes,
       operation: 'push referrers tag',
       reference: this.ref(tag),
     });
+    if (ifMatch && res.status === 412) return undefined;
     if (res.status !== 201 && res.status !== 200) {
       const immutable = res.status === 400 || res.status === 409 || res.status === 412 || res.status === 403;
       throw this.error(
@@ -592,6 +605,33 @@ class HttpRepository implements Repository {
 function dedupe(descriptors: Descriptor[]): Descriptor[] {
   const seen = new Set<string>();
   return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+}
+
+/** Docker Hub reports its limit as `ratelimit-limit: 100;w=21600` and `ratelimit-remaining`. */
+function describeRateLimit(res: HttpResponse): string {
+  const parts: string[] = [];
+  const limit = res.header('ratelimit-limit');
+  const remaining = res.header('ratelimit-remaining');
+  const retryAfter = res.header('retry-after');
+  if (limit) parts.push(`limit ${limit}`);
+  if (remaining) parts.push(`remaining ${remaining}`);
+  if (retryAfter) parts.push(`retry after ${retryAfter}`);
+  return parts.length ? `rate limit: ${parts.join(', ')}` : 'rate limited';
+}
+
+/**
+ * Immutable tags answer a PUT with a registry-specific refusal: ECR TAG_INVALID, Harbor
+ * PRECONDITION, others DENIED or MANIFEST_INVALID with "immutable" in the message.
+ */
+function immutabilityHint(res: HttpResponse, errors: RegistryErrorDetail[], reference: string): string | undefined {
+  if (res.method !== 'PUT' || res.status < 400 || res.status >= 500) return undefined;
+  const said = errors.some(
+    (e) => e.code === 'TAG_INVALID' || e.code === 'PRECONDITION' || /immutab/i.test(`${e.code} ${e.message ?? ''}`),
+  );
+  if (!said) return undefined;
+  return /:sha256-[0-9a-f]{64}$/.test(reference)
+    ? "The tag is immutable: the registry's immutability rules must exclude sha256-* tags, which the referrers tag schema rewrites"
+    : `The tag ${reference} is immutable on this registry: it cannot be moved`;
 }
 
 /**

@@ -14,6 +14,10 @@ export interface RegistryErrorInfo {
   method: string;
   status: number;
   errors: RegistryErrorDetail[];
+  /** Why retrying stopped, when the request was retried. */
+  retried?: string;
+  /** What the registry said of its rate limit (Docker Hub's ratelimit-* headers, Retry-After). */
+  rateLimit?: string;
 }
 
 const MAX_ERROR_TEXT = 300;
@@ -51,6 +55,8 @@ export class RegistryError extends Error {
     let s = `${info.operation} ${info.reference} failed: ${info.registry} answered HTTP ${info.status}`;
     if (what) s += ` (${what})`;
     if (codes) s += ` ${codes}`;
+    if (info.rateLimit) s += ` (${info.rateLimit})`;
+    if (info.retried) s += ` (${info.retried})`;
     if (hint) s += `. ${hint}`;
     return s;
   }

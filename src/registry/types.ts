@@ -79,12 +79,18 @@ export interface ReferrersIndex {
   /** False when the tag does not exist yet. */
   exists: boolean;
   descriptors: Descriptor[];
+  /** The ETag the registry sent with it, for a conditional write. */
+  etag?: string;
 }
 
 /** distribution-spec v1.1 "Referrers Tag Schema", write side, for repositories without the API. */
 export interface ReferrersIndexStore {
   /** Reads `sha256-<hex>`: 404 is an empty index; content that is not an OCI index throws. */
   readReferrersIndex(subject: string): Promise<ReferrersIndex>;
-  /** Writes the index under the subject's referrers tag and returns the tag. */
-  writeReferrersIndex(subject: string, descriptors: Descriptor[]): Promise<string>;
+  /**
+   * Writes the index under the subject's referrers tag and returns the tag. With `ifMatch`,
+   * the write is conditional (distribution-spec allows If-Match here); undefined means the
+   * registry answered 412: someone else wrote the index since it was read.
+   */
+  writeReferrersIndex(subject: string, descriptors: Descriptor[], ifMatch?: string): Promise<string | undefined>;
 }

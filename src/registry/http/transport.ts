@@ -21,6 +21,12 @@ export interface HttpRequest {
   redirect?: RedirectPolicy;
 }
 
+/** Set on an answer when retries happened: how many tries, and why trying stopped. */
+export interface RetrySummary {
+  attempts: number;
+  stoppedBecause?: string;
+}
+
 export interface HttpResponse {
   /** The method of the request that answered (a 303 turns it into GET). */
   method: HttpMethod;
@@ -29,6 +35,7 @@ export interface HttpResponse {
   url: string;
   header(name: string): string | undefined;
   body: Uint8Array;
+  retry?: RetrySummary;
 }
 
 /** A response whose body is a stream the caller must read to the end or destroy. */
