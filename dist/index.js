@@ -77571,6 +77571,8 @@ function parseReferrersIndex(bytes, contentType) {
 
 ;// CONCATENATED MODULE: ./src/registry/errors.ts
 const MAX_ERROR_TEXT = 300;
+/** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 /** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
 class RegistryError extends Error {
     registry;
@@ -77591,6 +77593,10 @@ class RegistryError extends Error {
     }
     get code() {
         return this.errors[0]?.code;
+    }
+    /** Whether trying again later may succeed (the transport retries these where it can). */
+    get retryable() {
+        return RETRYABLE_STATUSES.has(this.status);
     }
     static format(info, hint) {
         const what = describeStatus(info.status);
@@ -77802,8 +77808,9 @@ class GraphCopier {
                 return await this.doCopyBlob(descriptor);
             }
             catch (err) {
+                // A streamed upload answered 5xx or 429 could not be retried below: it is here.
                 const final = err instanceof DigestMismatchError ||
-                    err instanceof RegistryError ||
+                    (err instanceof RegistryError && !err.retryable) ||
                     err instanceof AuthenticationError ||
                     err instanceof InvalidManifestError;
                 if (final || attempt >= BLOB_COPY_ATTEMPTS)
@@ -78658,6 +78665,7 @@ function parseNextLink(header, base) {
 ;// CONCATENATED MODULE: ./src/registry/http/retry.ts
 
 
+
 const DEFAULT_RETRY_OPTIONS = {
     maxAttempts: 5,
     baseDelayMs: 250,
@@ -78665,8 +78673,6 @@ const DEFAULT_RETRY_OPTIONS = {
     maxRetryAfterMs: 60_000,
     maxTotalMs: 180_000,
 };
-/** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
-const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 /** `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
 function parseRetryAfter(value, now = Date.now()) {
     if (!value)

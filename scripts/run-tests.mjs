@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: type check, lint, the dist/ check, then every jest suite (unit, harness and
 // integration tests against real registries). Ends with one line "tests: N passed, N failed".
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +24,43 @@ step('dist/ is a fresh build of src/', process.execPath, ['scripts/check-dist.mj
 mkdirSync(join(root, '.cache'), { recursive: true });
 const resultsFile = join(root, '.cache', 'jest-results.json');
 rmSync(resultsFile, { force: true });
-step('jest', process.execPath, [
-  '--experimental-vm-modules',
-  '--no-warnings=ExperimentalWarning',
-  'node_modules/jest/bin/jest.js',
-  '--json',
-  `--outputFile=${resultsFile}`,
-  ...process.argv.slice(2),
-]);
+// jest's own output is kept, to scan it for secrets: the tests' passwords all end in
+// "-secret", and tokens the test token servers issue are JWTs.
+console.log('\n== jest');
+const jest = spawn(
+  process.execPath,
+  [
+    '--experimental-vm-modules',
+    '--no-warnings=ExperimentalWarning',
+    'node_modules/jest/bin/jest.js',
+    '--json',
+    `--outputFile=${resultsFile}`,
+    ...process.argv.slice(2),
+  ],
+  { cwd: root, stdio: ['inherit', 'pipe', 'pipe'] },
+);
+let output = '';
+jest.stdout.on('data', (c) => {
+  output += c;
+  process.stdout.write(c);
+});
+jest.stderr.on('data', (c) => {
+  output += c;
+  process.stderr.write(c);
+});
+const jestStatus = await new Promise((resolve) => jest.on('close', resolve));
+if (jestStatus !== 0) failures.push('jest');
+
+console.log('\n== secret scan of the test output');
+const leaks = [
+  ...new Set(output.match(/\b[a-z]+(?:-[a-z]+)*-secret\b|eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/g) ?? []),
+];
+if (leaks.length > 0) {
+  failures.push('secret scan');
+  console.log(`The test output shows ${leaks.length} secret(s): ${leaks.map((l) => `${l.slice(0, 4)}…`).join(', ')}`);
+} else {
+  console.log('No test password or token in the test output');
+}
 
 let passed = 0;
 let failed = 0;

@@ -54,6 +54,8 @@ export interface TokenServer {
   issuer: string;
   /** Token requests seen so far (in-process, so never lagging). */
   requests(): Array<LoggedRequest & { user: string | null }>;
+  /** Every token issued so far, so that tests can look for them where they must not be. */
+  issuedTokens(): string[];
 }
 
 export interface RunningRegistry {
@@ -573,9 +575,12 @@ async function startTokenServer(
     };
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const signature = sign('sha256', Buffer.from(signingInput), privateKey).toString('base64url');
-    return `${signingInput}.${signature}`;
+    const token = `${signingInput}.${signature}`;
+    issued.push(token);
+    return token;
   };
 
+  const issued: string[] = [];
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<[number, string | null]> => {
     const url = new URL(req.url ?? '/', 'http://token');
     if (url.pathname !== '/token' || (req.method !== 'GET' && req.method !== 'POST')) {
@@ -643,6 +648,7 @@ async function startTokenServer(
     service: TOKEN_SERVICE,
     issuer: TOKEN_ISSUER,
     requests: () => [...log],
+    issuedTokens: () => [...issued],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

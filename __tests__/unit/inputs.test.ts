@@ -103,6 +103,134 @@ describe('parseInputs', () => {
     ],
     ['username without password', { ...base, username: 'me' }, /Input username 'me' is set but password is empty/],
     ['password without username', { ...base, password: 'secret-value' }, /Input password is set but username is empty/],
+    [
+      'blank user name with a password',
+      { ...base, username: '   ', password: 'secret-value' },
+      /Input password is set but username is empty/,
+    ],
+    [
+      'semver build metadata in a tag',
+      { ...base, targets: '1.2.3+build.5' },
+      /^Invalid target '1\.2\.3\+build\.5': a tag is /,
+    ],
+    ['a tag starting with a dot', { ...base, targets: '.hidden' }, /^Invalid target '\.hidden': a tag is /],
+    ['a tag starting with a dash', { ...base, targets: '-rc' }, /^Invalid target '-rc': a tag is /],
+    [
+      'a tag with a space inside a list',
+      { ...base, targets: 'latest\nrelease candidate' },
+      /^Invalid target 'release candidate': a tag is /,
+    ],
+    [
+      'a tag of 129 characters in a reference',
+      { ...base, targets: `ghcr.io/a/b:${'t'.repeat(129)}` },
+      /does not match \[A-Za-z0-9_\]/,
+    ],
+    [
+      'an empty tag after a colon',
+      { ...base, targets: 'ghcr.io/acme/app:' },
+      /Invalid target 'ghcr\.io\/acme\/app:': the tag '' does not match/,
+    ],
+    ['two tags', { ...base, targets: 'ghcr.io/acme/app:1:2' }, /Invalid target 'ghcr\.io\/acme\/app:1:2'/],
+    [
+      'a URL with a scheme',
+      { ...base, targets: 'https://ghcr.io/acme/app:1' },
+      /Invalid target 'https:\/\/ghcr\.io\/acme\/app:1'/,
+    ],
+    [
+      'a port that is not a number',
+      { ...base, targets: 'ghcr.io:http/acme/app:1' },
+      /the registry 'ghcr\.io:http' is not a valid host\[:port\]/,
+    ],
+    [
+      'a port of six digits',
+      { ...base, targets: 'localhost:500000/app:1' },
+      /the registry 'localhost:500000' is not a valid host\[:port\]/,
+    ],
+    [
+      'a host with an underscore',
+      { ...base, targets: 'my_registry.io/app:1' },
+      /Invalid target 'my_registry\.io\/app:1'/,
+    ],
+    [
+      'an uppercase repository',
+      { ...base, targets: 'ghcr.io/acme/App:1' },
+      /the repository path component 'App' must be lowercase/,
+    ],
+    [
+      'a repository ending in a separator',
+      { ...base, targets: 'ghcr.io/acme/app-:1' },
+      /the repository path component 'app-'/,
+    ],
+    ['a double slash', { ...base, targets: 'ghcr.io/acme//app:1' }, /Invalid target 'ghcr\.io\/acme\/\/app:1'/],
+    [
+      'a digest with uppercase hex',
+      { ...base, targets: 'ghcr.io/acme/app@sha256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' },
+      /digest 'sha256:B+' is not sha256:<64 lowercase hex>/,
+    ],
+    ['a digest too short', { ...base, targets: 'ghcr.io/acme/app@sha256:abc' }, /digest 'sha256:abc'/],
+    [
+      'an unknown digest algorithm',
+      { ...base, targets: 'ghcr.io/acme/app@md5:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
+      /digest 'md5:a+'/,
+    ],
+    [
+      'a sha512 digest of sha256 length',
+      { ...base, targets: 'ghcr.io/acme/app@sha512:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' },
+      /digest 'sha512:b+'/,
+    ],
+    [
+      'a digest alone',
+      { ...base, targets: '@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' },
+      /Invalid target '@sha256:b+'/,
+    ],
+    [
+      'a repository name over 255 characters',
+      { ...base, targets: `ghcr.io/${'a'.repeat(256)}:1` },
+      /longer than 255 characters/,
+    ],
+    ['a source without anything', { ...base, source: '   ' }, /Input source is required/],
+    [
+      'a source with white space',
+      { ...base, source: 'ghcr.io/acme/app:rc 1' },
+      /Invalid source 'ghcr\.io\/acme\/app:rc 1': it contains white space/,
+    ],
+    ['a source registry alone', { ...base, source: 'ghcr.io' }, /Invalid source 'ghcr\.io': name a tag or a digest/],
+    [
+      'a source with a bad tag',
+      { ...base, source: 'ghcr.io/acme/app:rc!' },
+      /Invalid source 'ghcr\.io\/acme\/app:rc!': the tag 'rc!' does not match/,
+    ],
+    [
+      'concurrency above 64',
+      { ...base, concurrency: '65' },
+      /^Invalid concurrency '65': expected a whole number from 1 to 64$/,
+    ],
+    ['negative concurrency', { ...base, concurrency: '-1' }, /^Invalid concurrency '-1'/],
+    ['fractional concurrency', { ...base, concurrency: '1.5' }, /^Invalid concurrency '1\.5'/],
+    [
+      'a timeout of 0',
+      { ...base, timeout: '0' },
+      /^Invalid timeout '0': expected seconds, a whole number from 1 to 3600$/,
+    ],
+    ['a timeout with a unit', { ...base, timeout: '10s' }, /^Invalid timeout '10s'/],
+    ['a timeout over an hour', { ...base, timeout: '3601' }, /^Invalid timeout '3601'/],
+    [
+      'referrers-api yes',
+      { ...base, 'referrers-api': 'yes' },
+      /^Invalid referrers-api 'yes': expected auto, true or false$/,
+    ],
+    ['dry-run no', { ...base, 'dry-run': 'no' }, /^Invalid dry-run 'no': expected true or false$/],
+    ['verify 0', { ...base, verify: '0' }, /^Invalid verify '0': expected true or false$/],
+    [
+      'plain-http with trailing text',
+      { ...base, 'plain-http': 'true1' },
+      /^Invalid plain-http 'true1': expected true or false$/,
+    ],
+    [
+      'copy-referrers off',
+      { ...base, 'copy-referrers': 'off' },
+      /^Invalid copy-referrers 'off': expected true or false$/,
+    ],
   ])('rejects %s', (_name, inputs, message) => {
     let error: unknown;
     try {

@@ -160,9 +160,10 @@ export class GraphCopier {
       try {
         return await this.doCopyBlob(descriptor);
       } catch (err) {
+        // A streamed upload answered 5xx or 429 could not be retried below: it is here.
         const final =
           err instanceof DigestMismatchError ||
-          err instanceof RegistryError ||
+          (err instanceof RegistryError && !err.retryable) ||
           err instanceof AuthenticationError ||
           err instanceof InvalidManifestError;
         if (final || attempt >= BLOB_COPY_ATTEMPTS) throw err;

@@ -22,6 +22,9 @@ export interface RegistryErrorInfo {
 
 const MAX_ERROR_TEXT = 300;
 
+/** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+
 /** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
 export class RegistryError extends Error {
   readonly registry: string;
@@ -44,6 +47,11 @@ export class RegistryError extends Error {
 
   get code(): string | undefined {
     return this.errors[0]?.code;
+  }
+
+  /** Whether trying again later may succeed (the transport retries these where it can). */
+  get retryable(): boolean {
+    return RETRYABLE_STATUSES.has(this.status);
   }
 
   private static format(info: RegistryErrorInfo, hint?: string): string {

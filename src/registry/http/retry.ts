@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { RETRYABLE_STATUSES } from '../errors.js';
 import {
   TransportError,
   type HttpRequest,
@@ -45,8 +46,6 @@ export const DEFAULT_RETRY_OPTIONS: RetryOptions = {
   maxTotalMs: 180_000,
 };
 
-/** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
-export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
 
 /** `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
