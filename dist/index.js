@@ -77732,21 +77732,30 @@ class GraphCopier {
         this.limiter = new Limiter(options.concurrency);
         this.sameRegistry = source.registry === target.registry;
     }
-    /** Copies the manifest `descriptor` names (by digest), with its whole graph. */
-    copyManifest(descriptor, known) {
+    /**
+     * Copies the manifest `descriptor` names (by digest), with its whole graph. `assumeAbsent`
+     * skips the existence check where the caller already knows the target lacks it.
+     */
+    copyManifest(descriptor, known, options = {}) {
         let p = this.manifests.get(descriptor.digest);
         if (!p) {
-            p = this.doCopyManifest(descriptor, known);
+            p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false);
             this.manifests.set(descriptor.digest, p);
         }
         return p;
     }
-    async doCopyManifest(descriptor, known) {
-        const present = await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest)));
+    /** Whether this run pushed the manifest (so that nothing in the target referred to it before). */
+    async created(digest) {
+        const outcome = await this.manifests.get(digest);
+        return outcome?.pushed !== undefined;
+    }
+    async doCopyManifest(descriptor, known, assumeAbsent) {
+        const present = !assumeAbsent &&
+            (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
         if (present) {
             this.stats.manifestsPresent++;
             this.options.hooks?.onSkipped?.(descriptor);
-            return;
+            return {};
         }
         const manifest = known ??
             (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest))));
@@ -77754,7 +77763,7 @@ class GraphCopier {
         const children = [];
         for (const child of parsed.manifests) {
             // An index names manifests; anything else it names is carried as a blob.
-            children.push(isManifestMediaType(child.mediaType) ? this.copyManifest(child) : this.copyBlob(child));
+            children.push(isManifestMediaType(child.mediaType) ? this.copyManifest(child).then(() => undefined) : this.copyBlob(child));
         }
         if (parsed.config)
             children.push(this.copyBlob(parsed.config));
@@ -77766,9 +77775,10 @@ class GraphCopier {
         }
         await settleAll(children);
         const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
+        let pushed;
         for (let attempt = 1;; attempt++) {
             try {
-                await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
+                pushed = await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
                 break;
             }
             catch (err) {
@@ -77787,6 +77797,7 @@ class GraphCopier {
         this.stats.manifestsCopied++;
         this.options.hooks?.onManifestCopied?.(descriptor);
         this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
+        return { pushed };
     }
     copyBlob(descriptor) {
         let p = this.blobs.get(descriptor.digest);
@@ -77914,10 +77925,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * distribution-spec v1.1 "Pushing Manifests with Subject", for a repository without the
  * referrers API: makes the subject's `sha256-<hex>` index list every descriptor in `wanted`,
  * keeping every entry already there, never duplicating one, and writing only when something is
- * missing. Registries such as distribution have no conditional PUT, so two writers can each
- * read the old index and the later PUT drops the other's entries: after writing, read back
- * (after a short jittered wait) and merge again until a read shows everything. Returns whether
- * this call wrote the tag.
+ * missing. The write is conditional where the registry gave an ETag. Registries such as
+ * distribution have no conditional PUT, so two writers can each read the old index and the
+ * later PUT drops the other's entries: after writing, wait (jittered, and at least twice as long
+ * as the write took, so that a writer that read before our PUT has landed its own) and read back,
+ * merging again until a read shows everything. Returns whether this call wrote the tag.
  */
 async function mergeIntoReferrersIndex(store, subject, wanted, options) {
     let wrote = false;
@@ -77925,33 +77937,22 @@ async function mergeIntoReferrersIndex(store, subject, wanted, options) {
         const current = await store.readReferrersIndex(subject);
         const have = new Set(current.descriptors.map((d) => d.digest));
         const missing = wanted.filter((d) => !have.has(d.digest));
-        if (missing.length === 0) {
-            if (!wrote)
-                return false;
-            // Confirmed once; a writer that read before our PUT lands within about one round trip,
-            // so one more look after a wait catches it.
-            if (attempt > 1 && (await confirmed(store, subject, wanted, options)))
-                return true;
-            continue;
-        }
-        if (wrote)
+        if (missing.length === 0)
+            return wrote;
+        if (wrote) {
             options.logger.info(`The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`);
-        // Conditional where the registry gave an ETag: a 412 means another writer came first.
+        }
+        const started = Date.now();
         const written = await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
         if (written === undefined) {
             options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
             continue;
         }
         wrote = true;
-        await sleep(options.settleMs * (0.5 + Math.random()));
+        const settle = Math.max(options.settleMs, 2 * (Date.now() - started));
+        await sleep(settle * (0.5 + Math.random()));
     }
     throw new ReferrersIndexConflictError(`the referrers index of ${subject} kept changing under concurrent writers; gave up after ${options.maxAttempts} attempts`);
-}
-async function confirmed(store, subject, wanted, options) {
-    await sleep(options.settleMs * (0.5 + Math.random()));
-    const again = await store.readReferrersIndex(subject);
-    const have = new Set(again.descriptors.map((d) => d.digest));
-    return wanted.every((d) => have.has(d.digest));
 }
 
 ;// CONCATENATED MODULE: ./src/engine/referrers.ts
@@ -78129,20 +78130,26 @@ async function promote(registry, request, options = {}) {
     const repositoryOf = (group) => sameRepository(group[0], request.source)
         ? source
         : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
+    // What the registries' own answers have not proved yet, for the verify step.
+    const unproved = [];
     // Every graph first, every tag after: a failed copy leaves no tag moved anywhere.
     for (const group of groups) {
         if (!sameRepository(group[0], request.source)) {
-            await copyInto(source, repositoryOf(group), manifest, discovery.referrers, request, opts, result);
+            const target = repositoryOf(group);
+            const referrers = await copyInto(source, target, manifest, discovery.referrers, request, opts, result);
+            unproved.push({ repo: target, tags: [], referrers });
         }
     }
     for (const group of groups) {
         const target = repositoryOf(group);
-        result.targets.push(...(await tagAll(target, group, manifest, request.dryRun, opts, target !== source)));
+        const tagged = await tagAll(target, group, manifest, request.dryRun, opts, target !== source);
+        result.targets.push(...tagged.results);
+        unproved.push({ repo: target, tags: tagged.unconfirmed, referrers: [] });
         result.capabilities[formatRepository(group[0])] = target.capabilities();
     }
     result.capabilities[formatRepository(request.source)] = source.capabilities();
     if (opts.verify && !request.dryRun)
-        await verify(registry, request, manifest, discovery.referrers, groups, opts);
+        await verify(unproved, manifest, opts);
     return result;
 }
 async function discoverAll(source, manifest, children, opts) {
@@ -78176,12 +78183,14 @@ function indexDescriptor(r) {
         ...(r.annotations && { annotations: r.annotations }),
     };
 }
+/** Returns the copied referrers whose discoverability the target has not proved yet. */
 async function copyInto(source, target, manifest, referrers, request, opts, result) {
     const where = `${target.registry}/${target.name}`;
+    const unverified = [];
     if (request.dryRun) {
         const present = await onSide('target', target, target.statManifest(manifest.digest));
         opts.logger.info(`[dry run] ${where} ${present ? 'already has' : 'would receive'} ${manifest.digest}${request.copyReferrers ? ` and ${referrers.length} referrer(s)` : ''}`);
-        return;
+        return unverified;
     }
     const copier = new GraphCopier(source, target, {
         concurrency: opts.concurrency,
@@ -78190,40 +78199,77 @@ async function copyInto(source, target, manifest, referrers, request, opts, resu
     });
     await copier.copyManifest({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size }, manifest);
     if (request.copyReferrers) {
-        // Probe the target's referrers API now that the repository surely exists (a registry may
-        // answer 404 NAME_UNKNOWN for a repository it has never seen).
-        await onSide('target', target, target.listReferrers(manifest.digest));
-        // Subjects before their referrers, level by level.
-        const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
-        for (const depth of depths) {
-            await Promise.all(referrers.filter((r) => r.depth === depth).map((r) => copier.copyManifest(indexDescriptor(r))));
-        }
-        await copyCosignAttachments(source, target, copier, manifest.digest, opts);
-        if (target.capabilities().referrersApi === false) {
-            const bySubject = new Map();
-            for (const r of referrers)
-                bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), indexDescriptor(r)]);
-            await mapLimit([...bySubject], opts.concurrency, async ([subject, descriptors]) => {
-                const wrote = await onSide('target', target, mergeIntoReferrersIndex(target, subject, descriptors, {
-                    ...DEFAULT_INDEX_MERGE_OPTIONS,
-                    settleMs: opts.indexSettleMs,
-                    logger: opts.logger,
-                }));
-                if (wrote) {
-                    result.referrersTags.push(`${where}:${referrersTagFor(subject)}`);
-                    opts.logger.info(`Updated the referrers tag ${where}:${referrersTagFor(subject)} (${descriptors.length} referrer(s) of ${subject})`);
-                }
-            });
-        }
+        unverified.push(...(await copyReferrers(source, target, copier, manifest, referrers, opts, result)));
     }
     const s = copier.stats;
     for (const k of Object.keys(s))
         result.copy[k] += s[k];
     opts.logger.info(`${where}: ${s.manifestsCopied} manifest(s) copied, ${s.manifestsPresent} already there; ${s.blobsUploaded} blob(s) uploaded (${s.bytesUploaded} bytes), ${s.blobsMounted} mounted, ${s.blobsPresent} already there`);
+    return unverified;
+}
+/**
+ * Copies the referrers, level by level so that subjects come first, and makes them
+ * discoverable on the target. What the target already lists is not copied again; a subject this
+ * run created can have nothing listed, so neither a listing nor an existence check is spent on
+ * its referrers. Returns what still needs verifying: referrers pushed to a registry with the API
+ * that did not confirm the subject it indexed (OCI-Subject).
+ */
+async function copyReferrers(source, target, copier, manifest, referrers, opts, result) {
+    const where = `${target.registry}/${target.name}`;
+    const side = (work) => onSide('target', target, work);
+    const unverified = [];
+    // The repository surely exists now (a registry may answer 404 NAME_UNKNOWN for one it has
+    // never seen), so the probe's answer is about the API.
+    const probe = await side(target.probeReferrersApi(manifest.digest));
+    const api = target.capabilities().referrersApi === true;
+    const listed = new Map();
+    if (probe)
+        listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
+    const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
+    for (const depth of depths) {
+        const level = referrers.filter((r) => r.depth === depth);
+        const subjects = [...new Set(level.map((r) => r.subject))];
+        await mapLimit(subjects, opts.concurrency, async (subject) => {
+            const fresh = await copier.created(subject);
+            if (!fresh && !listed.has(subject)) {
+                const descriptors = api
+                    ? (await side(target.listReferrers(subject))).descriptors
+                    : (await side(target.readReferrersIndex(subject))).descriptors;
+                listed.set(subject, new Set(descriptors.map((d) => d.digest)));
+            }
+            const already = listed.get(subject) ?? new Set();
+            const wanted = level.filter((r) => r.subject === subject);
+            await Promise.all(wanted
+                .filter((r) => !already.has(r.digest))
+                .map(async (r) => {
+                // Not listed by the API means absent; not listed in a referrers tag may still be
+                // present (a run that died before updating the index), so check then.
+                const outcome = await copier.copyManifest(indexDescriptor(r), undefined, { assumeAbsent: fresh || api });
+                if (api && outcome.pushed?.ociSubject !== subject)
+                    unverified.push(r);
+            }));
+            if (api || wanted.every((r) => already.has(r.digest)))
+                return;
+            const wrote = await side(mergeIntoReferrersIndex(target, subject, wanted.map(indexDescriptor), {
+                ...DEFAULT_INDEX_MERGE_OPTIONS,
+                settleMs: opts.indexSettleMs,
+                logger: opts.logger,
+            }));
+            if (wrote) {
+                result.referrersTags.push(`${where}:${referrersTagFor(subject)}`);
+                opts.logger.info(`Updated the referrers tag ${where}:${referrersTagFor(subject)} (${wanted.length} referrer(s) of ${subject})`);
+            }
+        });
+    }
+    await copyCosignAttachments(source, target, copier, manifest.digest, opts);
+    return unverified;
 }
 async function copyCosignAttachments(source, target, copier, digest, opts) {
     await mapLimit(COSIGN_SUFFIXES, opts.concurrency, async (suffix) => {
         const tag = `${referrersTagFor(digest)}.${suffix}`;
+        // One listing of the source's tags answers for all three, where the registry lists them.
+        if ((await source.hasDigestTag(tag)) === false)
+            return;
         const found = await onSide('source', source, source.statManifest(tag));
         if (!found)
             return;
@@ -78239,6 +78285,7 @@ async function copyCosignAttachments(source, target, copier, digest, opts) {
 async function tagAll(repo, targets, manifest, dryRun, opts, labelSide) {
     const side = (work) => (labelSide ? onSide('target', repo, work) : work);
     const tagged = targets.filter((t) => t.tag !== undefined);
+    const unconfirmed = [];
     const results = await mapLimit(tagged, opts.concurrency, async (target) => {
         const tag = target.tag;
         const reference = formatReference({ registry: target.registry, repository: target.repository, tag });
@@ -78248,8 +78295,9 @@ async function tagAll(repo, targets, manifest, dryRun, opts, labelSide) {
             return { reference, digest: manifest.digest, status: 'unchanged' };
         }
         const status = current ? 'updated' : 'created';
-        if (!dryRun)
-            await side(repo.pushManifest(tag, manifest));
+        // A PUT answered with our digest (Docker-Content-Digest) proves the tag; else verify reads it.
+        if (!dryRun && !(await side(repo.pushManifest(tag, manifest))).digestConfirmed)
+            unconfirmed.push(target);
         opts.logger.info(`${dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
         return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
     });
@@ -78261,22 +78309,26 @@ async function tagAll(repo, targets, manifest, dryRun, opts, labelSide) {
             status: 'unchanged',
         });
     }
-    return results;
+    return { results, unconfirmed };
 }
-/** Resolves each target again and checks that every copied referrer is discoverable there. */
-async function verify(registry, request, manifest, referrers, groups, opts) {
-    for (const group of groups) {
-        const repo = registry.repository(group[0], 'pull');
-        for (const t of group) {
-            const ref = t.tag ?? manifest.digest;
-            const found = await onSide('target', repo, repo.statManifest(ref));
+/**
+ * Checks that every target resolves to the digest and every copied referrer is discoverable.
+ * Most of it was proved on the way by the registries' own answers: a tag PUT answered with our
+ * digest, an existence check, a referrers index read back after it was written, a referrer PUT
+ * answered with OCI-Subject. Only what was not is read again here.
+ */
+async function verify(unproved, manifest, opts) {
+    let reads = 0;
+    for (const { repo, tags, referrers } of unproved) {
+        for (const t of tags) {
+            reads++;
+            const found = await onSide('target', repo, repo.statManifest(t.tag));
             if (found?.digest !== manifest.digest) {
                 throw new PromotionError(`Verification failed: ${formatReference(t)} resolves to ${found?.digest ?? 'nothing'}, not ${manifest.digest}`);
             }
         }
-        if (sameRepository(group[0], request.source) || !request.copyReferrers || referrers.length === 0)
-            continue;
         const subjects = [...new Set(referrers.map((r) => r.subject))];
+        reads += subjects.length;
         await mapLimit(subjects, opts.concurrency, async (subject) => {
             const listed = new Set((await onSide('target', repo, repo.listReferrers(subject))).descriptors.map((d) => d.digest));
             const missing = referrers.filter((r) => r.subject === subject && !listed.has(r.digest));
@@ -78285,7 +78337,7 @@ async function verify(registry, request, manifest, referrers, groups, opts) {
             }
         });
     }
-    opts.logger.info('Verified: every target resolves to the digest and every copied referrer is discoverable');
+    opts.logger.info(`Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`);
 }
 
 // EXTERNAL MODULE: external "node:stream"
@@ -78809,6 +78861,8 @@ function verifyingStream(descriptor, where) {
 
 
 
+/** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
+const MAX_TAG_PAGES = 5;
 const DEFAULT_REGISTRY_CLIENT_OPTIONS = {
     plainHttp: false,
     credentials: async () => undefined,
@@ -78872,6 +78926,50 @@ class HttpRepository {
         this.origin = new URL(this.base).origin;
         if (options.referrersApi !== 'auto')
             this.caps.referrersApi = options.referrersApi;
+    }
+    /** `sha256-*` tags (referrers indexes, cosign attachments) from one tag listing, taken lazily. */
+    digestTags;
+    async hasDigestTag(tag) {
+        this.digestTags ??= this.listDigestTags().catch(() => undefined);
+        const tags = await this.digestTags;
+        return tags && tags.has(tag);
+    }
+    /**
+     * One tag listing (paginated, at most MAX_TAG_PAGES pages of 1000) replaces a GET per digest
+     * on repositories without the referrers API, most of which would answer 404.
+     */
+    async listDigestTags() {
+        const where = `${this.registry}/${this.name}`;
+        const tags = new Set();
+        let path = '/tags/list?n=1000';
+        for (let page = 0; page < MAX_TAG_PAGES; page++) {
+            const res = await this.send({
+                method: 'GET',
+                path,
+                operation: 'list tags of',
+                reference: where,
+                maxResponseBytes: MAX_MANIFEST_BYTES,
+            });
+            // distribution-spec: an unknown repository is 404 NAME_UNKNOWN, and has no tags.
+            if (res.status === 404 && parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN'))
+                return tags;
+            if (res.status !== 200)
+                return undefined;
+            const list = JSON.parse(Buffer.from(res.body).toString('utf8')).tags;
+            if (list !== null && list !== undefined && !Array.isArray(list))
+                return undefined;
+            for (const t of list ?? [])
+                if (typeof t === 'string' && t.startsWith('sha256-'))
+                    tags.add(t);
+            const next = parseNextLink(res.header('link'), res.url);
+            if (!next)
+                return tags;
+            const url = new URL(next);
+            if (url.origin !== this.origin || url.pathname !== new URL(`${this.base}/tags/list`).pathname)
+                return undefined;
+            path = `/tags/list${url.search}`;
+        }
+        return undefined;
     }
     needPush() {
         this.actions = ['pull', 'push'];
@@ -79030,6 +79128,13 @@ class HttpRepository {
             stored !== manifest.digest) {
             throw new InvalidManifestError(`${this.registry} stored ${where} as ${stored}, not as ${manifest.digest}: it changed the manifest`);
         }
+        const subject = res.header('oci-subject');
+        return { digestConfirmed: stored === manifest.digest, ...(subject && { ociSubject: subject }) };
+    }
+    async probeReferrersApi(subject) {
+        if (this.caps.referrersApi === false)
+            return undefined;
+        return this.referrersFromApi(subject);
     }
     async listReferrers(subject) {
         if (this.caps.referrersApi !== false) {
@@ -79113,6 +79218,9 @@ class HttpRepository {
     }
     /** distribution-spec v1.1 "Referrers Tag Schema", read side: validated before it is believed. */
     async referrersFromTag(subject) {
+        if ((await this.hasDigestTag(referrersTagFor(subject))) === false) {
+            return { source: 'tag-schema', descriptors: [], warnings: [] };
+        }
         try {
             const index = await this.readReferrersIndex(subject);
             return { source: 'tag-schema', descriptors: dedupe(index.descriptors), warnings: [] };
@@ -79263,6 +79371,7 @@ class HttpRepository {
                 ? `If ${this.registry} has tag immutability rules, they must exclude sha256-* tags, which the referrers tag schema rewrites`
                 : undefined);
         }
+        void this.digestTags?.then((tags) => tags?.add(tag));
         return tag;
     }
 }

@@ -132,9 +132,9 @@ describe('a run that dies half way', () => {
     const t = { ...target.target('halfway/app'), username: 'writer', password: 'writer-secret' };
     proxyA.reseed(7);
     proxyB.reseed(7);
-    // The death comes after 40 requests to the target, in the middle of the copy (the 10%
-    // faults go on, seeded).
-    proxyB.failAfter(40);
+    // The death comes once 4 manifests have been pushed to the target, in the middle of the
+    // copy (the 10% faults go on, seeded).
+    proxyB.failAfter(4, (method, url) => method === 'PUT' && url.includes('/manifests/'));
     await expect(run()).rejects.toThrow(/the run dies here/);
     proxyB.failAfter(Infinity);
     expect(await getManifest(t, '1.0')).toBeNull();

@@ -22,8 +22,11 @@ export interface FaultProxy {
   host: string;
   /** Changes the seed (and resets the PRNG), so that each run is replayable on its own. */
   reseed(seed: number): void;
-  /** From the next `n` requests on, answer everything 400: the run dies there. Infinity to stop. */
-  failAfter(n: number): void;
+  /**
+   * After `n` more requests that `match` (all by default) have been forwarded, answer
+   * everything 400: the run dies there. Infinity turns it off.
+   */
+  failAfter(n: number, match?: (method: string, url: string) => boolean): void;
   stats(): { requests: number; faults: Record<FaultKind, number> };
   stop(): Promise<void>;
 }
@@ -51,7 +54,8 @@ export async function startFaultProxy(options: {
   const kinds = options.kinds ?? ['503', '429', 'cut'];
   let random = prng(options.seed);
   let requests = 0;
-  let dieAt = Infinity;
+  let dieAfter = Infinity;
+  let dieMatch: (method: string, url: string) => boolean = () => true;
   const faults: Record<FaultKind, number> = { '503': 0, '429': 0, cut: 0 };
 
   const forward = (req: IncomingMessage, res: ServerResponse, cut: boolean) => {
@@ -88,7 +92,7 @@ export async function startFaultProxy(options: {
 
   const server: Server = createServer((req, res) => {
     requests++;
-    if (requests > dieAt) {
+    if (dieAfter <= 0) {
       req.resume();
       req.on('end', () =>
         res
@@ -99,6 +103,7 @@ export async function startFaultProxy(options: {
     }
     const roll = random();
     const pick = kinds[Math.floor(random() * kinds.length)]!;
+    if (dieMatch(req.method!, req.url!)) dieAfter--;
     if (roll >= options.rate) return forward(req, res, false);
     faults[pick]++;
     if (pick === 'cut') return forward(req, res, true);
@@ -123,8 +128,9 @@ export async function startFaultProxy(options: {
     reseed(seed) {
       random = prng(seed);
     },
-    failAfter(n) {
-      dieAt = n === Infinity ? Infinity : requests + n;
+    failAfter(n, match = () => true) {
+      dieAfter = n;
+      dieMatch = match;
     },
     stats: () => ({ requests, faults: { ...faults } }),
     stop: () =>

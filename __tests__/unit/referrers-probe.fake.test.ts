@@ -68,7 +68,14 @@ afterAll(async () => Promise.all(clients.map((c) => c.close())));
 
 const API = `GET /v2/a/b/referrers/${SUBJECT}`;
 const TAG_GET = `GET /v2/a/b/manifests/${TAG}`;
+const TAGS_LIST = 'GET /v2/a/b/tags/list?n=1000';
+/** The repository lists the subject's referrers tag, so the reader goes on to GET it. */
+function listReferrersTag(): void {
+  routes[TAGS_LIST] = (_q, r) =>
+    r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'a/b', tags: ['rc', TAG] }));
+}
 function serveTagIndex(): void {
+  listReferrersTag();
   routes[TAG_GET] = (_q, r) =>
     r.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(index([REFERRER]));
 }
@@ -182,13 +189,32 @@ describe('referrers API probe (fake registry)', () => {
     serveTagIndex();
     seen.length = 0;
     expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([REFERRER]);
-    expect(seen).toEqual([TAG_GET]);
+    expect(seen).toEqual([TAGS_LIST, TAG_GET]);
   });
 });
 
 describe('referrers tag reader (fake registry)', () => {
+  it('reads no referrers tag that the tag listing does not show', async () => {
+    routes = {
+      [TAGS_LIST]: (_q, r) =>
+        r.writeHead(200, { 'content-type': 'application/json' }).end('{"name":"a/b","tags":["rc"]}'),
+    };
+    seen.length = 0;
+    expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([]);
+    expect(seen).toEqual([TAGS_LIST]);
+  });
+
+  it('falls back to reading the tag when the tag listing fails', async () => {
+    routes = { [TAGS_LIST]: (_q, r) => r.writeHead(500).end() };
+    routes[TAG_GET] = (_q, r) =>
+      r.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(index([REFERRER]));
+    expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([REFERRER]);
+  });
+
   it("takes GitLab's answer of the subject itself for sha256-<hex> as no referrers", async () => {
     routes = {
+      [TAGS_LIST]: (_q, r) =>
+        r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'a/b', tags: [TAG] })),
       [TAG_GET]: (_q, r) =>
         r.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(SUBJECT_BODY),
     };
@@ -202,6 +228,8 @@ describe('referrers tag reader (fake registry)', () => {
 
   it('warns and finds nothing when the tag holds something else than an OCI index', async () => {
     routes = {
+      [TAGS_LIST]: (_q, r) =>
+        r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'a/b', tags: [TAG] })),
       [TAG_GET]: (_q, r) =>
         r.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(
           JSON.stringify({

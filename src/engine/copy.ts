@@ -3,7 +3,7 @@ import type { Logger } from './logger.js';
 import { InvalidManifestError, parseManifest, type Descriptor } from '../oci/manifest.js';
 import { AuthenticationError, DigestMismatchError, RegistryError } from '../registry/errors.js';
 import { isManifestMediaType } from '../oci/media-types.js';
-import type { FetchedManifest, Repository } from '../registry/types.js';
+import type { FetchedManifest, PushResult, Repository } from '../registry/types.js';
 
 export interface CopyStats {
   manifestsCopied: number;
@@ -38,6 +38,11 @@ export interface GraphCopyOptions {
   hooks?: CopyHooks;
 }
 
+/** What copying one manifest did: `pushed` when this run wrote it, with what the registry answered. */
+export interface CopyOutcome {
+  pushed?: PushResult;
+}
+
 /** Tries of one blob copy, the first included. */
 const BLOB_COPY_ATTEMPTS = 3;
 
@@ -65,7 +70,7 @@ export function onSide<T>(side: Side, repo: Repository, work: Promise<T>): Promi
 export class GraphCopier {
   readonly stats = emptyStats();
   private readonly limiter: Limiter;
-  private readonly manifests = new Map<string, Promise<void>>();
+  private readonly manifests = new Map<string, Promise<CopyOutcome>>();
   private readonly blobs = new Map<string, Promise<void>>();
   private readonly sameRegistry: boolean;
 
@@ -78,24 +83,41 @@ export class GraphCopier {
     this.sameRegistry = source.registry === target.registry;
   }
 
-  /** Copies the manifest `descriptor` names (by digest), with its whole graph. */
-  copyManifest(descriptor: Descriptor, known?: FetchedManifest): Promise<void> {
+  /**
+   * Copies the manifest `descriptor` names (by digest), with its whole graph. `assumeAbsent`
+   * skips the existence check where the caller already knows the target lacks it.
+   */
+  copyManifest(
+    descriptor: Descriptor,
+    known?: FetchedManifest,
+    options: { assumeAbsent?: boolean } = {},
+  ): Promise<CopyOutcome> {
     let p = this.manifests.get(descriptor.digest);
     if (!p) {
-      p = this.doCopyManifest(descriptor, known);
+      p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false);
       this.manifests.set(descriptor.digest, p);
     }
     return p;
   }
 
-  private async doCopyManifest(descriptor: Descriptor, known?: FetchedManifest): Promise<void> {
-    const present = await this.limiter.run(() =>
-      onSide('target', this.target, this.target.statManifest(descriptor.digest)),
-    );
+  /** Whether this run pushed the manifest (so that nothing in the target referred to it before). */
+  async created(digest: string): Promise<boolean> {
+    const outcome = await this.manifests.get(digest);
+    return outcome?.pushed !== undefined;
+  }
+
+  private async doCopyManifest(
+    descriptor: Descriptor,
+    known: FetchedManifest | undefined,
+    assumeAbsent: boolean,
+  ): Promise<CopyOutcome> {
+    const present =
+      !assumeAbsent &&
+      (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
     if (present) {
       this.stats.manifestsPresent++;
       this.options.hooks?.onSkipped?.(descriptor);
-      return;
+      return {};
     }
     const manifest =
       known ??
@@ -104,7 +126,9 @@ export class GraphCopier {
     const children: Promise<void>[] = [];
     for (const child of parsed.manifests) {
       // An index names manifests; anything else it names is carried as a blob.
-      children.push(isManifestMediaType(child.mediaType) ? this.copyManifest(child) : this.copyBlob(child));
+      children.push(
+        isManifestMediaType(child.mediaType) ? this.copyManifest(child).then(() => undefined) : this.copyBlob(child),
+      );
     }
     if (parsed.config) children.push(this.copyBlob(parsed.config));
     for (const layer of parsed.layers) {
@@ -114,9 +138,10 @@ export class GraphCopier {
     }
     await settleAll(children);
     const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
+    let pushed: PushResult;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.limiter.run(() =>
+        pushed = await this.limiter.run(() =>
           onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)),
         );
         break;
@@ -138,6 +163,7 @@ export class GraphCopier {
     this.stats.manifestsCopied++;
     this.options.hooks?.onManifestCopied?.(descriptor);
     this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
+    return { pushed };
   }
 
   copyBlob(descriptor: Descriptor): Promise<void> {

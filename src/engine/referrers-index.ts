@@ -25,10 +25,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * distribution-spec v1.1 "Pushing Manifests with Subject", for a repository without the
  * referrers API: makes the subject's `sha256-<hex>` index list every descriptor in `wanted`,
  * keeping every entry already there, never duplicating one, and writing only when something is
- * missing. Registries such as distribution have no conditional PUT, so two writers can each
- * read the old index and the later PUT drops the other's entries: after writing, read back
- * (after a short jittered wait) and merge again until a read shows everything. Returns whether
- * this call wrote the tag.
+ * missing. The write is conditional where the registry gave an ETag. Registries such as
+ * distribution have no conditional PUT, so two writers can each read the old index and the
+ * later PUT drops the other's entries: after writing, wait (jittered, and at least twice as long
+ * as the write took, so that a writer that read before our PUT has landed its own) and read back,
+ * merging again until a read shows everything. Returns whether this call wrote the tag.
  */
 export async function mergeIntoReferrersIndex(
   store: ReferrersIndexStore,
@@ -41,39 +42,23 @@ export async function mergeIntoReferrersIndex(
     const current = await store.readReferrersIndex(subject);
     const have = new Set(current.descriptors.map((d) => d.digest));
     const missing = wanted.filter((d) => !have.has(d.digest));
-    if (missing.length === 0) {
-      if (!wrote) return false;
-      // Confirmed once; a writer that read before our PUT lands within about one round trip,
-      // so one more look after a wait catches it.
-      if (attempt > 1 && (await confirmed(store, subject, wanted, options))) return true;
-      continue;
-    }
-    if (wrote)
+    if (missing.length === 0) return wrote;
+    if (wrote) {
       options.logger.info(
         `The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`,
       );
-    // Conditional where the registry gave an ETag: a 412 means another writer came first.
+    }
+    const started = Date.now();
     const written = await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
     if (written === undefined) {
       options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
       continue;
     }
     wrote = true;
-    await sleep(options.settleMs * (0.5 + Math.random()));
+    const settle = Math.max(options.settleMs, 2 * (Date.now() - started));
+    await sleep(settle * (0.5 + Math.random()));
   }
   throw new ReferrersIndexConflictError(
     `the referrers index of ${subject} kept changing under concurrent writers; gave up after ${options.maxAttempts} attempts`,
   );
-}
-
-async function confirmed(
-  store: ReferrersIndexStore,
-  subject: string,
-  wanted: Descriptor[],
-  options: IndexMergeOptions,
-): Promise<boolean> {
-  await sleep(options.settleMs * (0.5 + Math.random()));
-  const again = await store.readReferrersIndex(subject);
-  const have = new Set(again.descriptors.map((d) => d.digest));
-  return wanted.every((d) => have.has(d.digest));
 }

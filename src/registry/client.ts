@@ -13,6 +13,7 @@ import { withRetry, type RetryOptions } from './http/retry.js';
 import { verifyingStream } from './verify.js';
 import type {
   Access,
+  PushResult,
   MountResult,
   ReferrersIndex,
   FetchedManifest,
@@ -28,6 +29,9 @@ import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType } from '../oci/media-typ
 import { DOCKER_HUB } from '../oci/reference.js';
 
 export type ReferrersApiMode = 'auto' | boolean;
+
+/** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
+const MAX_TAG_PAGES = 5;
 
 export interface RegistryClientOptions {
   plainHttp: boolean;
@@ -126,6 +130,46 @@ class HttpRepository implements Repository {
     this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(registry)}/v2/${name}`;
     this.origin = new URL(this.base).origin;
     if (options.referrersApi !== 'auto') this.caps.referrersApi = options.referrersApi;
+  }
+
+  /** `sha256-*` tags (referrers indexes, cosign attachments) from one tag listing, taken lazily. */
+  private digestTags?: Promise<Set<string> | undefined>;
+
+  async hasDigestTag(tag: string): Promise<boolean | undefined> {
+    this.digestTags ??= this.listDigestTags().catch(() => undefined);
+    const tags = await this.digestTags;
+    return tags && tags.has(tag);
+  }
+
+  /**
+   * One tag listing (paginated, at most MAX_TAG_PAGES pages of 1000) replaces a GET per digest
+   * on repositories without the referrers API, most of which would answer 404.
+   */
+  private async listDigestTags(): Promise<Set<string> | undefined> {
+    const where = `${this.registry}/${this.name}`;
+    const tags = new Set<string>();
+    let path = '/tags/list?n=1000';
+    for (let page = 0; page < MAX_TAG_PAGES; page++) {
+      const res = await this.send({
+        method: 'GET',
+        path,
+        operation: 'list tags of',
+        reference: where,
+        maxResponseBytes: MAX_MANIFEST_BYTES,
+      });
+      // distribution-spec: an unknown repository is 404 NAME_UNKNOWN, and has no tags.
+      if (res.status === 404 && parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN')) return tags;
+      if (res.status !== 200) return undefined;
+      const list = (JSON.parse(Buffer.from(res.body).toString('utf8')) as { tags?: unknown }).tags;
+      if (list !== null && list !== undefined && !Array.isArray(list)) return undefined;
+      for (const t of list ?? []) if (typeof t === 'string' && t.startsWith('sha256-')) tags.add(t);
+      const next = parseNextLink(res.header('link'), res.url);
+      if (!next) return tags;
+      const url = new URL(next);
+      if (url.origin !== this.origin || url.pathname !== new URL(`${this.base}/tags/list`).pathname) return undefined;
+      path = `/tags/list${url.search}`;
+    }
+    return undefined;
   }
 
   needPush(): void {
@@ -288,7 +332,7 @@ class HttpRepository implements Repository {
     return { digest, mediaType, size: bytes.length, bytes };
   }
 
-  async pushManifest(reference: string, manifest: FetchedManifest): Promise<void> {
+  async pushManifest(reference: string, manifest: FetchedManifest): Promise<PushResult> {
     const where = this.ref(reference);
     const res = await this.send({
       method: 'PUT',
@@ -319,6 +363,13 @@ class HttpRepository implements Repository {
         `${this.registry} stored ${where} as ${stored}, not as ${manifest.digest}: it changed the manifest`,
       );
     }
+    const subject = res.header('oci-subject');
+    return { digestConfirmed: stored === manifest.digest, ...(subject && { ociSubject: subject }) };
+  }
+
+  async probeReferrersApi(subject: string): Promise<ReferrersListing | undefined> {
+    if (this.caps.referrersApi === false) return undefined;
+    return this.referrersFromApi(subject);
   }
 
   async listReferrers(subject: string): Promise<ReferrersListing> {
@@ -420,6 +471,9 @@ class HttpRepository implements Repository {
 
   /** distribution-spec v1.1 "Referrers Tag Schema", read side: validated before it is believed. */
   private async referrersFromTag(subject: string): Promise<ReferrersListing> {
+    if ((await this.hasDigestTag(referrersTagFor(subject))) === false) {
+      return { source: 'tag-schema', descriptors: [], warnings: [] };
+    }
     try {
       const index = await this.readReferrersIndex(subject);
       return { source: 'tag-schema', descriptors: dedupe(index.descriptors), warnings: [] };
@@ -598,6 +652,7 @@ class HttpRepository implements Repository {
           : undefined,
       );
     }
+    void this.digestTags?.then((tags) => tags?.add(tag));
     return tag;
   }
 }

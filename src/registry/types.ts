@@ -36,18 +36,36 @@ export interface ManifestStore {
   /** HEAD: undefined when the tag or digest does not exist. */
   statManifest(reference: string): Promise<ManifestInfo | undefined>;
   /** PUT the exact bytes under a tag or digest, with their media type. */
-  pushManifest(reference: string, manifest: FetchedManifest): Promise<void>;
+  pushManifest(reference: string, manifest: FetchedManifest): Promise<PushResult>;
+}
+
+/** What the registry's answer to a manifest PUT proved. */
+export interface PushResult {
+  /** It named the digest it stored (Docker-Content-Digest), and that is ours. */
+  digestConfirmed: boolean;
+  /** distribution-spec v1.1: a registry with the referrers API names the subject it indexed. */
+  ociSubject?: string;
 }
 
 export interface ReferrerLister {
   /** Referrers of a digest: through the API where the repository has it, else the referrers tag schema. */
   listReferrers(subject: string): Promise<ReferrersListing>;
+  /**
+   * Asks the referrers API once, if the repository's answer is not known yet: the listing
+   * when the API is there, undefined when it is not (the answer is remembered).
+   */
+  probeReferrersApi(subject: string): Promise<ReferrersListing | undefined>;
 }
 
 export interface Repository extends ManifestStore, ReferrerLister, BlobStore, ReferrersIndexStore {
   readonly registry: string;
   readonly name: string;
   capabilities(): RepositoryCapabilities;
+  /**
+   * Whether a `sha256-*` tag exists, from one listing of the repository's tags taken once per
+   * run; undefined when that listing is unavailable or too long to be worth reading.
+   */
+  hasDigestTag(tag: string): Promise<boolean | undefined>;
 }
 
 /** Read only, or read and write: decides the token scopes asked for. */

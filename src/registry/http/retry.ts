@@ -46,7 +46,6 @@ export const DEFAULT_RETRY_OPTIONS: RetryOptions = {
   maxTotalMs: 180_000,
 };
 
-
 /** `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
