@@ -19,6 +19,7 @@ try {
       '-o',
       out,
       '--source-map',
+      '--no-source-map-register',
       '--license',
       'licenses.txt',
       '--quiet',
