@@ -48878,6 +48878,10 @@ const Inputs = {
     Concurrency: 'concurrency',
     Verify: 'verify',
     Timeout: 'timeout',
+    RequireReferrers: 'require-referrers',
+    RequireReferrersScope: 'require-referrers-scope',
+    ReferrerTypes: 'referrer-types',
+    Overwrite: 'overwrite',
 };
 const Outputs = {
     Digest: 'digest',
@@ -49108,6 +49112,26 @@ function parseTimeout(value) {
     }
     return Number(v) * 1000;
 }
+/** A media type, as image-spec defines its grammar (RFC 6838 type/subtype). */
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+function parseArtifactTypes(name, value, globs) {
+    const items = splitList(value);
+    for (const item of items) {
+        const plain = globs ? item.replace(/\*/g, 'x') : item;
+        if (!MEDIA_TYPE.test(plain)) {
+            throw new InputError(`Invalid ${name} '${item}': expected an artifact type such as application/spdx+json${globs ? ' (with * for any run of characters)' : ''}`);
+        }
+    }
+    return items;
+}
+function parseScope(value) {
+    const v = value.trim();
+    if (v === '' || v === 'root')
+        return 'root';
+    if (v === 'per-platform')
+        return 'per-platform';
+    throw new InputError(`Invalid ${Inputs.RequireReferrersScope} '${value}': expected root or per-platform`);
+}
 function parseReferrersApi(value) {
     const v = value.trim().toLowerCase();
     if (v === '' || v === 'auto')
@@ -49198,6 +49222,10 @@ function parseInputs(get) {
         concurrency: parseConcurrency(get(Inputs.Concurrency)),
         verify: parseBoolean(Inputs.Verify, get(Inputs.Verify), true),
         timeoutMs: parseTimeout(get(Inputs.Timeout)),
+        requireReferrers: parseArtifactTypes(Inputs.RequireReferrers, get(Inputs.RequireReferrers), false),
+        requireReferrersScope: parseScope(get(Inputs.RequireReferrersScope)),
+        referrerTypes: parseArtifactTypes(Inputs.ReferrerTypes, get(Inputs.ReferrerTypes), true),
+        overwrite: parseBoolean(Inputs.Overwrite, get(Inputs.Overwrite), true),
     };
 }
 
@@ -50021,10 +50049,20 @@ async function promote(registry, request, options = {}) {
             throw new PromotionError(`The target ${formatReference(t)} names another digest than the source resolved to (${manifest.digest})`);
         }
     }
-    const discovery = await sourceSide(discoverAll(source, manifest, copying && request.copyReferrers, opts));
+    const perPlatformGate = (request.requireReferrers?.length ?? 0) > 0 && request.requireReferrersScope === 'per-platform';
+    const discovery = await sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts));
     for (const w of discovery.warnings)
         log.warning(w);
     log.info(`Found ${discovery.referrers.length} referrer(s)`);
+    if (request.requireReferrers?.length) {
+        // A policy refusal is not a registry failure: its message stands without a side.
+        await checkRequiredReferrers(source, manifest, discovery.referrers, request.requireReferrers, request.requireReferrersScope ?? 'root');
+        log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
+    }
+    const toCopy = selectReferrers(discovery.referrers, request.referrerTypes);
+    if (toCopy.length !== discovery.referrers.length) {
+        log.info(`referrer-types selects ${toCopy.length} of ${discovery.referrers.length} referrer(s) to copy`);
+    }
     const result = {
         source: formatReference(request.source),
         digest: manifest.digest,
@@ -50041,19 +50079,35 @@ async function promote(registry, request, options = {}) {
     const repositoryOf = (group) => sameRepository(group[0], request.source)
         ? source
         : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
+    // Every target tag is looked at before anything is written: for the overwrite guard, and so
+    // that the statuses say what the tags were before this run.
+    const before = new Map();
+    for (const group of groups) {
+        const repo = repositoryOf(group);
+        const side = (work) => (repo === source ? work : onSide('target', repo, work));
+        await mapLimit(group.filter((t) => t.tag !== undefined), opts.concurrency, async (t) => void before.set(formatReference(t), await side(repo.statManifest(t.tag))));
+    }
+    if (request.overwrite === false) {
+        const moving = [...before].filter(([, info]) => info !== undefined && info.digest !== manifest.digest);
+        if (moving.length > 0) {
+            throw new PromotionError(`overwrite is false and ${moving.length === 1 ? 'a target tag points' : 'target tags point'} at another digest: ${moving
+                .map(([ref, info]) => `${ref} is ${info.digest}, not ${manifest.digest}`)
+                .join('; ')}. Nothing was written.`);
+        }
+    }
     // What the registries' own answers have not proved yet, for the verify step.
     const unproved = [];
     // Every graph first, every tag after: a failed copy leaves no tag moved anywhere.
     for (const group of groups) {
         if (!sameRepository(group[0], request.source)) {
             const target = repositoryOf(group);
-            const referrers = await copyInto(source, target, manifest, discovery.referrers, request, opts, result);
+            const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result);
             unproved.push({ repo: target, tags: [], referrers });
         }
     }
     for (const group of groups) {
         const target = repositoryOf(group);
-        const tagged = await tagAll(target, group, manifest, request.dryRun, opts, target !== source);
+        const tagged = await tagAll(target, group, manifest, before, request.dryRun, opts, target !== source);
         result.targets.push(...tagged.results);
         unproved.push({ repo: target, tags: tagged.unconfirmed, referrers: [] });
         result.capabilities[formatRepository(group[0])] = target.capabilities();
@@ -50193,14 +50247,14 @@ async function copyCosignAttachments(source, target, copier, digest, opts) {
         opts.logger.info(`Copied cosign attachment ${tag}`);
     });
 }
-async function tagAll(repo, targets, manifest, dryRun, opts, labelSide) {
+async function tagAll(repo, targets, manifest, before, dryRun, opts, labelSide) {
     const side = (work) => (labelSide ? onSide('target', repo, work) : work);
     const tagged = targets.filter((t) => t.tag !== undefined);
     const unconfirmed = [];
     const results = await mapLimit(tagged, opts.concurrency, async (target) => {
         const tag = target.tag;
         const reference = formatReference({ registry: target.registry, repository: target.repository, tag });
-        const current = await side(repo.statManifest(tag));
+        const current = before.get(formatReference(target));
         if (current?.digest === manifest.digest) {
             opts.logger.info(`${reference} is already ${manifest.digest}: unchanged`);
             return { reference, digest: manifest.digest, status: 'unchanged' };
@@ -50249,6 +50303,67 @@ async function verify(unproved, manifest, opts) {
         });
     }
     opts.logger.info(`Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`);
+}
+/** Cosign's tag-based attachments and the artifact types they stand for in the policy gate. */
+const COSIGN_TYPES = {
+    sig: ['application/vnd.dev.cosign.simplesigning.v1+json', 'application/vnd.dev.cosign.artifact.sig.v1+json'],
+    att: ['application/vnd.dsse.envelope.v1+json', 'application/vnd.in-toto+json'],
+    sbom: ['application/spdx+json', 'text/spdx', 'application/vnd.cyclonedx+json', 'application/vnd.cyclonedx'],
+};
+/**
+ * The policy gate: every required artifact type must be among the referrers of the promoted
+ * manifest (scope `root`) or of every child of the index (`per-platform`), before any write.
+ * Cosign's `.sig`/`.att`/`.sbom` tags count for the types they carry.
+ */
+async function checkRequiredReferrers(source, manifest, referrers, required, scope) {
+    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+    const subjects = scope === 'per-platform' && parsed.isIndex ? parsed.manifests.map((m) => m.digest) : [manifest.digest];
+    const missing = [];
+    for (const subject of subjects) {
+        const have = new Set(referrers.filter((r) => r.subject === subject && r.artifactType).map((r) => r.artifactType));
+        for (const [suffix, types] of Object.entries(COSIGN_TYPES)) {
+            if (!required.some((t) => types.includes(t)))
+                continue;
+            const tag = `${referrersTagFor(subject)}.${suffix}`;
+            if ((await source.hasDigestTag(tag)) === false)
+                continue;
+            if (await source.statManifest(tag))
+                for (const t of types)
+                    have.add(t);
+        }
+        const lacking = required.filter((t) => !have.has(t));
+        if (lacking.length > 0)
+            missing.push(`${subject} has no ${lacking.join(', ')}`);
+    }
+    if (missing.length > 0) {
+        throw new PromotionError(`require-referrers: ${missing.join('; ')}. Nothing was written.`);
+    }
+}
+/** `*` matches any run of characters; everything else literally. */
+function globToRegExp(glob) {
+    return new RegExp(`^${glob
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+        .join('.*')}$`);
+}
+/**
+ * The referrers to copy: those whose artifactType matches one of the patterns, and only where
+ * their subject is copied too (a countersignature of an excluded signature stays behind).
+ */
+function selectReferrers(referrers, patterns) {
+    if (!patterns || patterns.length === 0)
+        return referrers;
+    const res = patterns.map(globToRegExp);
+    const dropped = new Set();
+    const kept = [];
+    for (const r of [...referrers].sort((a, b) => a.depth - b.depth)) {
+        if (dropped.has(r.subject) || !res.some((re) => re.test(r.artifactType ?? ''))) {
+            dropped.add(r.digest);
+            continue;
+        }
+        kept.push(r);
+    }
+    return kept;
 }
 
 // EXTERNAL MODULE: external "node:stream"
@@ -51552,7 +51667,16 @@ async function run() {
             },
         });
         const targetsText = inputs.targets.map((t) => formatReference(t)).join(', ');
-        const result = await group(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () => promote(client, { source: inputs.source, targets: inputs.targets, copyReferrers: inputs.copyReferrers, dryRun: inputs.dryRun }, { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify }));
+        const result = await group(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () => promote(client, {
+            source: inputs.source,
+            targets: inputs.targets,
+            copyReferrers: inputs.copyReferrers,
+            dryRun: inputs.dryRun,
+            requireReferrers: inputs.requireReferrers,
+            requireReferrersScope: inputs.requireReferrersScope,
+            referrerTypes: inputs.referrerTypes,
+            overwrite: inputs.overwrite,
+        }, { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify }));
         for (const [name, value] of Object.entries(buildOutputs(result)))
             setOutput(name, value);
         if (process.env['GITHUB_STEP_SUMMARY'])

@@ -45,6 +45,24 @@ describe('parseInputs', () => {
     expect(parseInputs(getter({ ...base, 'dry-run': value })).dryRun).toBe(expected);
   });
 
+  it('reads the policy inputs', () => {
+    const r = parseInputs(
+      getter({
+        ...base,
+        'require-referrers': 'application/spdx+json\napplication/vnd.dev.sigstore.bundle.v0.3+json',
+        'require-referrers-scope': 'per-platform',
+        'referrer-types': 'application/vnd.dev.sigstore.*, application/spdx+json',
+        overwrite: 'false',
+      }),
+    );
+    expect(r).toMatchObject({
+      requireReferrers: ['application/spdx+json', 'application/vnd.dev.sigstore.bundle.v0.3+json'],
+      requireReferrersScope: 'per-platform',
+      referrerTypes: ['application/vnd.dev.sigstore.*', 'application/spdx+json'],
+      overwrite: false,
+    });
+  });
+
   it('reads credentials and option values', () => {
     const r = parseInputs(
       getter({ ...base, username: 'u', password: 'p', 'referrers-api': 'false', 'plain-http': 'true' }),
@@ -230,6 +248,27 @@ describe('parseInputs', () => {
       'copy-referrers off',
       { ...base, 'copy-referrers': 'off' },
       /^Invalid copy-referrers 'off': expected true or false$/,
+    ],
+    ['overwrite never', { ...base, overwrite: 'never' }, /^Invalid overwrite 'never': expected true or false$/],
+    [
+      'a required referrer type that is not a media type',
+      { ...base, 'require-referrers': 'cosign signature' },
+      /^Invalid require-referrers 'cosign signature': expected an artifact type such as application\/spdx\+json$/,
+    ],
+    [
+      'a glob in a required referrer type',
+      { ...base, 'require-referrers': 'application/*' },
+      /^Invalid require-referrers 'application\/\*'/,
+    ],
+    [
+      'a referrer-types pattern without a subtype',
+      { ...base, 'referrer-types': 'application' },
+      /^Invalid referrer-types 'application': expected an artifact type such as application\/spdx\+json \(with \* for any run of characters\)$/,
+    ],
+    [
+      'an unknown require-referrers-scope',
+      { ...base, 'require-referrers-scope': 'children' },
+      /^Invalid require-referrers-scope 'children': expected root or per-platform$/,
     ],
   ])('rejects %s', (_name, inputs, message) => {
     let error: unknown;

@@ -11,6 +11,10 @@ export const Inputs = {
   Concurrency: 'concurrency',
   Verify: 'verify',
   Timeout: 'timeout',
+  RequireReferrers: 'require-referrers',
+  RequireReferrersScope: 'require-referrers-scope',
+  ReferrerTypes: 'referrer-types',
+  Overwrite: 'overwrite',
 } as const;
 
 export const Outputs = {

@@ -28,6 +28,10 @@ export interface ActionInputs {
   verify: boolean;
   /** Connect and idle-read timeout for every request, in milliseconds. */
   timeoutMs: number;
+  requireReferrers: string[];
+  requireReferrersScope: 'root' | 'per-platform';
+  referrerTypes: string[];
+  overwrite: boolean;
 }
 
 /** A bad input: the message quotes the value and says the expected form. */
@@ -63,6 +67,29 @@ function parseTimeout(value: string): number {
     throw new InputError(`Invalid ${Inputs.Timeout} '${value}': expected seconds, a whole number from 1 to 3600`);
   }
   return Number(v) * 1000;
+}
+
+/** A media type, as image-spec defines its grammar (RFC 6838 type/subtype). */
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+function parseArtifactTypes(name: string, value: string, globs: boolean): string[] {
+  const items = splitList(value);
+  for (const item of items) {
+    const plain = globs ? item.replace(/\*/g, 'x') : item;
+    if (!MEDIA_TYPE.test(plain)) {
+      throw new InputError(
+        `Invalid ${name} '${item}': expected an artifact type such as application/spdx+json${globs ? ' (with * for any run of characters)' : ''}`,
+      );
+    }
+  }
+  return items;
+}
+
+function parseScope(value: string): 'root' | 'per-platform' {
+  const v = value.trim();
+  if (v === '' || v === 'root') return 'root';
+  if (v === 'per-platform') return 'per-platform';
+  throw new InputError(`Invalid ${Inputs.RequireReferrersScope} '${value}': expected root or per-platform`);
 }
 
 function parseReferrersApi(value: string): ReferrersApiMode {
@@ -160,5 +187,9 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
     concurrency: parseConcurrency(get(Inputs.Concurrency)),
     verify: parseBoolean(Inputs.Verify, get(Inputs.Verify), true),
     timeoutMs: parseTimeout(get(Inputs.Timeout)),
+    requireReferrers: parseArtifactTypes(Inputs.RequireReferrers, get(Inputs.RequireReferrers), false),
+    requireReferrersScope: parseScope(get(Inputs.RequireReferrersScope)),
+    referrerTypes: parseArtifactTypes(Inputs.ReferrerTypes, get(Inputs.ReferrerTypes), true),
+    overwrite: parseBoolean(Inputs.Overwrite, get(Inputs.Overwrite), true),
   };
 }

@@ -69,7 +69,16 @@ export async function run(): Promise<void> {
     const result = await core.group(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () =>
       promote(
         client!,
-        { source: inputs.source, targets: inputs.targets, copyReferrers: inputs.copyReferrers, dryRun: inputs.dryRun },
+        {
+          source: inputs.source,
+          targets: inputs.targets,
+          copyReferrers: inputs.copyReferrers,
+          dryRun: inputs.dryRun,
+          requireReferrers: inputs.requireReferrers,
+          requireReferrersScope: inputs.requireReferrersScope,
+          referrerTypes: inputs.referrerTypes,
+          overwrite: inputs.overwrite,
+        },
         { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify },
       ),
     );

@@ -7,7 +7,13 @@ import { DEFAULT_DISCOVER_OPTIONS, discoverReferrers, type ReferrerInfo } from '
 import { referrersTagFor } from '../oci/digest.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { formatReference, formatRepository, sameRepository, type Reference } from '../oci/reference.js';
-import type { FetchedManifest, Repository, RepositoryCapabilities, RepositoryProvider } from '../registry/types.js';
+import type {
+  FetchedManifest,
+  ManifestInfo,
+  Repository,
+  RepositoryCapabilities,
+  RepositoryProvider,
+} from '../registry/types.js';
 
 export interface PromotionRequest {
   source: Reference;
@@ -15,6 +21,14 @@ export interface PromotionRequest {
   targets: Reference[];
   copyReferrers: boolean;
   dryRun: boolean;
+  /** Artifact types the source must have as referrers before any tag moves (a policy gate). */
+  requireReferrers?: string[];
+  /** Where the gate looks on an index: the index itself, or every child manifest. */
+  requireReferrersScope?: 'root' | 'per-platform';
+  /** Glob patterns (`*` for any run of characters): only referrers of a matching artifactType are copied. */
+  referrerTypes?: string[];
+  /** false: a target tag that points at another digest fails the run before anything is written. */
+  overwrite?: boolean;
 }
 
 export interface PromotionOptions {
@@ -153,9 +167,28 @@ export async function promote(
     }
   }
 
-  const discovery = await sourceSide(discoverAll(source, manifest, copying && request.copyReferrers, opts));
+  const perPlatformGate =
+    (request.requireReferrers?.length ?? 0) > 0 && request.requireReferrersScope === 'per-platform';
+  const discovery = await sourceSide(
+    discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts),
+  );
   for (const w of discovery.warnings) log.warning(w);
   log.info(`Found ${discovery.referrers.length} referrer(s)`);
+  if (request.requireReferrers?.length) {
+    // A policy refusal is not a registry failure: its message stands without a side.
+    await checkRequiredReferrers(
+      source,
+      manifest,
+      discovery.referrers,
+      request.requireReferrers,
+      request.requireReferrersScope ?? 'root',
+    );
+    log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
+  }
+  const toCopy = selectReferrers(discovery.referrers, request.referrerTypes);
+  if (toCopy.length !== discovery.referrers.length) {
+    log.info(`referrer-types selects ${toCopy.length} of ${discovery.referrers.length} referrer(s) to copy`);
+  }
 
   const result: PromotionResult = {
     source: formatReference(request.source),
@@ -175,19 +208,42 @@ export async function promote(
     sameRepository(group[0]!, request.source)
       ? source
       : registry.repository(group[0]!, request.dryRun ? 'pull' : 'push');
+  // Every target tag is looked at before anything is written: for the overwrite guard, and so
+  // that the statuses say what the tags were before this run.
+  const before = new Map<string, ManifestInfo | undefined>();
+  for (const group of groups) {
+    const repo = repositoryOf(group);
+    const side = <T>(work: Promise<T>) => (repo === source ? work : onSide('target', repo, work));
+    await mapLimit(
+      group.filter((t) => t.tag !== undefined),
+      opts.concurrency,
+      async (t) => void before.set(formatReference(t), await side(repo.statManifest(t.tag!))),
+    );
+  }
+  if (request.overwrite === false) {
+    const moving = [...before].filter(([, info]) => info !== undefined && info.digest !== manifest.digest);
+    if (moving.length > 0) {
+      throw new PromotionError(
+        `overwrite is false and ${moving.length === 1 ? 'a target tag points' : 'target tags point'} at another digest: ${moving
+          .map(([ref, info]) => `${ref} is ${info!.digest}, not ${manifest.digest}`)
+          .join('; ')}. Nothing was written.`,
+      );
+    }
+  }
+
   // What the registries' own answers have not proved yet, for the verify step.
   const unproved: Unproved[] = [];
   // Every graph first, every tag after: a failed copy leaves no tag moved anywhere.
   for (const group of groups) {
     if (!sameRepository(group[0]!, request.source)) {
       const target = repositoryOf(group);
-      const referrers = await copyInto(source, target, manifest, discovery.referrers, request, opts, result);
+      const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result);
       unproved.push({ repo: target, tags: [], referrers });
     }
   }
   for (const group of groups) {
     const target = repositoryOf(group);
-    const tagged = await tagAll(target, group, manifest, request.dryRun, opts, target !== source);
+    const tagged = await tagAll(target, group, manifest, before, request.dryRun, opts, target !== source);
     result.targets.push(...tagged.results);
     unproved.push({ repo: target, tags: tagged.unconfirmed, referrers: [] });
     result.capabilities[formatRepository(group[0]!)] = target.capabilities();
@@ -363,6 +419,7 @@ async function tagAll(
   repo: Repository,
   targets: Reference[],
   manifest: FetchedManifest,
+  before: Map<string, ManifestInfo | undefined>,
   dryRun: boolean,
   opts: PromotionOptions,
   labelSide: boolean,
@@ -373,7 +430,7 @@ async function tagAll(
   const results = await mapLimit(tagged, opts.concurrency, async (target): Promise<TargetResult> => {
     const tag = target.tag!;
     const reference = formatReference({ registry: target.registry, repository: target.repository, tag });
-    const current = await side(repo.statManifest(tag));
+    const current = before.get(formatReference(target));
     if (current?.digest === manifest.digest) {
       opts.logger.info(`${reference} is already ${manifest.digest}: unchanged`);
       return { reference, digest: manifest.digest, status: 'unchanged' };
@@ -438,4 +495,72 @@ async function verify(unproved: Unproved[], manifest: FetchedManifest, opts: Pro
   opts.logger.info(
     `Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`,
   );
+}
+
+/** Cosign's tag-based attachments and the artifact types they stand for in the policy gate. */
+const COSIGN_TYPES: Record<string, string[]> = {
+  sig: ['application/vnd.dev.cosign.simplesigning.v1+json', 'application/vnd.dev.cosign.artifact.sig.v1+json'],
+  att: ['application/vnd.dsse.envelope.v1+json', 'application/vnd.in-toto+json'],
+  sbom: ['application/spdx+json', 'text/spdx', 'application/vnd.cyclonedx+json', 'application/vnd.cyclonedx'],
+};
+
+/**
+ * The policy gate: every required artifact type must be among the referrers of the promoted
+ * manifest (scope `root`) or of every child of the index (`per-platform`), before any write.
+ * Cosign's `.sig`/`.att`/`.sbom` tags count for the types they carry.
+ */
+async function checkRequiredReferrers(
+  source: Repository,
+  manifest: FetchedManifest,
+  referrers: ReferrerInfo[],
+  required: string[],
+  scope: 'root' | 'per-platform',
+): Promise<void> {
+  const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+  const subjects =
+    scope === 'per-platform' && parsed.isIndex ? parsed.manifests.map((m) => m.digest) : [manifest.digest];
+  const missing: string[] = [];
+  for (const subject of subjects) {
+    const have = new Set(referrers.filter((r) => r.subject === subject && r.artifactType).map((r) => r.artifactType!));
+    for (const [suffix, types] of Object.entries(COSIGN_TYPES)) {
+      if (!required.some((t) => types.includes(t))) continue;
+      const tag = `${referrersTagFor(subject)}.${suffix}`;
+      if ((await source.hasDigestTag(tag)) === false) continue;
+      if (await source.statManifest(tag)) for (const t of types) have.add(t);
+    }
+    const lacking = required.filter((t) => !have.has(t));
+    if (lacking.length > 0) missing.push(`${subject} has no ${lacking.join(', ')}`);
+  }
+  if (missing.length > 0) {
+    throw new PromotionError(`require-referrers: ${missing.join('; ')}. Nothing was written.`);
+  }
+}
+
+/** `*` matches any run of characters; everything else literally. */
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+}
+
+/**
+ * The referrers to copy: those whose artifactType matches one of the patterns, and only where
+ * their subject is copied too (a countersignature of an excluded signature stays behind).
+ */
+export function selectReferrers(referrers: ReferrerInfo[], patterns: string[] | undefined): ReferrerInfo[] {
+  if (!patterns || patterns.length === 0) return referrers;
+  const res = patterns.map(globToRegExp);
+  const dropped = new Set<string>();
+  const kept: ReferrerInfo[] = [];
+  for (const r of [...referrers].sort((a, b) => a.depth - b.depth)) {
+    if (dropped.has(r.subject) || !res.some((re) => re.test(r.artifactType ?? ''))) {
+      dropped.add(r.digest);
+      continue;
+    }
+    kept.push(r);
+  }
+  return kept;
 }
