@@ -50049,8 +50049,23 @@ async function promote(registry, request, options = {}) {
             throw new PromotionError(`The target ${formatReference(t)} names another digest than the source resolved to (${manifest.digest})`);
         }
     }
+    const repositoryOf = (group) => sameRepository(group[0], request.source)
+        ? source
+        : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
+    // Every target tag is looked at before anything is written (for the overwrite guard, and so
+    // that the statuses say what the tags were before this run), while the referrers are found.
+    const before = new Map();
+    const lookAtTags = mapLimit(groups.flatMap((group) => group.filter((t) => t.tag !== undefined).map((t) => [repositoryOf(group), t])), opts.concurrency, async ([repo, t]) => {
+        const side = (work) => (repo === source ? work : onSide('target', repo, work));
+        before.set(formatReference(t), await side(repo.statManifest(t.tag)));
+    });
+    // Observed either way, so that a failure of one does not leave the other unhandled.
+    lookAtTags.catch(() => undefined);
     const perPlatformGate = (request.requireReferrers?.length ?? 0) > 0 && request.requireReferrersScope === 'per-platform';
-    const discovery = await sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts));
+    const [discovery] = await Promise.all([
+        sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts)),
+        lookAtTags,
+    ]);
     for (const w of discovery.warnings)
         log.warning(w);
     log.info(`Found ${discovery.referrers.length} referrer(s)`);
@@ -50076,17 +50091,6 @@ async function promote(registry, request, options = {}) {
         copy: emptyStats(),
         warnings: [...discovery.warnings],
     };
-    const repositoryOf = (group) => sameRepository(group[0], request.source)
-        ? source
-        : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
-    // Every target tag is looked at before anything is written: for the overwrite guard, and so
-    // that the statuses say what the tags were before this run.
-    const before = new Map();
-    for (const group of groups) {
-        const repo = repositoryOf(group);
-        const side = (work) => (repo === source ? work : onSide('target', repo, work));
-        await mapLimit(group.filter((t) => t.tag !== undefined), opts.concurrency, async (t) => void before.set(formatReference(t), await side(repo.statManifest(t.tag))));
-    }
     if (request.overwrite === false) {
         const moving = [...before].filter(([, info]) => info !== undefined && info.digest !== manifest.digest);
         if (moving.length > 0) {
@@ -50097,19 +50101,23 @@ async function promote(registry, request, options = {}) {
     }
     // What the registries' own answers have not proved yet, for the verify step.
     const unproved = [];
-    // Every graph first, every tag after: a failed copy leaves no tag moved anywhere.
-    for (const group of groups) {
-        if (!sameRepository(group[0], request.source)) {
-            const target = repositoryOf(group);
-            const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result);
-            unproved.push({ repo: target, tags: [], referrers });
-        }
-    }
-    for (const group of groups) {
+    // Every graph first (into each other repository at once), every tag after: a failed copy
+    // leaves no tag moved anywhere.
+    await settle(groups
+        .filter((group) => !sameRepository(group[0], request.source))
+        .map(async (group) => {
         const target = repositoryOf(group);
-        const tagged = await tagAll(target, group, manifest, before, request.dryRun, opts, target !== source);
-        result.targets.push(...tagged.results);
-        unproved.push({ repo: target, tags: tagged.unconfirmed, referrers: [] });
+        const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result);
+        unproved.push({ repo: target, tags: [], referrers });
+    }));
+    const tagged = await Promise.all(groups.map((group) => {
+        const target = repositoryOf(group);
+        return tagAll(target, group, manifest, before, request.dryRun, opts, target !== source);
+    }));
+    for (const [i, group] of groups.entries()) {
+        const target = repositoryOf(group);
+        result.targets.push(...tagged[i].results);
+        unproved.push({ repo: target, tags: tagged[i].unconfirmed, referrers: [] });
         result.capabilities[formatRepository(group[0])] = target.capabilities();
     }
     result.capabilities[formatRepository(request.source)] = source.capabilities();
@@ -50303,6 +50311,12 @@ async function verify(unproved, manifest, opts) {
         });
     }
     opts.logger.info(`Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`);
+}
+/** Waits for every promise, then throws the first failure (none is left running unobserved). */
+async function settle(promises) {
+    const failed = (await Promise.allSettled(promises)).find((r) => r.status === 'rejected');
+    if (failed)
+        throw failed.reason;
 }
 /** Cosign's tag-based attachments and the artifact types they stand for in the policy gate. */
 const COSIGN_TYPES = {

@@ -167,11 +167,30 @@ export async function promote(
     }
   }
 
+  const repositoryOf = (group: Reference[]) =>
+    sameRepository(group[0]!, request.source)
+      ? source
+      : registry.repository(group[0]!, request.dryRun ? 'pull' : 'push');
+  // Every target tag is looked at before anything is written (for the overwrite guard, and so
+  // that the statuses say what the tags were before this run), while the referrers are found.
+  const before = new Map<string, ManifestInfo | undefined>();
+  const lookAtTags = mapLimit(
+    groups.flatMap((group) => group.filter((t) => t.tag !== undefined).map((t) => [repositoryOf(group), t] as const)),
+    opts.concurrency,
+    async ([repo, t]) => {
+      const side = <T>(work: Promise<T>) => (repo === source ? work : onSide('target', repo, work));
+      before.set(formatReference(t), await side(repo.statManifest(t.tag!)));
+    },
+  );
+  // Observed either way, so that a failure of one does not leave the other unhandled.
+  lookAtTags.catch(() => undefined);
+
   const perPlatformGate =
     (request.requireReferrers?.length ?? 0) > 0 && request.requireReferrersScope === 'per-platform';
-  const discovery = await sourceSide(
-    discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts),
-  );
+  const [discovery] = await Promise.all([
+    sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts)),
+    lookAtTags,
+  ]);
   for (const w of discovery.warnings) log.warning(w);
   log.info(`Found ${discovery.referrers.length} referrer(s)`);
   if (request.requireReferrers?.length) {
@@ -204,22 +223,6 @@ export async function promote(
     warnings: [...discovery.warnings],
   };
 
-  const repositoryOf = (group: Reference[]) =>
-    sameRepository(group[0]!, request.source)
-      ? source
-      : registry.repository(group[0]!, request.dryRun ? 'pull' : 'push');
-  // Every target tag is looked at before anything is written: for the overwrite guard, and so
-  // that the statuses say what the tags were before this run.
-  const before = new Map<string, ManifestInfo | undefined>();
-  for (const group of groups) {
-    const repo = repositoryOf(group);
-    const side = <T>(work: Promise<T>) => (repo === source ? work : onSide('target', repo, work));
-    await mapLimit(
-      group.filter((t) => t.tag !== undefined),
-      opts.concurrency,
-      async (t) => void before.set(formatReference(t), await side(repo.statManifest(t.tag!))),
-    );
-  }
   if (request.overwrite === false) {
     const moving = [...before].filter(([, info]) => info !== undefined && info.digest !== manifest.digest);
     if (moving.length > 0) {
@@ -233,19 +236,27 @@ export async function promote(
 
   // What the registries' own answers have not proved yet, for the verify step.
   const unproved: Unproved[] = [];
-  // Every graph first, every tag after: a failed copy leaves no tag moved anywhere.
-  for (const group of groups) {
-    if (!sameRepository(group[0]!, request.source)) {
+  // Every graph first (into each other repository at once), every tag after: a failed copy
+  // leaves no tag moved anywhere.
+  await settle(
+    groups
+      .filter((group) => !sameRepository(group[0]!, request.source))
+      .map(async (group) => {
+        const target = repositoryOf(group);
+        const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result);
+        unproved.push({ repo: target, tags: [], referrers });
+      }),
+  );
+  const tagged = await Promise.all(
+    groups.map((group) => {
       const target = repositoryOf(group);
-      const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result);
-      unproved.push({ repo: target, tags: [], referrers });
-    }
-  }
-  for (const group of groups) {
+      return tagAll(target, group, manifest, before, request.dryRun, opts, target !== source);
+    }),
+  );
+  for (const [i, group] of groups.entries()) {
     const target = repositoryOf(group);
-    const tagged = await tagAll(target, group, manifest, before, request.dryRun, opts, target !== source);
-    result.targets.push(...tagged.results);
-    unproved.push({ repo: target, tags: tagged.unconfirmed, referrers: [] });
+    result.targets.push(...tagged[i]!.results);
+    unproved.push({ repo: target, tags: tagged[i]!.unconfirmed, referrers: [] });
     result.capabilities[formatRepository(group[0]!)] = target.capabilities();
   }
   result.capabilities[formatRepository(request.source)] = source.capabilities();
@@ -495,6 +506,12 @@ async function verify(unproved: Unproved[], manifest: FetchedManifest, opts: Pro
   opts.logger.info(
     `Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`,
   );
+}
+
+/** Waits for every promise, then throws the first failure (none is left running unobserved). */
+async function settle(promises: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Cosign's tag-based attachments and the artifact types they stand for in the policy gate. */
