@@ -49852,7 +49852,7 @@ async function mapLimit(items, limit, fn) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/referrers-index.ts
-const DEFAULT_INDEX_MERGE_OPTIONS = { maxAttempts: 6, settleMs: 100 };
+const DEFAULT_INDEX_MERGE_OPTIONS = { maxAttempts: 6, settleMs: 25 };
 class ReferrersIndexConflictError extends Error {
     constructor(message) {
         super(message);
@@ -49866,7 +49866,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * keeping every entry already there, never duplicating one, and writing only when something is
  * missing. The write is conditional where the registry gave an ETag. Registries such as
  * distribution have no conditional PUT, so two writers can each read the old index and the
- * later PUT drops the other's entries: after writing, wait (jittered, and at least twice as long
+ * later PUT drops the other's entries: after writing, wait (jittered, and at least three times as long
  * as the write took, so that a writer that read before our PUT has landed its own) and read back,
  * merging again until a read shows everything. Returns whether this call wrote the tag.
  */
@@ -49888,7 +49888,7 @@ async function mergeIntoReferrersIndex(store, subject, wanted, options) {
             continue;
         }
         wrote = true;
-        const settle = Math.max(options.settleMs, 2 * (Date.now() - started));
+        const settle = Math.max(options.settleMs, 3 * (Date.now() - started));
         await sleep(settle * (0.5 + Math.random()));
     }
     throw new ReferrersIndexConflictError(`the referrers index of ${subject} kept changing under concurrent writers; gave up after ${options.maxAttempts} attempts`);

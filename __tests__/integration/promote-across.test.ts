@@ -236,8 +236,8 @@ describe.each([
     for (let round = 0; round < 20; round++) {
       const target = `${registry.host}/release/app-${round}:1.0`;
       await Promise.all([
-        promote(client(), request(`${registry.host}/team-a/app:rc`, [target]), { indexSettleMs: 50, logger: raceLog }),
-        promote(client(), request(`${registry.host}/team-b/app:rc`, [target]), { indexSettleMs: 50, logger: raceLog }),
+        promote(client(), request(`${registry.host}/team-a/app:rc`, [target]), { logger: raceLog }),
+        promote(client(), request(`${registry.host}/team-b/app:rc`, [target]), { logger: raceLog }),
       ]);
       const found = await referrersOnTarget(registry, registry.target(`release/app-${round}`), imgA.digest);
       if (found.join() !== [sigA.digest, sigB.digest].sort().join()) lost.push(round);

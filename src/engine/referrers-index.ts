@@ -10,7 +10,7 @@ export interface IndexMergeOptions {
   logger: Logger;
 }
 
-export const DEFAULT_INDEX_MERGE_OPTIONS: Omit<IndexMergeOptions, 'logger'> = { maxAttempts: 6, settleMs: 100 };
+export const DEFAULT_INDEX_MERGE_OPTIONS: Omit<IndexMergeOptions, 'logger'> = { maxAttempts: 6, settleMs: 25 };
 
 export class ReferrersIndexConflictError extends Error {
   constructor(message: string) {
@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * keeping every entry already there, never duplicating one, and writing only when something is
  * missing. The write is conditional where the registry gave an ETag. Registries such as
  * distribution have no conditional PUT, so two writers can each read the old index and the
- * later PUT drops the other's entries: after writing, wait (jittered, and at least twice as long
+ * later PUT drops the other's entries: after writing, wait (jittered, and at least three times as long
  * as the write took, so that a writer that read before our PUT has landed its own) and read back,
  * merging again until a read shows everything. Returns whether this call wrote the tag.
  */
@@ -55,7 +55,7 @@ export async function mergeIntoReferrersIndex(
       continue;
     }
     wrote = true;
-    const settle = Math.max(options.settleMs, 2 * (Date.now() - started));
+    const settle = Math.max(options.settleMs, 3 * (Date.now() - started));
     await sleep(settle * (0.5 + Math.random()));
   }
   throw new ReferrersIndexConflictError(
