@@ -49683,6 +49683,14 @@ class GraphCopier {
         }
         return p;
     }
+    /** Records a manifest the caller knows the target has (a tag there already names it). */
+    knownPresent(descriptor) {
+        if (this.manifests.has(descriptor.digest))
+            return;
+        this.manifests.set(descriptor.digest, Promise.resolve({}));
+        this.stats.manifestsPresent++;
+        this.options.hooks?.onSkipped?.(descriptor);
+    }
     /** Whether this run pushed the manifest (so that nothing in the target referred to it before). */
     async created(digest) {
         const outcome = await this.manifests.get(digest);
@@ -50107,7 +50115,9 @@ async function promote(registry, request, options = {}) {
         .filter((group) => !sameRepository(group[0], request.source))
         .map(async (group) => {
         const target = repositoryOf(group);
-        const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result);
+        // A tag there that already names the digest proves the whole image graph is there.
+        const present = group.some((t) => before.get(formatReference(t))?.digest === manifest.digest);
+        const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result, present);
         unproved.push({ repo: target, tags: [], referrers });
     }));
     const tagged = await Promise.all(groups.map((group) => {
@@ -50157,7 +50167,7 @@ function indexDescriptor(r) {
     };
 }
 /** Returns the copied referrers whose discoverability the target has not proved yet. */
-async function copyInto(source, target, manifest, referrers, request, opts, result) {
+async function copyInto(source, target, manifest, referrers, request, opts, result, rootPresent = false) {
     const where = `${target.registry}/${target.name}`;
     const unverified = [];
     if (request.dryRun) {
@@ -50170,7 +50180,11 @@ async function copyInto(source, target, manifest, referrers, request, opts, resu
         logger: opts.logger,
         ...(opts.hooks && { hooks: opts.hooks }),
     });
-    await copier.copyManifest({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size }, manifest);
+    const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+    if (rootPresent)
+        copier.knownPresent(root);
+    else
+        await copier.copyManifest(root, manifest);
     if (request.copyReferrers) {
         unverified.push(...(await copyReferrers(source, target, copier, manifest, referrers, opts, result)));
     }
@@ -50193,7 +50207,12 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
     const unverified = [];
     // The repository surely exists now (a registry may answer 404 NAME_UNKNOWN for one it has
     // never seen), so the probe's answer is about the API.
-    const probe = await side(target.probeReferrersApi(manifest.digest));
+    // Within one registry the source's answer already says; a root this run created has
+    // nothing listed yet, so then no request is needed at all.
+    const known = target.capabilities().referrersApi !== undefined;
+    const probe = known && (await copier.created(manifest.digest))
+        ? undefined
+        : await side(target.probeReferrersApi(manifest.digest));
     const api = target.capabilities().referrersApi === true;
     const listed = new Map();
     if (probe)
@@ -50918,6 +50937,8 @@ class RegistryClient {
     transport;
     auth;
     repositories = new Map();
+    /** What one repository of a registry learned about the referrers API, for its others. */
+    registryCaps = new Map();
     constructor(options = {}) {
         this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
         this.transport = withRetry(this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }), this.options.retry);
@@ -50932,7 +50953,12 @@ class RegistryClient {
         const key = `${ref.registry}/${ref.repository}`;
         let repo = this.repositories.get(key);
         if (!repo) {
-            repo = new HttpRepository(ref.registry, ref.repository, this.transport, this.auth, this.options);
+            let shared = this.registryCaps.get(ref.registry);
+            if (!shared) {
+                shared = {};
+                this.registryCaps.set(ref.registry, shared);
+            }
+            repo = new HttpRepository(ref.registry, ref.repository, this.transport, this.auth, this.options, shared);
             this.repositories.set(key, repo);
         }
         // Ask for push once any caller needs it, so one token covers reads and writes.
@@ -50950,20 +50976,33 @@ class HttpRepository {
     transport;
     auth;
     options;
+    shared;
     actions = ['pull'];
     caps = {};
     base;
     origin;
-    constructor(registry, name, transport, auth, options) {
+    constructor(registry, name, transport, auth, options, shared) {
         this.registry = registry;
         this.name = name;
         this.transport = transport;
         this.auth = auth;
         this.options = options;
+        this.shared = shared;
         this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(registry)}/v2/${name}`;
         this.origin = new URL(this.base).origin;
         if (options.referrersApi !== 'auto')
             this.caps.referrersApi = options.referrersApi;
+    }
+    /**
+     * The referrers API is a feature of a registry, not of one repository: an answer learned in
+     * one repository stands for the others, until one of them answers otherwise.
+     */
+    learnReferrersApi(supported) {
+        this.caps.referrersApi = supported;
+        this.shared.referrersApi = supported;
+    }
+    referrersApiKnown() {
+        return this.caps.referrersApi ?? this.shared.referrersApi;
     }
     /** `sha256-*` tags (referrers indexes, cosign attachments) from one tag listing, taken lazily. */
     digestTags;
@@ -51013,7 +51052,8 @@ class HttpRepository {
         this.actions = ['pull', 'push'];
     }
     capabilities() {
-        return { ...this.caps };
+        const referrersApi = this.referrersApiKnown();
+        return { ...this.caps, ...(referrersApi !== undefined && { referrersApi }) };
     }
     ref(reference) {
         return `${this.registry}/${this.name}${isDigest(reference) ? '@' : ':'}${reference}`;
@@ -51170,12 +51210,12 @@ class HttpRepository {
         return { digestConfirmed: stored === manifest.digest, ...(subject && { ociSubject: subject }) };
     }
     async probeReferrersApi(subject) {
-        if (this.caps.referrersApi === false)
+        if (this.referrersApiKnown() === false)
             return undefined;
         return this.referrersFromApi(subject);
     }
     async listReferrers(subject) {
-        if (this.caps.referrersApi !== false) {
+        if (this.referrersApiKnown() !== false) {
             const viaApi = await this.referrersFromApi(subject);
             if (viaApi)
                 return viaApi;
@@ -51229,10 +51269,10 @@ class HttpRepository {
                 if (this.caps.referrersApi === true && this.options.referrersApi === true) {
                     throw this.error(res, 'list referrers of', where, "The input referrers-api is 'true' but the registry does not serve the referrers API here");
                 }
-                this.caps.referrersApi = false;
+                this.learnReferrersApi(false);
                 return undefined;
             }
-            this.caps.referrersApi = true;
+            this.learnReferrersApi(true);
             descriptors.push(...list);
             if (descriptors.length > this.options.maxReferrers) {
                 throw new InvalidManifestError(`${where} has more than ${this.options.maxReferrers} referrers; refusing to go on`);

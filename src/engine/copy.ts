@@ -100,6 +100,14 @@ export class GraphCopier {
     return p;
   }
 
+  /** Records a manifest the caller knows the target has (a tag there already names it). */
+  knownPresent(descriptor: Descriptor): void {
+    if (this.manifests.has(descriptor.digest)) return;
+    this.manifests.set(descriptor.digest, Promise.resolve({}));
+    this.stats.manifestsPresent++;
+    this.options.hooks?.onSkipped?.(descriptor);
+  }
+
   /** Whether this run pushed the manifest (so that nothing in the target referred to it before). */
   async created(digest: string): Promise<boolean> {
     const outcome = await this.manifests.get(digest);

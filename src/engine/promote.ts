@@ -243,7 +243,9 @@ export async function promote(
       .filter((group) => !sameRepository(group[0]!, request.source))
       .map(async (group) => {
         const target = repositoryOf(group);
-        const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result);
+        // A tag there that already names the digest proves the whole image graph is there.
+        const present = group.some((t) => before.get(formatReference(t))?.digest === manifest.digest);
+        const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result, present);
         unproved.push({ repo: target, tags: [], referrers });
       }),
   );
@@ -305,6 +307,7 @@ async function copyInto(
   request: PromotionRequest,
   opts: PromotionOptions,
   result: PromotionResult,
+  rootPresent = false,
 ): Promise<ReferrerInfo[]> {
   const where = `${target.registry}/${target.name}`;
   const unverified: ReferrerInfo[] = [];
@@ -320,7 +323,9 @@ async function copyInto(
     logger: opts.logger,
     ...(opts.hooks && { hooks: opts.hooks }),
   });
-  await copier.copyManifest({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size }, manifest);
+  const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+  if (rootPresent) copier.knownPresent(root);
+  else await copier.copyManifest(root, manifest);
 
   if (request.copyReferrers) {
     unverified.push(...(await copyReferrers(source, target, copier, manifest, referrers, opts, result)));
@@ -354,7 +359,13 @@ async function copyReferrers(
   const unverified: ReferrerInfo[] = [];
   // The repository surely exists now (a registry may answer 404 NAME_UNKNOWN for one it has
   // never seen), so the probe's answer is about the API.
-  const probe = await side(target.probeReferrersApi(manifest.digest));
+  // Within one registry the source's answer already says; a root this run created has
+  // nothing listed yet, so then no request is needed at all.
+  const known = target.capabilities().referrersApi !== undefined;
+  const probe =
+    known && (await copier.created(manifest.digest))
+      ? undefined
+      : await side(target.probeReferrersApi(manifest.digest));
   const api = target.capabilities().referrersApi === true;
   const listed = new Map<string, Set<string>>();
   if (probe) listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));

@@ -30,6 +30,11 @@ import { DOCKER_HUB } from '../oci/reference.js';
 
 export type ReferrersApiMode = 'auto' | boolean;
 
+/** What the run learned about a registry as a whole. */
+interface RegistryCapabilities {
+  referrersApi?: boolean;
+}
+
 /** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
 const MAX_TAG_PAGES = 5;
 
@@ -68,6 +73,8 @@ export class RegistryClient implements RepositoryProvider {
   private readonly transport: HttpTransport;
   private readonly auth: Authenticator;
   private readonly repositories = new Map<string, HttpRepository>();
+  /** What one repository of a registry learned about the referrers API, for its others. */
+  private readonly registryCaps = new Map<string, RegistryCapabilities>();
 
   constructor(options: Partial<RegistryClientOptions> = {}) {
     this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
@@ -87,7 +94,12 @@ export class RegistryClient implements RepositoryProvider {
     const key = `${ref.registry}/${ref.repository}`;
     let repo = this.repositories.get(key);
     if (!repo) {
-      repo = new HttpRepository(ref.registry, ref.repository, this.transport, this.auth, this.options);
+      let shared = this.registryCaps.get(ref.registry);
+      if (!shared) {
+        shared = {};
+        this.registryCaps.set(ref.registry, shared);
+      }
+      repo = new HttpRepository(ref.registry, ref.repository, this.transport, this.auth, this.options, shared);
       this.repositories.set(key, repo);
     }
     // Ask for push once any caller needs it, so one token covers reads and writes.
@@ -126,10 +138,24 @@ class HttpRepository implements Repository {
     private readonly transport: HttpTransport,
     private readonly auth: Authenticator,
     private readonly options: RegistryClientOptions,
+    private readonly shared: RegistryCapabilities,
   ) {
     this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(registry)}/v2/${name}`;
     this.origin = new URL(this.base).origin;
     if (options.referrersApi !== 'auto') this.caps.referrersApi = options.referrersApi;
+  }
+
+  /**
+   * The referrers API is a feature of a registry, not of one repository: an answer learned in
+   * one repository stands for the others, until one of them answers otherwise.
+   */
+  private learnReferrersApi(supported: boolean): void {
+    this.caps.referrersApi = supported;
+    this.shared.referrersApi = supported;
+  }
+
+  private referrersApiKnown(): boolean | undefined {
+    return this.caps.referrersApi ?? this.shared.referrersApi;
   }
 
   /** `sha256-*` tags (referrers indexes, cosign attachments) from one tag listing, taken lazily. */
@@ -177,7 +203,8 @@ class HttpRepository implements Repository {
   }
 
   capabilities(): RepositoryCapabilities {
-    return { ...this.caps };
+    const referrersApi = this.referrersApiKnown();
+    return { ...this.caps, ...(referrersApi !== undefined && { referrersApi }) };
   }
 
   private ref(reference: string): string {
@@ -368,12 +395,12 @@ class HttpRepository implements Repository {
   }
 
   async probeReferrersApi(subject: string): Promise<ReferrersListing | undefined> {
-    if (this.caps.referrersApi === false) return undefined;
+    if (this.referrersApiKnown() === false) return undefined;
     return this.referrersFromApi(subject);
   }
 
   async listReferrers(subject: string): Promise<ReferrersListing> {
-    if (this.caps.referrersApi !== false) {
+    if (this.referrersApiKnown() !== false) {
       const viaApi = await this.referrersFromApi(subject);
       if (viaApi) return viaApi;
     }
@@ -436,10 +463,10 @@ class HttpRepository implements Repository {
             "The input referrers-api is 'true' but the registry does not serve the referrers API here",
           );
         }
-        this.caps.referrersApi = false;
+        this.learnReferrersApi(false);
         return undefined;
       }
-      this.caps.referrersApi = true;
+      this.learnReferrersApi(true);
       descriptors.push(...list);
       if (descriptors.length > this.options.maxReferrers) {
         throw new InvalidManifestError(
