@@ -49244,7 +49244,15 @@ function buildOutputs(result) {
             subject: r.subject,
             annotations: r.annotations ?? {},
         }))),
-        [Outputs.Capabilities]: JSON.stringify(Object.fromEntries(Object.entries(result.capabilities).map(([repo, c]) => [repo, { referrersApi: c.referrersApi ?? null }]))),
+        [Outputs.Capabilities]: JSON.stringify(Object.fromEntries(Object.entries(result.capabilities).map(([repo, c]) => [
+            repo,
+            {
+                referrersApi: c.referrersApi ?? null,
+                ociSubjectHeader: c.ociSubjectHeader ?? null,
+                blobMount: c.blobMount ?? null,
+                referrersTagAliasesDigest: c.referrersTagAliasesDigest ?? null,
+            },
+        ]))),
         [Outputs.ReferrersTags]: JSON.stringify(result.referrersTags),
     };
 }
@@ -49300,9 +49308,14 @@ function renderSummary(result) {
     const caps = Object.entries(result.capabilities);
     if (caps.length > 0) {
         out.push('### Registries');
-        out.push(table(['Repository', 'Referrers API'], caps.map(([repo, c]) => [
+        const seen = (v, yes = 'yes', no = 'no') => (v === undefined ? 'not observed' : v ? yes : no);
+        out.push(table(['Repository', 'Referrers API', 'OCI-Subject on push', 'Blob mount'], caps.map(([repo, c]) => [
             code(repo),
-            c.referrersApi === undefined ? 'not probed' : c.referrersApi ? 'yes' : 'no (referrers tag schema)',
+            seen(c.referrersApi, 'yes', c.referrersTagAliasesDigest
+                ? escapeCell('no (and sha256-<hex> resolves to the subject)')
+                : 'no (referrers tag schema)'),
+            seen(c.ociSubjectHeader),
+            seen(c.blobMount),
         ])));
     }
     if (result.referrersTags.length > 0) {
@@ -51207,6 +51220,8 @@ class HttpRepository {
             throw new InvalidManifestError(`${this.registry} stored ${where} as ${stored}, not as ${manifest.digest}: it changed the manifest`);
         }
         const subject = res.header('oci-subject');
+        if (hasSubject(manifest))
+            this.caps.ociSubjectHeader = subject !== undefined || (this.caps.ociSubjectHeader ?? false);
         return { digestConfirmed: stored === manifest.digest, ...(subject && { ociSubject: subject }) };
     }
     async probeReferrersApi(subject) {
@@ -51352,6 +51367,7 @@ class HttpRepository {
             reference: where,
             extraScopes: [repositoryScope(fromRepository, ['pull'])],
         }, (req) => this.transport.request(req), () => undefined);
+        this.caps.blobMount = res.status === 201 || (this.caps.blobMount ?? false);
         if (res.status === 201)
             return { mounted: true };
         // distribution-spec "Mounting a blob from another repository": a 202 means the registry
@@ -51495,6 +51511,17 @@ class ReferrersTagContentError extends InvalidManifestError {
         super(message);
         this.alias = alias;
         this.name = 'ReferrersTagContentError';
+    }
+}
+/** Whether a manifest names a subject (cheaply: its bytes mention the field, then a parse confirms). */
+function hasSubject(manifest) {
+    if (!Buffer.from(manifest.bytes).includes('"subject"'))
+        return false;
+    try {
+        return parseManifest(manifest.bytes, manifest.mediaType).subject !== undefined;
+    }
+    catch {
+        return false;
     }
 }
 /** Reads at most 64 KiB of an error body, for its error codes. */

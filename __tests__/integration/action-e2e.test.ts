@@ -52,7 +52,14 @@ describe('dist/index.js end to end', () => {
         annotations: { note: '<b>x</b>' },
       },
     ]);
-    expect(JSON.parse(run.outputs.capabilities!)).toEqual({ [`${registry.host}/acme/e2e`]: { referrersApi: false } });
+    expect(JSON.parse(run.outputs.capabilities!)).toEqual({
+      [`${registry.host}/acme/e2e`]: {
+        referrersApi: false,
+        ociSubjectHeader: null,
+        blobMount: null,
+        referrersTagAliasesDigest: null,
+      },
+    });
     expect(JSON.parse(run.outputs['referrers-tags']!)).toEqual([]);
     expect(run.summary).toContain(
       `| <code>${registry.host}/acme/e2e:latest</code> | <code>${image.digest}</code> | created |`,
@@ -101,8 +108,18 @@ describe('dist/index.js end to end', () => {
       `${registry.host}/prod/e2e:sha256-${image.digest.slice(7)}`,
     ]);
     expect(JSON.parse(run.outputs.capabilities!)).toEqual({
-      [`${registry.host}/staging/e2e`]: { referrersApi: false },
-      [`${registry.host}/prod/e2e`]: { referrersApi: false },
+      [`${registry.host}/staging/e2e`]: {
+        referrersApi: false,
+        ociSubjectHeader: null,
+        blobMount: null,
+        referrersTagAliasesDigest: null,
+      },
+      [`${registry.host}/prod/e2e`]: {
+        referrersApi: false,
+        ociSubjectHeader: false,
+        blobMount: true,
+        referrersTagAliasesDigest: null,
+      },
     });
     expect(run.summary).toContain('### Copied');
     expect(run.summary).toContain('### Referrers tags written');

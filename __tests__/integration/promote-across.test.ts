@@ -153,12 +153,22 @@ describe.each([
     if (registry.referrersApi) {
       expect(stray).toEqual([]);
       expect(result.referrersTags).toEqual([]);
-      expect(result.capabilities[`${registry.host}/prod/app`]).toEqual({ referrersApi: true });
+      // What the run observed: mounts answered 201, referrer PUTs answered with OCI-Subject.
+      expect(result.capabilities[`${registry.host}/prod/app`]).toEqual({
+        referrersApi: true,
+        blobMount: true,
+        ociSubjectHeader: true,
+      });
     } else {
       // Exactly the three subjects that received referrers; the index's was merged into.
       expect(stray).toEqual([g.index.digest, g.amd64.digest, g.sig.digest].map(referrersTag).sort());
       expect(result.referrersTags.sort()).toEqual(stray.map((t) => `${registry.host}/prod/app:${t}`));
-      expect(result.capabilities[`${registry.host}/prod/app`]).toEqual({ referrersApi: false });
+      // distribution mounts (201) and, having no referrers API, never sends OCI-Subject.
+      expect(result.capabilities[`${registry.host}/prod/app`]).toEqual({
+        referrersApi: false,
+        blobMount: true,
+        ociSubjectHeader: false,
+      });
       // Mounted within one registry: no blob bytes were uploaded.
       expect(during.filter((q) => q.method === 'PUT' && q.path.includes('/blobs/uploads/'))).toEqual([]);
       expect(result.copy.blobsUploaded).toBe(0);

@@ -20,7 +20,15 @@ export function buildOutputs(result: PromotionResult): Record<(typeof Outputs)[k
     ),
     [Outputs.Capabilities]: JSON.stringify(
       Object.fromEntries(
-        Object.entries(result.capabilities).map(([repo, c]) => [repo, { referrersApi: c.referrersApi ?? null }]),
+        Object.entries(result.capabilities).map(([repo, c]) => [
+          repo,
+          {
+            referrersApi: c.referrersApi ?? null,
+            ociSubjectHeader: c.ociSubjectHeader ?? null,
+            blobMount: c.blobMount ?? null,
+            referrersTagAliasesDigest: c.referrersTagAliasesDigest ?? null,
+          },
+        ]),
       ),
     ),
     [Outputs.ReferrersTags]: JSON.stringify(result.referrersTags),

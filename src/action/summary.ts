@@ -68,12 +68,21 @@ export function renderSummary(result: PromotionResult): string {
   const caps = Object.entries(result.capabilities);
   if (caps.length > 0) {
     out.push('### Registries');
+    const seen = (v: boolean | undefined, yes = 'yes', no = 'no') => (v === undefined ? 'not observed' : v ? yes : no);
     out.push(
       table(
-        ['Repository', 'Referrers API'],
+        ['Repository', 'Referrers API', 'OCI-Subject on push', 'Blob mount'],
         caps.map(([repo, c]) => [
           code(repo),
-          c.referrersApi === undefined ? 'not probed' : c.referrersApi ? 'yes' : 'no (referrers tag schema)',
+          seen(
+            c.referrersApi,
+            'yes',
+            c.referrersTagAliasesDigest
+              ? escapeCell('no (and sha256-<hex> resolves to the subject)')
+              : 'no (referrers tag schema)',
+          ),
+          seen(c.ociSubjectHeader),
+          seen(c.blobMount),
         ]),
       ),
     );

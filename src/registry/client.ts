@@ -391,6 +391,8 @@ class HttpRepository implements Repository {
       );
     }
     const subject = res.header('oci-subject');
+    if (hasSubject(manifest))
+      this.caps.ociSubjectHeader = subject !== undefined || (this.caps.ociSubjectHeader ?? false);
     return { digestConfirmed: stored === manifest.digest, ...(subject && { ociSubject: subject }) };
   }
 
@@ -566,6 +568,7 @@ class HttpRepository implements Repository {
       (req) => this.transport.request(req),
       () => undefined,
     );
+    this.caps.blobMount = res.status === 201 || (this.caps.blobMount ?? false);
     if (res.status === 201) return { mounted: true };
     // distribution-spec "Mounting a blob from another repository": a 202 means the registry
     // started an upload session instead; upload into it rather than POSTing again.
@@ -727,6 +730,16 @@ export class ReferrersTagContentError extends InvalidManifestError {
   ) {
     super(message);
     this.name = 'ReferrersTagContentError';
+  }
+}
+
+/** Whether a manifest names a subject (cheaply: its bytes mention the field, then a parse confirms). */
+function hasSubject(manifest: FetchedManifest): boolean {
+  if (!Buffer.from(manifest.bytes).includes('"subject"')) return false;
+  try {
+    return parseManifest(manifest.bytes, manifest.mediaType).subject !== undefined;
+  } catch {
+    return false;
   }
 }
 

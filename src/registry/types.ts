@@ -28,6 +28,10 @@ export interface RepositoryCapabilities {
   referrersApi?: boolean;
   /** The registry resolves `sha256-<hex>` to the manifest `sha256:<hex>` itself (GitLab). */
   referrersTagAliasesDigest?: boolean;
+  /** A manifest PUT with a subject was answered with OCI-Subject (true) or without it (false). */
+  ociSubjectHeader?: boolean;
+  /** A cross-repository mount was answered 201 (true) or otherwise (false). */
+  blobMount?: boolean;
 }
 
 export interface ManifestStore {
