@@ -45910,7 +45910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5557:
+/***/ 2608:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48864,6 +48864,31 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/action/credentials.ts
+/** GitHub's container registry, where the workflow's own token works. */
+const GHCR = 'ghcr.io';
+/**
+ * Who gets which credentials:
+ * - the `username`/`password` inputs go to the source's registry (and so to targets on that
+ *   same host), and nowhere else;
+ * - every registry then uses the Docker config (what docker/login-action wrote);
+ * - ghcr.io, when neither gave anything, uses the `github-token` input with the workflow's
+ *   actor, so that promoting within GitHub needs no login step.
+ */
+function credentialResolver(inputs, dockerConfig, actor) {
+    const fromInputs = inputs.credentials && { ...inputs.credentials };
+    return async (registry) => {
+        if (fromInputs && registry === inputs.source.registry)
+            return fromInputs;
+        const configured = await dockerConfig(registry);
+        if (configured)
+            return configured;
+        if (registry === GHCR && inputs.githubToken)
+            return { username: actor || 'github-actions', password: inputs.githubToken };
+        return undefined;
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/action/constants.ts
 /** Input and output names, declared once; action.yml declares the same names. */
 const Inputs = {
@@ -48882,6 +48907,7 @@ const Inputs = {
     RequireReferrersScope: 'require-referrers-scope',
     ReferrerTypes: 'referrer-types',
     Overwrite: 'overwrite',
+    GithubToken: 'github-token',
 };
 const Outputs = {
     Digest: 'digest',
@@ -49226,6 +49252,7 @@ function parseInputs(get) {
         requireReferrersScope: parseScope(get(Inputs.RequireReferrersScope)),
         referrerTypes: parseArtifactTypes(Inputs.ReferrerTypes, get(Inputs.ReferrerTypes), true),
         overwrite: parseBoolean(Inputs.Overwrite, get(Inputs.Overwrite), true),
+        ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
     };
 }
 
@@ -51700,6 +51727,7 @@ async function loadDockerConfig(env = process.env, onSecret) {
 
 
 
+
 const coreLogger = {
     debug: (m) => core_debug(m),
     info: (m) => info(m),
@@ -51718,20 +51746,12 @@ const USER_ERRORS = [
     InvalidDigestError,
     DockerConfigError,
 ];
-/**
- * Input credentials go to the source's registry (and so to targets on the same host); every
- * other registry, and the source's when no input credentials are given, uses the Docker config.
- */
-function credentialResolver(inputs, dockerConfig) {
-    const fromInputs = inputs.credentials && { ...inputs.credentials };
-    return async (registry) => (fromInputs && registry === inputs.source.registry ? fromInputs : dockerConfig(registry));
-}
 async function run() {
     let client;
     try {
-        const password = process.env['INPUT_PASSWORD'];
-        if (password)
-            core_setSecret(password);
+        for (const secret of [process.env['INPUT_PASSWORD'], process.env['INPUT_GITHUB-TOKEN']])
+            if (secret)
+                core_setSecret(secret);
         const inputs = parseInputs((name) => getInput(name));
         if (inputs.credentials) {
             core_setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
@@ -51740,7 +51760,7 @@ async function run() {
         client = new RegistryClient({
             plainHttp: inputs.plainHttp,
             referrersApi: inputs.referrersApi,
-            credentials: credentialResolver(inputs, dockerConfig),
+            credentials: credentialResolver(inputs, dockerConfig, process.env['GITHUB_ACTOR']),
             onSecret: (s) => core_setSecret(s),
             timeoutMs: inputs.timeoutMs,
             retry: {
@@ -51784,7 +51804,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5557);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2608);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

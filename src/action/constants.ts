@@ -15,6 +15,7 @@ export const Inputs = {
   RequireReferrersScope: 'require-referrers-scope',
   ReferrerTypes: 'referrer-types',
   Overwrite: 'overwrite',
+  GithubToken: 'github-token',
 } as const;
 
 export const Outputs = {

@@ -32,6 +32,8 @@ export interface ActionInputs {
   requireReferrersScope: 'root' | 'per-platform';
   referrerTypes: string[];
   overwrite: boolean;
+  /** For ghcr.io when nothing else gives credentials for it. */
+  githubToken?: string;
 }
 
 /** A bad input: the message quotes the value and says the expected form. */
@@ -191,5 +193,6 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
     requireReferrersScope: parseScope(get(Inputs.RequireReferrersScope)),
     referrerTypes: parseArtifactTypes(Inputs.ReferrerTypes, get(Inputs.ReferrerTypes), true),
     overwrite: parseBoolean(Inputs.Overwrite, get(Inputs.Overwrite), true),
+    ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
   };
 }

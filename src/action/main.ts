@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
-import { InputError, parseInputs, type ActionInputs } from './inputs.js';
+import { credentialResolver } from './credentials.js';
+import { InputError, parseInputs } from './inputs.js';
 import { buildOutputs } from './outputs.js';
 import { renderSummary } from './summary.js';
 import { promote, PromotionError } from '../engine/promote.js';
@@ -7,7 +8,6 @@ import type { Logger } from '../engine/logger.js';
 import { InvalidDigestError } from '../oci/digest.js';
 import { InvalidManifestError } from '../oci/manifest.js';
 import { InvalidReferenceError, formatReference } from '../oci/reference.js';
-import type { Credential, CredentialResolver } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
 import { loadDockerConfig, DockerConfigError } from '../registry/docker-config.js';
 import { AuthenticationError, RegistryError } from '../registry/errors.js';
@@ -33,20 +33,11 @@ const USER_ERRORS = [
   DockerConfigError,
 ];
 
-/**
- * Input credentials go to the source's registry (and so to targets on the same host); every
- * other registry, and the source's when no input credentials are given, uses the Docker config.
- */
-function credentialResolver(inputs: ActionInputs, dockerConfig: CredentialResolver): CredentialResolver {
-  const fromInputs: Credential | undefined = inputs.credentials && { ...inputs.credentials };
-  return async (registry) => (fromInputs && registry === inputs.source.registry ? fromInputs : dockerConfig(registry));
-}
-
 export async function run(): Promise<void> {
   let client: RegistryClient | undefined;
   try {
-    const password = process.env['INPUT_PASSWORD'];
-    if (password) core.setSecret(password);
+    for (const secret of [process.env['INPUT_PASSWORD'], process.env['INPUT_GITHUB-TOKEN']])
+      if (secret) core.setSecret(secret);
     const inputs = parseInputs((name) => core.getInput(name));
     if (inputs.credentials) {
       core.setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
@@ -55,7 +46,7 @@ export async function run(): Promise<void> {
     client = new RegistryClient({
       plainHttp: inputs.plainHttp,
       referrersApi: inputs.referrersApi,
-      credentials: credentialResolver(inputs, dockerConfig),
+      credentials: credentialResolver(inputs, dockerConfig, process.env['GITHUB_ACTOR']),
       onSecret: (s) => core.setSecret(s),
       timeoutMs: inputs.timeoutMs,
       retry: {
