@@ -49676,8 +49676,8 @@ function emptyStats() {
         bytesUploaded: 0,
     };
 }
-/** Tries of one blob copy, the first included. */
-const BLOB_COPY_ATTEMPTS = 3;
+/** Tries of one blob copy, the first included: as many as the transport gives a buffered request. */
+const BLOB_COPY_ATTEMPTS = 5;
 /** Prefixes an error's message with the side and repository it happened on, keeping its type. */
 function onSide(side, repo, work) {
     return work.catch((err) => {
