@@ -49676,8 +49676,8 @@ function emptyStats() {
         bytesUploaded: 0,
     };
 }
-/** Tries of one blob copy, the first included: as many as the transport gives a buffered request. */
-const BLOB_COPY_ATTEMPTS = 5;
+/** Tries of one blob copy, the first included: one more than the transport gives a buffered request, since each try of a stream has two requests that cannot be retried alone (the download once it started, the upload). */
+const BLOB_COPY_ATTEMPTS = 6;
 /** Prefixes an error's message with the side and repository it happened on, keeping its type. */
 function onSide(side, repo, work) {
     return work.catch((err) => {

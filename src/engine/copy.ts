@@ -43,8 +43,8 @@ export interface CopyOutcome {
   pushed?: PushResult;
 }
 
-/** Tries of one blob copy, the first included: as many as the transport gives a buffered request. */
-const BLOB_COPY_ATTEMPTS = 5;
+/** Tries of one blob copy, the first included: one more than the transport gives a buffered request, since each try of a stream has two requests that cannot be retried alone (the download once it started, the upload). */
+const BLOB_COPY_ATTEMPTS = 6;
 
 /** Which side of a copy an error came from, for the message the user sees. */
 export type Side = 'source' | 'target';
