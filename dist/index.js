@@ -49676,7 +49676,11 @@ function emptyStats() {
         bytesUploaded: 0,
     };
 }
-/** Tries of one blob copy, the first included: one more than the transport gives a buffered request, since each try of a stream has two requests that cannot be retried alone (the download once it started, the upload). */
+/**
+ * Tries of one blob copy, the first included: one more than the transport gives a buffered
+ * request, since each try of a stream has two requests that cannot be retried alone (the
+ * download once it has started, and the upload).
+ */
 const BLOB_COPY_ATTEMPTS = 6;
 /** Prefixes an error's message with the side and repository it happened on, keeping its type. */
 function onSide(side, repo, work) {

@@ -43,7 +43,11 @@ export interface CopyOutcome {
   pushed?: PushResult;
 }
 
-/** Tries of one blob copy, the first included: one more than the transport gives a buffered request, since each try of a stream has two requests that cannot be retried alone (the download once it started, the upload). */
+/**
+ * Tries of one blob copy, the first included: one more than the transport gives a buffered
+ * request, since each try of a stream has two requests that cannot be retried alone (the
+ * download once it has started, and the upload).
+ */
 const BLOB_COPY_ATTEMPTS = 6;
 
 /** Which side of a copy an error came from, for the message the user sees. */
