@@ -51732,6 +51732,7 @@ async function loadDockerConfig(env = process.env, onSecret) {
 
 
 
+
 const coreLogger = {
     debug: (m) => core_debug(m),
     info: (m) => info(m),
@@ -51749,6 +51750,8 @@ const USER_ERRORS = [
     InvalidReferenceError,
     InvalidDigestError,
     DockerConfigError,
+    DigestMismatchError,
+    ReferrersIndexConflictError,
 ];
 async function run() {
     let client;

@@ -4,7 +4,7 @@
  * summary through GITHUB_STEP_SUMMARY.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getManifest, listTags, pushArtifact, pushImage, writeReferrersTagIndex } from '../support/oci-seed.js';
@@ -216,6 +216,51 @@ describe('dist/index.js end to end', () => {
     expect(missing.stdout).toContain(
       `::error::get manifest ${registry.host}/acme/e2e:nope failed: ${registry.host} answered HTTP 404 (not found) MANIFEST_UNKNOWN`,
     );
+  });
+
+  it('reports a source blob that does not match its digest as one error line, not as an unexpected error', async () => {
+    const other = await startDistribution();
+    try {
+      const t = registry.target('acme/corrupt');
+      const image = await pushImage(t, 'rc', { seed: 'e2e-corrupt' });
+      const layer = (JSON.parse(Buffer.from(image.bytes).toString()) as { layers: { digest: string }[] }).layers[0]!
+        .digest;
+      const hex = layer.slice('sha256:'.length);
+      const file = join(
+        registry.dir,
+        'data',
+        'docker',
+        'registry',
+        'v2',
+        'blobs',
+        'sha256',
+        hex.slice(0, 2),
+        hex,
+        'data',
+      );
+      const bytes = await readFile(file);
+      bytes[0] = bytes[0]! ^ 0xff;
+      await writeFile(file, bytes);
+      const run = await runAction({
+        source: `${registry.host}/acme/corrupt:rc`,
+        targets: `${other.host}/mirror/corrupt:1.0`,
+        username: 'pusher',
+        password: PASSWORD,
+        'plain-http': 'true',
+      });
+      expect(run.code).toBe(1);
+      const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error'));
+      expect(errors).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^::error::On the source ${registry.host}/acme/corrupt: the blob .*${layer} does not match its digest`,
+          ),
+        ),
+      ]);
+      expect(await listTags(other.target('mirror/corrupt'))).toEqual([]);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('names the host when nothing listens there', async () => {

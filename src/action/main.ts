@@ -4,13 +4,14 @@ import { InputError, parseInputs } from './inputs.js';
 import { buildOutputs } from './outputs.js';
 import { renderSummary } from './summary.js';
 import { promote, PromotionError } from '../engine/promote.js';
+import { ReferrersIndexConflictError } from '../engine/referrers-index.js';
 import type { Logger } from '../engine/logger.js';
 import { InvalidDigestError } from '../oci/digest.js';
 import { InvalidManifestError } from '../oci/manifest.js';
 import { InvalidReferenceError, formatReference } from '../oci/reference.js';
 import { RegistryClient } from '../registry/client.js';
 import { loadDockerConfig, DockerConfigError } from '../registry/docker-config.js';
-import { AuthenticationError, RegistryError } from '../registry/errors.js';
+import { AuthenticationError, DigestMismatchError, RegistryError } from '../registry/errors.js';
 import { ResponseTooLargeError, TransportError } from '../registry/http/transport.js';
 
 const coreLogger: Logger = {
@@ -31,6 +32,8 @@ const USER_ERRORS = [
   InvalidReferenceError,
   InvalidDigestError,
   DockerConfigError,
+  DigestMismatchError,
+  ReferrersIndexConflictError,
 ];
 
 export async function run(): Promise<void> {
