@@ -49312,8 +49312,11 @@ function renderSummary(result) {
     out.push(`Source ${code(result.source)} is ${code(result.digest)} (${code(result.mediaType)}, ${result.size} bytes).`);
     out.push('### Targets');
     out.push(table(['Reference', 'Digest', result.dryRun ? 'Would be' : 'Status'], result.targets.map((t) => [code(t.reference), code(t.digest), t.status])));
-    out.push(`### Referrers (${result.referrers.length})`);
-    if (result.referrers.length === 0) {
+    out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
+    if (!result.referrersLookedUp) {
+        out.push('A promotion within one repository leaves the referrers where they are; nothing asked for them.');
+    }
+    else if (result.referrers.length === 0) {
         out.push('None found.');
     }
     else {
@@ -50113,14 +50116,21 @@ async function promote(registry, request, options = {}) {
     });
     // Observed either way, so that a failure of one does not leave the other unhandled.
     lookAtTags.catch(() => undefined);
-    const perPlatformGate = (request.requireReferrers?.length ?? 0) > 0 && request.requireReferrersScope === 'per-platform';
+    const gate = (request.requireReferrers?.length ?? 0) > 0;
+    const perPlatformGate = gate && request.requireReferrersScope === 'per-platform';
+    // Within one repository the referrers stay where they are: looking them up would only fill
+    // an output, so it is done only for the policy gate or to copy them elsewhere.
+    const lookUpReferrers = (copying && request.copyReferrers) || gate;
     const [discovery] = await Promise.all([
-        sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts)),
+        lookUpReferrers
+            ? sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts))
+            : Promise.resolve({ referrers: [], warnings: [] }),
         lookAtTags,
     ]);
     for (const w of discovery.warnings)
         log.warning(w);
-    log.info(`Found ${discovery.referrers.length} referrer(s)`);
+    if (lookUpReferrers)
+        log.info(`Found ${discovery.referrers.length} referrer(s)`);
     if (request.requireReferrers?.length) {
         // A policy refusal is not a registry failure: its message stands without a side.
         await checkRequiredReferrers(source, manifest, discovery.referrers, request.requireReferrers, request.requireReferrersScope ?? 'root');
@@ -50138,6 +50148,7 @@ async function promote(registry, request, options = {}) {
         dryRun: request.dryRun,
         targets: [],
         referrers: discovery.referrers,
+        referrersLookedUp: lookUpReferrers,
         capabilities: {},
         referrersTags: [],
         copy: emptyStats(),

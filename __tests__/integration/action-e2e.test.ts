@@ -34,6 +34,8 @@ describe('dist/index.js end to end', () => {
       username: 'pusher',
       password: PASSWORD,
       'plain-http': 'true',
+      // The gate makes the action look the referrers up (a retag alone leaves them alone).
+      'require-referrers': 'application/vnd.dev.sigstore.bundle.v0.3+json',
     });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -88,6 +90,8 @@ describe('dist/index.js end to end', () => {
       'unchanged',
       'unchanged',
     ]);
+    expect(JSON.parse(rerun.outputs.referrers!)).toEqual([]);
+    expect(rerun.summary).toContain('### Referrers (not looked up)');
   });
 
   it('promotes into another repository with its referrers and reports the referrers tag it wrote', async () => {

@@ -79,14 +79,42 @@ describe.each([
     return a;
   };
 
-  it('promotes to several tags, keeps the bytes, and reports referrers recursively', async () => {
+  it('promotes to several tags and keeps the bytes, without looking up the referrers that stay where they are', async () => {
+    const t = registry.target('acme/plain');
+    const image = await pushImage(t, 'rc', { layers: 2, seed: 'plain' });
+    await attach(t, image, SIG);
+    const ofRepo = async () => (await registry.requests()).filter((r) => r.path.startsWith('/v2/acme/plain/'));
+    const before = (await ofRepo()).length;
+
+    const result = await promote(newClient(), request('acme/plain', 'rc', ['1.2.3', 'latest']));
+
+    expect(result.targets.map((x) => x.status)).toEqual(['created', 'created']);
+    expect(result.referrersLookedUp).toBe(false);
+    expect(result.referrers).toEqual([]);
+    // The minimum: GET the source manifest, then per tag a HEAD (status, rerun) and a PUT.
+    const made = (await ofRepo()).slice(before).map((r) => `${r.method} ${r.path}`);
+    expect(made.sort()).toEqual(
+      [
+        'GET /v2/acme/plain/manifests/rc',
+        'HEAD /v2/acme/plain/manifests/1.2.3',
+        'HEAD /v2/acme/plain/manifests/latest',
+        'PUT /v2/acme/plain/manifests/1.2.3',
+        'PUT /v2/acme/plain/manifests/latest',
+      ].sort(),
+    );
+  });
+
+  it('promotes to several tags, keeps the bytes, and with a policy gate reports referrers recursively', async () => {
     const t = registry.target('acme/app');
     const image = await pushImage(t, 'rc', { layers: 2, seed: 'several' });
     const sig = await attach(t, image, SIG);
     const sbom = await attach(t, image, SBOM, [sig]);
     const counter = await attach(t, sig, COUNTER);
 
-    const result = await promote(newClient(), request('acme/app', 'rc', ['1.2.3', 'latest']));
+    const result = await promote(newClient(), {
+      ...request('acme/app', 'rc', ['1.2.3', 'latest']),
+      requireReferrers: [SIG, SBOM],
+    });
 
     expect(result.digest).toBe(image.digest);
     expect(result.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');

@@ -1,7 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { validateAction } from '@action-validator/core';
 import { Inputs, Outputs } from '../../src/action/constants.js';
+// @ts-expect-error: a plain .mjs script without types
+import { generatedReadme } from '../../scripts/readme-tables.mjs';
 
 const root = new URL('../../', import.meta.url);
 const action = parse(readFileSync(new URL('action.yml', root), 'utf8')) as {
@@ -37,5 +40,21 @@ describe('action.yml', () => {
       expect(row(name)?.[1]).toBe(spec.required ? '(required)' : `\`${spec.default === '' ? "''" : spec.default}\``);
     }
     for (const name of Object.keys(action.outputs)) expect(row(name)).toBeDefined();
+  });
+  it('has the README input and output tables generated from it', async () => {
+    expect(readme).toContain('<!-- inputs: generated from action.yml');
+    expect(readme).toContain('<!-- outputs: generated from action.yml');
+    expect(await generatedReadme(readme)).toBe(readme);
+  });
+  it('passes the action.yml schema of action-validator (branding, descriptions, runs)', () => {
+    const text = readFileSync(new URL('action.yml', root), 'utf8');
+    // Its schema (0.6.0) predates node24, which the first test checks; the rest is checked as it is.
+    const asNode20 = (t: string) => t.replace('using: node24', 'using: node20');
+    expect(validateAction(asNode20(text)).errors).toEqual([]);
+    // The check can fail: an icon outside Feather's set, an input without a description.
+    expect(validateAction(asNode20(text.replace('icon: tag', 'icon: no-such-icon'))).errors.length).toBeGreaterThan(0);
+    expect(
+      validateAction(asNode20(text.replace(/( {2}source:\n) {4}description: .*\n/, '$1'))).errors.length,
+    ).toBeGreaterThan(0);
   });
 });

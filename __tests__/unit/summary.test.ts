@@ -28,6 +28,7 @@ describe('summary', () => {
           depth: 1,
         },
       ],
+      referrersLookedUp: true,
       capabilities: { 'r.io/a': { referrersApi: false } },
       referrersTags: [],
       copy: {

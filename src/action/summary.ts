@@ -36,8 +36,10 @@ export function renderSummary(result: PromotionResult): string {
       result.targets.map((t) => [code(t.reference), code(t.digest), t.status]),
     ),
   );
-  out.push(`### Referrers (${result.referrers.length})`);
-  if (result.referrers.length === 0) {
+  out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
+  if (!result.referrersLookedUp) {
+    out.push('A promotion within one repository leaves the referrers where they are; nothing asked for them.');
+  } else if (result.referrers.length === 0) {
     out.push('None found.');
   } else {
     out.push(

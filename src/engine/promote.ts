@@ -72,6 +72,8 @@ export interface PromotionResult {
   dryRun: boolean;
   targets: TargetResult[];
   referrers: ReferrerInfo[];
+  /** false when nothing needed them (a promotion within one repository without a policy gate). */
+  referrersLookedUp: boolean;
   /** Keyed by `registry/repository`. */
   capabilities: Record<string, RepositoryCapabilities>;
   /** Referrers-schema tags this run wrote, as full references (never any within one repository). */
@@ -185,14 +187,19 @@ export async function promote(
   // Observed either way, so that a failure of one does not leave the other unhandled.
   lookAtTags.catch(() => undefined);
 
-  const perPlatformGate =
-    (request.requireReferrers?.length ?? 0) > 0 && request.requireReferrersScope === 'per-platform';
+  const gate = (request.requireReferrers?.length ?? 0) > 0;
+  const perPlatformGate = gate && request.requireReferrersScope === 'per-platform';
+  // Within one repository the referrers stay where they are: looking them up would only fill
+  // an output, so it is done only for the policy gate or to copy them elsewhere.
+  const lookUpReferrers = (copying && request.copyReferrers) || gate;
   const [discovery] = await Promise.all([
-    sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts)),
+    lookUpReferrers
+      ? sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts))
+      : Promise.resolve({ referrers: [] as ReferrerInfo[], warnings: [] as string[] }),
     lookAtTags,
   ]);
   for (const w of discovery.warnings) log.warning(w);
-  log.info(`Found ${discovery.referrers.length} referrer(s)`);
+  if (lookUpReferrers) log.info(`Found ${discovery.referrers.length} referrer(s)`);
   if (request.requireReferrers?.length) {
     // A policy refusal is not a registry failure: its message stands without a side.
     await checkRequiredReferrers(
@@ -217,6 +224,7 @@ export async function promote(
     dryRun: request.dryRun,
     targets: [],
     referrers: discovery.referrers,
+    referrersLookedUp: lookUpReferrers,
     capabilities: {},
     referrersTags: [],
     copy: emptyStats(),
