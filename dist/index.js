@@ -45910,7 +45910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2608:
+/***/ 7150:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -49256,6 +49256,41 @@ function parseInputs(get) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:v8"
+const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
+;// CONCATENATED MODULE: external "node:vm"
+const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
+;// CONCATENATED MODULE: ./src/action/memory.ts
+
+
+/**
+ * Keeps the memory of a streamed blob copy bounded. Every chunk a socket reads is a Buffer
+ * outside V8's heap; V8 collects them only after about 64 MB of them have piled up, so a
+ * large layer copy otherwise holds that much garbage at its peak. An action cannot pass Node
+ * flags, so the collector is reached this way and asked for a young-generation collection
+ * (about a millisecond) whenever such buffers exceed `thresholdBytes`.
+ * Returns a stop function; without the collector it does nothing.
+ */
+function boundBufferGarbage(thresholdBytes = 24 * 1024 * 1024, everyMs = 50) {
+    let gc;
+    try {
+        (0,external_node_v8_namespaceObject.setFlagsFromString)('--expose-gc');
+        gc = (0,external_node_vm_namespaceObject.runInNewContext)('gc');
+    }
+    catch {
+        return () => undefined;
+    }
+    if (typeof gc !== 'function')
+        return () => undefined;
+    const collect = gc;
+    const timer = setInterval(() => {
+        if (process.memoryUsage().arrayBuffers > thresholdBytes)
+            collect({ type: 'minor' });
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
+}
+
 ;// CONCATENATED MODULE: ./src/action/outputs.ts
 
 /** The action's outputs as strings, computed without touching the runner. */
@@ -51744,6 +51779,7 @@ async function loadDockerConfig(env = process.env, onSecret) {
 
 
 
+
 const coreLogger = {
     debug: (m) => core_debug(m),
     info: (m) => info(m),
@@ -51766,6 +51802,7 @@ const USER_ERRORS = [
 ];
 async function run() {
     let client;
+    const stopGarbageBound = boundBufferGarbage();
     try {
         for (const secret of [process.env['INPUT_PASSWORD'], process.env['INPUT_GITHUB-TOKEN']])
             if (secret)
@@ -51811,6 +51848,7 @@ async function run() {
         }
     }
     finally {
+        stopGarbageBound();
         await client?.close();
     }
 }
@@ -51822,7 +51860,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2608);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7150);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { credentialResolver } from './credentials.js';
 import { InputError, parseInputs } from './inputs.js';
+import { boundBufferGarbage } from './memory.js';
 import { buildOutputs } from './outputs.js';
 import { renderSummary } from './summary.js';
 import { promote, PromotionError } from '../engine/promote.js';
@@ -38,6 +39,7 @@ const USER_ERRORS = [
 
 export async function run(): Promise<void> {
   let client: RegistryClient | undefined;
+  const stopGarbageBound = boundBufferGarbage();
   try {
     for (const secret of [process.env['INPUT_PASSWORD'], process.env['INPUT_GITHUB-TOKEN']])
       if (secret) core.setSecret(secret);
@@ -86,6 +88,7 @@ export async function run(): Promise<void> {
       core.setFailed(`Unexpected error: ${err instanceof Error ? err.message : String(err)}`);
     }
   } finally {
+    stopGarbageBound();
     await client?.close();
   }
 }
