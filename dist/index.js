@@ -49744,6 +49744,8 @@ class GraphCopier {
     stats = emptyStats();
     limiter;
     manifests = new Map();
+    /** Per manifest in this copy: resolves once it is known whether the target lacks it, and its children are under way. */
+    expansions = new Map();
     blobs = new Map();
     sameRegistry;
     constructor(source, target, options) {
@@ -49760,28 +49762,47 @@ class GraphCopier {
     copyManifest(descriptor, known, options = {}) {
         let p = this.manifests.get(descriptor.digest);
         if (!p) {
-            p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false);
+            let expanded;
+            const expansion = new Promise((resolve) => (expanded = resolve));
+            this.expansions.set(descriptor.digest, expansion);
+            p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false, expanded, options.after);
+            // A failure before the check is reported by the copy itself; the expansion then says "absent".
+            p.catch(() => expanded(true));
             this.manifests.set(descriptor.digest, p);
         }
         return p;
+    }
+    /**
+     * Whether this run is copying the manifest because the target lacked it (so nothing in the
+     * target can refer to it yet), known as soon as the existence check answered, long before the
+     * copy ends. False for a manifest this copy does not handle. Once it resolves for an index, its
+     * children are being copied, so `willCreate` answers for them too.
+     */
+    willCreate(digest) {
+        return this.expansions.get(digest) ?? Promise.resolve(false);
+    }
+    /** Runs a registry request under this copy's concurrency limit (a leaf operation only). */
+    limit(fn) {
+        return this.limiter.run(fn);
     }
     /** Records a manifest the caller knows the target has (a tag there already names it). */
     knownPresent(descriptor) {
         if (this.manifests.has(descriptor.digest))
             return;
+        this.expansions.set(descriptor.digest, Promise.resolve(false));
         this.manifests.set(descriptor.digest, Promise.resolve({}));
         this.stats.manifestsPresent++;
         this.options.hooks?.onSkipped?.(descriptor);
     }
-    /** Whether this run pushed the manifest (so that nothing in the target referred to it before). */
-    async created(digest) {
-        const outcome = await this.manifests.get(digest);
-        return outcome?.pushed !== undefined;
+    /** Resolves when the copy of the manifest is complete (at once for one this copy does not handle). */
+    async whenCopied(digest) {
+        await this.manifests.get(digest);
     }
-    async doCopyManifest(descriptor, known, assumeAbsent) {
+    async doCopyManifest(descriptor, known, assumeAbsent, expanded, after) {
         const present = !assumeAbsent &&
             (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
         if (present) {
+            expanded(false);
             this.stats.manifestsPresent++;
             this.options.hooks?.onSkipped?.(descriptor);
             return {};
@@ -49802,6 +49823,11 @@ class GraphCopier {
                 continue;
             children.push(this.copyBlob(layer));
         }
+        expanded(true);
+        // What must be in the target before this manifest (a referrer's subject) is awaited last,
+        // so that fetching and copying the manifest's own content overlaps with it.
+        if (after)
+            children.push(after.then(() => undefined));
         await settleAll(children);
         const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
         let pushed;
@@ -49961,9 +49987,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * merging again until a read shows everything. Returns whether this call wrote the tag.
  */
 async function mergeIntoReferrersIndex(store, subject, wanted, options) {
+    const limit = options.limit ?? ((fn) => fn());
     let wrote = false;
     for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-        const current = await store.readReferrersIndex(subject);
+        const current = await limit(() => store.readReferrersIndex(subject));
         const have = new Set(current.descriptors.map((d) => d.digest));
         const missing = wanted.filter((d) => !have.has(d.digest));
         if (missing.length === 0)
@@ -49971,14 +49998,23 @@ async function mergeIntoReferrersIndex(store, subject, wanted, options) {
         if (wrote) {
             options.logger.info(`The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`);
         }
-        const started = Date.now();
-        const written = await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
+        // How long the write itself took, not its wait for a slot of the limit.
+        let took = 0;
+        const written = await limit(async () => {
+            const started = Date.now();
+            try {
+                return await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
+            }
+            finally {
+                took = Date.now() - started;
+            }
+        });
         if (written === undefined) {
             options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
             continue;
         }
         wrote = true;
-        const settle = Math.max(options.settleMs, 3 * (Date.now() - started));
+        const settle = Math.max(options.settleMs, 3 * took);
         await sleep(settle * (0.5 + Math.random()));
     }
     throw new ReferrersIndexConflictError(`the referrers index of ${subject} kept changing under concurrent writers; gave up after ${options.maxAttempts} attempts`);
@@ -50273,11 +50309,13 @@ async function copyInto(source, target, manifest, referrers, request, opts, resu
     const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
     if (rootPresent)
         copier.knownPresent(root);
-    else
-        await copier.copyManifest(root, manifest);
+    // The referrers' own content is fetched and copied while the image graph is; each referrer
+    // manifest is pushed only once its subject is in the target.
+    const work = [copier.copyManifest(root, manifest)];
     if (request.copyReferrers) {
-        unverified.push(...(await copyReferrers(source, target, copier, manifest, referrers, opts, result)));
+        work.push(copyReferrers(source, target, copier, manifest, referrers, opts, result).then((u) => unverified.push(...u)));
     }
+    await settle(work.map((w) => w.then(() => undefined)));
     const s = copier.stats;
     for (const k of Object.keys(s))
         result.copy[k] += s[k];
@@ -50294,15 +50332,17 @@ async function copyInto(source, target, manifest, referrers, request, opts, resu
 async function copyReferrers(source, target, copier, manifest, referrers, opts, result) {
     const where = `${target.registry}/${target.name}`;
     const side = (work) => onSide('target', target, work);
+    const limited = (fn) => copier.limit(() => side(fn()));
     const unverified = [];
     // The repository surely exists now (a registry may answer 404 NAME_UNKNOWN for one it has
     // never seen), so the probe's answer is about the API.
-    // Within one registry the source's answer already says; a root this run created has
+    // Within one registry the source's answer already says; a root this run creates has
     // nothing listed yet, so then no request is needed at all.
+    // Once the root's existence check answered, its children's copies are under way too, so
+    // willCreate answers for every subject of the first level.
+    const rootFresh = await copier.willCreate(manifest.digest);
     const known = target.capabilities().referrersApi !== undefined;
-    const probe = known && (await copier.created(manifest.digest))
-        ? undefined
-        : await side(target.probeReferrersApi(manifest.digest));
+    const probe = known && rootFresh ? undefined : await limited(() => target.probeReferrersApi(manifest.digest));
     const api = target.capabilities().referrersApi === true;
     const listed = new Map();
     if (probe)
@@ -50311,22 +50351,28 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
     for (const depth of depths) {
         const level = referrers.filter((r) => r.depth === depth);
         const subjects = [...new Set(level.map((r) => r.subject))];
-        await mapLimit(subjects, opts.concurrency, async (subject) => {
-            const fresh = await copier.created(subject);
+        // Every subject at once: the requests take slots of the copy's limit, the waits do not.
+        await settle(subjects.map(async (subject) => {
+            // A subject this run creates has nothing listed: no listing, no existence checks.
+            const fresh = await copier.willCreate(subject);
             if (!fresh && !listed.has(subject)) {
                 const descriptors = api
-                    ? (await side(target.listReferrers(subject))).descriptors
-                    : (await side(target.readReferrersIndex(subject))).descriptors;
+                    ? (await limited(() => target.listReferrers(subject))).descriptors
+                    : (await limited(() => target.readReferrersIndex(subject))).descriptors;
                 listed.set(subject, new Set(descriptors.map((d) => d.digest)));
             }
             const already = listed.get(subject) ?? new Set();
             const wanted = level.filter((r) => r.subject === subject);
-            await Promise.all(wanted
+            const after = fresh ? copier.whenCopied(subject) : undefined;
+            await settle(wanted
                 .filter((r) => !already.has(r.digest))
                 .map(async (r) => {
                 // Not listed by the API means absent; not listed in a referrers tag may still be
                 // present (a run that died before updating the index), so check then.
-                const outcome = await copier.copyManifest(indexDescriptor(r), undefined, { assumeAbsent: fresh || api });
+                const outcome = await copier.copyManifest(indexDescriptor(r), undefined, {
+                    assumeAbsent: fresh || api,
+                    ...(after && { after }),
+                });
                 if (api && outcome.pushed?.ociSubject !== subject)
                     unverified.push(r);
             }));
@@ -50336,12 +50382,13 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
                 ...DEFAULT_INDEX_MERGE_OPTIONS,
                 settleMs: opts.indexSettleMs,
                 logger: opts.logger,
+                limit: copier.limit.bind(copier),
             }));
             if (wrote) {
                 result.referrersTags.push(`${where}:${referrersTagFor(subject)}`);
                 opts.logger.info(`Updated the referrers tag ${where}:${referrersTagFor(subject)} (${wanted.length} referrer(s) of ${subject})`);
             }
-        });
+        }));
     }
     await copyCosignAttachments(source, target, copier, manifest.digest, opts);
     return unverified;

@@ -75,6 +75,8 @@ export class GraphCopier {
   readonly stats = emptyStats();
   private readonly limiter: Limiter;
   private readonly manifests = new Map<string, Promise<CopyOutcome>>();
+  /** Per manifest in this copy: resolves once it is known whether the target lacks it, and its children are under way. */
+  private readonly expansions = new Map<string, Promise<boolean>>();
   private readonly blobs = new Map<string, Promise<void>>();
   private readonly sameRegistry: boolean;
 
@@ -94,39 +96,62 @@ export class GraphCopier {
   copyManifest(
     descriptor: Descriptor,
     known?: FetchedManifest,
-    options: { assumeAbsent?: boolean } = {},
+    options: { assumeAbsent?: boolean; after?: Promise<unknown> } = {},
   ): Promise<CopyOutcome> {
     let p = this.manifests.get(descriptor.digest);
     if (!p) {
-      p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false);
+      let expanded!: (absent: boolean) => void;
+      const expansion = new Promise<boolean>((resolve) => (expanded = resolve));
+      this.expansions.set(descriptor.digest, expansion);
+      p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false, expanded, options.after);
+      // A failure before the check is reported by the copy itself; the expansion then says "absent".
+      p.catch(() => expanded(true));
       this.manifests.set(descriptor.digest, p);
     }
     return p;
   }
 
+  /**
+   * Whether this run is copying the manifest because the target lacked it (so nothing in the
+   * target can refer to it yet), known as soon as the existence check answered, long before the
+   * copy ends. False for a manifest this copy does not handle. Once it resolves for an index, its
+   * children are being copied, so `willCreate` answers for them too.
+   */
+  willCreate(digest: string): Promise<boolean> {
+    return this.expansions.get(digest) ?? Promise.resolve(false);
+  }
+
+  /** Runs a registry request under this copy's concurrency limit (a leaf operation only). */
+  limit<T>(fn: () => Promise<T>): Promise<T> {
+    return this.limiter.run(fn);
+  }
+
   /** Records a manifest the caller knows the target has (a tag there already names it). */
   knownPresent(descriptor: Descriptor): void {
     if (this.manifests.has(descriptor.digest)) return;
+    this.expansions.set(descriptor.digest, Promise.resolve(false));
     this.manifests.set(descriptor.digest, Promise.resolve({}));
     this.stats.manifestsPresent++;
     this.options.hooks?.onSkipped?.(descriptor);
   }
 
-  /** Whether this run pushed the manifest (so that nothing in the target referred to it before). */
-  async created(digest: string): Promise<boolean> {
-    const outcome = await this.manifests.get(digest);
-    return outcome?.pushed !== undefined;
+  /** Resolves when the copy of the manifest is complete (at once for one this copy does not handle). */
+  async whenCopied(digest: string): Promise<void> {
+    await this.manifests.get(digest);
   }
 
   private async doCopyManifest(
     descriptor: Descriptor,
     known: FetchedManifest | undefined,
     assumeAbsent: boolean,
+    expanded: (absent: boolean) => void,
+    after: Promise<unknown> | undefined,
   ): Promise<CopyOutcome> {
     const present =
       !assumeAbsent &&
       (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
     if (present) {
+      expanded(false);
       this.stats.manifestsPresent++;
       this.options.hooks?.onSkipped?.(descriptor);
       return {};
@@ -148,6 +173,10 @@ export class GraphCopier {
       if (layer.urls?.length) continue;
       children.push(this.copyBlob(layer));
     }
+    expanded(true);
+    // What must be in the target before this manifest (a referrer's subject) is awaited last,
+    // so that fetching and copying the manifest's own content overlaps with it.
+    if (after) children.push(after.then(() => undefined));
     await settleAll(children);
     const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
     let pushed: PushResult;

@@ -333,11 +333,15 @@ async function copyInto(
   });
   const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
   if (rootPresent) copier.knownPresent(root);
-  else await copier.copyManifest(root, manifest);
-
+  // The referrers' own content is fetched and copied while the image graph is; each referrer
+  // manifest is pushed only once its subject is in the target.
+  const work: Promise<unknown>[] = [copier.copyManifest(root, manifest)];
   if (request.copyReferrers) {
-    unverified.push(...(await copyReferrers(source, target, copier, manifest, referrers, opts, result)));
+    work.push(
+      copyReferrers(source, target, copier, manifest, referrers, opts, result).then((u) => unverified.push(...u)),
+    );
   }
+  await settle(work.map((w) => w.then(() => undefined)));
   const s = copier.stats;
   for (const k of Object.keys(s) as (keyof CopyStats)[]) result.copy[k] += s[k];
   opts.logger.info(
@@ -364,16 +368,17 @@ async function copyReferrers(
 ): Promise<ReferrerInfo[]> {
   const where = `${target.registry}/${target.name}`;
   const side = <T>(work: Promise<T>) => onSide('target', target, work);
+  const limited = <T>(fn: () => Promise<T>) => copier.limit(() => side(fn()));
   const unverified: ReferrerInfo[] = [];
   // The repository surely exists now (a registry may answer 404 NAME_UNKNOWN for one it has
   // never seen), so the probe's answer is about the API.
-  // Within one registry the source's answer already says; a root this run created has
+  // Within one registry the source's answer already says; a root this run creates has
   // nothing listed yet, so then no request is needed at all.
+  // Once the root's existence check answered, its children's copies are under way too, so
+  // willCreate answers for every subject of the first level.
+  const rootFresh = await copier.willCreate(manifest.digest);
   const known = target.capabilities().referrersApi !== undefined;
-  const probe =
-    known && (await copier.created(manifest.digest))
-      ? undefined
-      : await side(target.probeReferrersApi(manifest.digest));
+  const probe = known && rootFresh ? undefined : await limited(() => target.probeReferrersApi(manifest.digest));
   const api = target.capabilities().referrersApi === true;
   const listed = new Map<string, Set<string>>();
   if (probe) listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
@@ -382,41 +387,50 @@ async function copyReferrers(
   for (const depth of depths) {
     const level = referrers.filter((r) => r.depth === depth);
     const subjects = [...new Set(level.map((r) => r.subject))];
-    await mapLimit(subjects, opts.concurrency, async (subject) => {
-      const fresh = await copier.created(subject);
-      if (!fresh && !listed.has(subject)) {
-        const descriptors = api
-          ? (await side(target.listReferrers(subject))).descriptors
-          : (await side(target.readReferrersIndex(subject))).descriptors;
-        listed.set(subject, new Set(descriptors.map((d) => d.digest)));
-      }
-      const already = listed.get(subject) ?? new Set<string>();
-      const wanted = level.filter((r) => r.subject === subject);
-      await Promise.all(
-        wanted
-          .filter((r) => !already.has(r.digest))
-          .map(async (r) => {
-            // Not listed by the API means absent; not listed in a referrers tag may still be
-            // present (a run that died before updating the index), so check then.
-            const outcome = await copier.copyManifest(indexDescriptor(r), undefined, { assumeAbsent: fresh || api });
-            if (api && outcome.pushed?.ociSubject !== subject) unverified.push(r);
-          }),
-      );
-      if (api || wanted.every((r) => already.has(r.digest))) return;
-      const wrote = await side(
-        mergeIntoReferrersIndex(target, subject, wanted.map(indexDescriptor), {
-          ...DEFAULT_INDEX_MERGE_OPTIONS,
-          settleMs: opts.indexSettleMs,
-          logger: opts.logger,
-        }),
-      );
-      if (wrote) {
-        result.referrersTags.push(`${where}:${referrersTagFor(subject)}`);
-        opts.logger.info(
-          `Updated the referrers tag ${where}:${referrersTagFor(subject)} (${wanted.length} referrer(s) of ${subject})`,
+    // Every subject at once: the requests take slots of the copy's limit, the waits do not.
+    await settle(
+      subjects.map(async (subject) => {
+        // A subject this run creates has nothing listed: no listing, no existence checks.
+        const fresh = await copier.willCreate(subject);
+        if (!fresh && !listed.has(subject)) {
+          const descriptors = api
+            ? (await limited(() => target.listReferrers(subject))).descriptors
+            : (await limited(() => target.readReferrersIndex(subject))).descriptors;
+          listed.set(subject, new Set(descriptors.map((d) => d.digest)));
+        }
+        const already = listed.get(subject) ?? new Set<string>();
+        const wanted = level.filter((r) => r.subject === subject);
+        const after = fresh ? copier.whenCopied(subject) : undefined;
+        await settle(
+          wanted
+            .filter((r) => !already.has(r.digest))
+            .map(async (r) => {
+              // Not listed by the API means absent; not listed in a referrers tag may still be
+              // present (a run that died before updating the index), so check then.
+              const outcome = await copier.copyManifest(indexDescriptor(r), undefined, {
+                assumeAbsent: fresh || api,
+                ...(after && { after }),
+              });
+              if (api && outcome.pushed?.ociSubject !== subject) unverified.push(r);
+            }),
         );
-      }
-    });
+        if (api || wanted.every((r) => already.has(r.digest))) return;
+        const wrote = await side(
+          mergeIntoReferrersIndex(target, subject, wanted.map(indexDescriptor), {
+            ...DEFAULT_INDEX_MERGE_OPTIONS,
+            settleMs: opts.indexSettleMs,
+            logger: opts.logger,
+            limit: copier.limit.bind(copier),
+          }),
+        );
+        if (wrote) {
+          result.referrersTags.push(`${where}:${referrersTagFor(subject)}`);
+          opts.logger.info(
+            `Updated the referrers tag ${where}:${referrersTagFor(subject)} (${wanted.length} referrer(s) of ${subject})`,
+          );
+        }
+      }),
+    );
   }
   await copyCosignAttachments(source, target, copier, manifest.digest, opts);
   return unverified;

@@ -8,6 +8,8 @@ export interface IndexMergeOptions {
   /** Wait before reading back, so that a concurrent writer's PUT has landed (jittered). */
   settleMs: number;
   logger: Logger;
+  /** Runs each request under a concurrency limit (the waits between them are not limited). */
+  limit?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export const DEFAULT_INDEX_MERGE_OPTIONS: Omit<IndexMergeOptions, 'logger'> = { maxAttempts: 6, settleMs: 25 };
@@ -37,9 +39,10 @@ export async function mergeIntoReferrersIndex(
   wanted: Descriptor[],
   options: IndexMergeOptions,
 ): Promise<boolean> {
+  const limit = options.limit ?? (<T>(fn: () => Promise<T>) => fn());
   let wrote = false;
   for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-    const current = await store.readReferrersIndex(subject);
+    const current = await limit(() => store.readReferrersIndex(subject));
     const have = new Set(current.descriptors.map((d) => d.digest));
     const missing = wanted.filter((d) => !have.has(d.digest));
     if (missing.length === 0) return wrote;
@@ -48,14 +51,22 @@ export async function mergeIntoReferrersIndex(
         `The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`,
       );
     }
-    const started = Date.now();
-    const written = await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
+    // How long the write itself took, not its wait for a slot of the limit.
+    let took = 0;
+    const written = await limit(async () => {
+      const started = Date.now();
+      try {
+        return await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
+      } finally {
+        took = Date.now() - started;
+      }
+    });
     if (written === undefined) {
       options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
       continue;
     }
     wrote = true;
-    const settle = Math.max(options.settleMs, 3 * (Date.now() - started));
+    const settle = Math.max(options.settleMs, 3 * took);
     await sleep(settle * (0.5 + Math.random()));
   }
   throw new ReferrersIndexConflictError(
