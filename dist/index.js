@@ -45910,7 +45910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7150:
+/***/ 1324:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -49319,18 +49319,36 @@ function buildOutputs(result) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/summary.ts
-/** Escapes a string for a markdown table cell; registry-supplied text must not become markup. */
-function escapeCell(value) {
-    return value
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;')
-        .replace(/\|/g, '&#124;')
-        .replace(/`/g, '&#96;')
-        .replace(/[*_[\]\\]/g, (c) => `&#${c.charCodeAt(0)};`)
-        .replace(/\r?\n|\r/g, ' ');
+;// CONCATENATED MODULE: ./src/action/rate-limits.ts
+/**
+ * Warnings for registries whose announced rate limit (Docker Hub's `ratelimit-remaining`) ran
+ * low during the run: at most a tenth of the limit, or fewer than 10 requests, left.
+ */
+function rateLimitWarnings(traffic) {
+    const warnings = [];
+    for (const [host, t] of Object.entries(traffic)) {
+        const r = t.rateLimit;
+        if (!r || (r.remaining > r.limit / 10 && r.remaining >= 10))
+            continue;
+        const window = r.windowSeconds !== undefined ? ` per ${formatWindow(r.windowSeconds)}` : '';
+        warnings.push(`${host} rate limit is running low: ${r.remaining} of ${r.limit} requests${window} left after this run (authenticate, or promote less often)`);
+    }
+    return warnings;
 }
+function formatWindow(seconds) {
+    if (seconds % 3600 === 0)
+        return `${seconds / 3600} h`;
+    if (seconds % 60 === 0)
+        return `${seconds / 60} min`;
+    return `${seconds} s`;
+}
+
+;// CONCATENATED MODULE: ./src/action/summary.ts
+/** Escapes a string for markdown (table cells, list items); registry-supplied text must not become markup. */
+function escapeCell(value) {
+    return value.replace(/[&<>|`*_[\]\\#~]/g, (c) => ENTITIES[c] ?? `&#${c.charCodeAt(0)};`).replace(/\r?\n|\r/g, ' ');
+}
+const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 function code(value) {
     return `<code>${escapeCell(value)}</code>`;
 }
@@ -49340,13 +49358,157 @@ function table(header, rows) {
         lines.push(`| ${row.join(' | ')} |`);
     return lines.join('\n');
 }
-/** The job summary as markdown: the digest, each target and its status, the referrers found. */
-function renderSummary(result) {
+/** 1536 → "1.5 KiB". */
+function formatBytes(n) {
+    if (n < 1024)
+        return `${n} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n / 1024;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+const ACTION_WORDS = {
+    copy: ['copied', 'copy'],
+    mount: ['mounted', 'mount'],
+    present: ['already there', 'already there'],
+    merge: ['merged into', 'merge into'],
+    create: ['created', 'create'],
+};
+const KIND_WORDS = {
+    index: 'index',
+    manifest: 'manifest',
+    blob: 'blob',
+    referrer: 'referrer',
+    'referrers-tag': 'referrers tag',
+    'cosign-tag': 'cosign tag',
+};
+function nodeLine(n, dryRun) {
+    const [done, planned] = ACTION_WORDS[n.action];
+    const what = [
+        KIND_WORDS[n.kind],
+        n.tag !== undefined ? code(n.tag) : '',
+        n.artifactType ? code(n.artifactType) : '',
+        n.kind === 'referrers-tag' ? '' : code(n.digest),
+        n.size !== undefined && n.kind !== 'referrers-tag' ? formatBytes(n.size) : '',
+    ]
+        .filter(Boolean)
+        .join(' ');
+    const where = n.listedBy ? `, listed by the ${n.listedBy}` : '';
+    const condition = n.condition ? ` (${escapeCell(n.condition)})` : '';
+    return `${what}: **${dryRun ? planned : done}**${where}${condition}`;
+}
+/** The plan of one target repository as a nested list: children under the manifest that names them, referrers under their subject. */
+function renderPlanTree(plan, dryRun) {
+    const children = new Map();
+    const digests = new Set(plan.nodes.filter((n) => n.kind !== 'referrers-tag').map((n) => n.digest));
+    for (const n of plan.nodes) {
+        // A node whose parent is not in this plan (a child of a manifest that was already there) sits at the top.
+        const parent = n.parent !== undefined && digests.has(n.parent) ? n.parent : undefined;
+        children.set(parent, [...(children.get(parent) ?? []), n]);
+    }
+    const lines = [];
+    const seen = new Set();
+    const walk = (parent, depth) => {
+        for (const n of children.get(parent) ?? []) {
+            if (seen.has(n))
+                continue;
+            seen.add(n);
+            lines.push(`${'  '.repeat(depth)}- ${nodeLine(n, dryRun)}`);
+            if (n.kind !== 'referrers-tag' && n.kind !== 'cosign-tag')
+                walk(n.digest, depth + 1);
+        }
+    };
+    walk(undefined, 0);
+    return lines.join('\n');
+}
+function planCounts(plan, dryRun) {
+    const count = (kinds, action) => plan.nodes.filter((n) => kinds.includes(n.kind) && n.action === action);
+    const manifests = ['index', 'manifest', 'referrer', 'cosign-tag'];
+    const parts = [
+        `${count(manifests, 'copy').length} manifest(s) ${dryRun ? 'to copy' : 'copied'}, ${count(manifests, 'present').length} already there`,
+        `${count(['blob'], 'copy').length} blob(s) ${dryRun ? 'to upload' : 'uploaded'} (${formatBytes(count(['blob'], 'copy').reduce((a, n) => a + (n.size ?? 0), 0))}), ${count(['blob'], 'mount').length} ${dryRun ? 'to mount' : 'mounted'}, ${count(['blob'], 'present').length} already there`,
+    ];
+    const tags = plan.nodes.filter((n) => n.kind === 'referrers-tag' && n.action !== 'present').length;
+    if (tags > 0)
+        parts.push(`${tags} referrers tag(s) ${dryRun ? 'to write' : 'written'}`);
+    return parts.join('; ');
+}
+function referrersTree(result) {
+    const bySubject = new Map();
+    for (const r of result.referrers)
+        bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
+    // Where each referrer lives on each target repository, as the plans say.
+    const placement = new Map();
+    for (const plan of result.plan) {
+        for (const n of plan.nodes) {
+            if (n.kind !== 'referrer')
+                continue;
+            const how = n.listedBy ?? 'referrers API or referrers tag';
+            placement.set(n.digest, [...(placement.get(n.digest) ?? []), `${escapeCell(plan.repository)}: ${how}`]);
+        }
+    }
+    const lines = [`- ${code(result.digest)} (the promoted manifest)`];
+    const subjects = new Set(result.referrers.map((r) => r.digest));
+    const walk = (subject, depth) => {
+        for (const r of bySubject.get(subject) ?? []) {
+            const where = placement.get(r.digest);
+            lines.push(`${'  '.repeat(depth)}- ${r.artifactType ? code(r.artifactType) : 'no artifact type'} ${code(r.digest)} ${formatBytes(r.size)}${where ? ` → ${where.join('; ')}` : ''}`);
+            if (subjects.has(r.digest))
+                walk(r.digest, depth + 1);
+        }
+    };
+    walk(result.digest, 1);
+    // Per-platform referrers hang off the index's children.
+    for (const subject of bySubject.keys()) {
+        if (subject === result.digest || subjects.has(subject))
+            continue;
+        lines.push(`- ${code(subject)} (a child of the promoted index)`);
+        walk(subject, 1);
+    }
+    return lines.join('\n');
+}
+function trafficTable(traffic) {
+    const hosts = Object.entries(traffic);
+    const total = hosts.reduce((a, [, t]) => a + t.total, 0);
+    const rows = hosts.map(([host, t]) => [
+        code(host),
+        `${t.total} (${Object.entries(t.requests)
+            .map(([m, n]) => `${m} ${n}`)
+            .join(', ')})`,
+        formatBytes(t.bytesUp),
+        formatBytes(t.bytesDown),
+        t.rateLimit
+            ? `${t.rateLimit.remaining} of ${t.rateLimit.limit} left${t.rateLimit.windowSeconds !== undefined ? ` per ${t.rateLimit.windowSeconds} s` : ''}`
+            : '',
+    ]);
+    return `${total} request(s) in all.\n\n${table(['Host', 'Requests', 'Sent', 'Received', 'Rate limit'], rows)}`;
+}
+/**
+ * The job summary as markdown: the digest; each target and its status; per target repository the
+ * plan (dry run) or what happened, node by node; the referrers graph; the registries'
+ * capabilities; requests and bytes per host with their rate limits; and the warnings.
+ */
+function renderSummary(result, extras = {}) {
+    const dry = result.dryRun;
     const out = [];
-    out.push(`## OCI promotion${result.dryRun ? ' (dry run: nothing was written)' : ''}`);
-    out.push(`Source ${code(result.source)} is ${code(result.digest)} (${code(result.mediaType)}, ${result.size} bytes).`);
+    out.push(`## OCI promotion${dry ? ' (dry run: nothing was written)' : ''}`);
+    out.push(`Source ${code(result.source)} is ${code(result.digest)} (${code(result.mediaType)}, ${formatBytes(result.size)}).`);
     out.push('### Targets');
-    out.push(table(['Reference', 'Digest', result.dryRun ? 'Would be' : 'Status'], result.targets.map((t) => [code(t.reference), code(t.digest), t.status])));
+    out.push(table(['Reference', 'Digest', dry ? 'Would be' : 'Status', 'Before'], result.targets.map((t) => [
+        code(t.reference),
+        code(t.digest),
+        t.status,
+        t.previous ? code(t.previous) : t.status === 'created' ? 'no such tag' : '',
+    ])));
+    for (const plan of result.plan) {
+        out.push(`### ${dry ? 'Plan for' : 'Copied into'} ${code(plan.repository)}`);
+        out.push(`${planCounts(plan, dry)}.`);
+        out.push(`<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry)}\n\n</details>`);
+    }
     out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
     if (!result.referrersLookedUp) {
         out.push('A promotion within one repository leaves the referrers where they are; nothing asked for them.');
@@ -49355,20 +49517,7 @@ function renderSummary(result) {
         out.push('None found.');
     }
     else {
-        out.push(table(['Artifact type', 'Digest', 'Subject', 'Depth'], result.referrers.map((r) => [
-            r.artifactType ? code(r.artifactType) : '',
-            code(r.digest),
-            code(r.subject),
-            String(r.depth),
-        ])));
-    }
-    const c = result.copy;
-    if (c.manifestsCopied + c.manifestsPresent + c.blobsUploaded + c.blobsMounted + c.blobsPresent > 0) {
-        out.push('### Copied');
-        out.push(table(['', 'Copied', 'Mounted', 'Already there'], [
-            ['Manifests', String(c.manifestsCopied), '', String(c.manifestsPresent)],
-            ['Blobs', `${c.blobsUploaded} (${c.bytesUploaded} bytes)`, String(c.blobsMounted), String(c.blobsPresent)],
-        ]));
+        out.push(referrersTree(result));
     }
     const caps = Object.entries(result.capabilities);
     if (caps.length > 0) {
@@ -49383,13 +49532,18 @@ function renderSummary(result) {
             seen(c.blobMount),
         ])));
     }
+    if (extras.traffic && Object.keys(extras.traffic).length > 0) {
+        out.push('### Requests');
+        out.push(trafficTable(extras.traffic));
+    }
     if (result.referrersTags.length > 0) {
-        out.push('### Referrers tags written');
+        out.push(`### Referrers tags ${dry ? 'to write' : 'written'}`);
         out.push(result.referrersTags.map((t) => `- ${code(t)}`).join('\n'));
     }
-    if (result.warnings.length > 0) {
+    const warnings = [...result.warnings, ...(extras.warnings ?? [])];
+    if (warnings.length > 0) {
         out.push('### Warnings');
-        out.push(result.warnings.map((w) => `- ${escapeCell(w)}`).join('\n'));
+        out.push(warnings.map((w) => `- ${escapeCell(w)}`).join('\n'));
     }
     return out.join('\n\n') + '\n';
 }
@@ -49765,7 +49919,7 @@ class GraphCopier {
             let expanded;
             const expansion = new Promise((resolve) => (expanded = resolve));
             this.expansions.set(descriptor.digest, expansion);
-            p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false, expanded, options.after);
+            p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false, expanded, options.after, options.node ?? {});
             // A failure before the check is reported by the copy itself; the expansion then says "absent".
             p.catch(() => expanded(true));
             this.manifests.set(descriptor.digest, p);
@@ -49786,11 +49940,12 @@ class GraphCopier {
         return this.limiter.run(fn);
     }
     /** Records a manifest the caller knows the target has (a tag there already names it). */
-    knownPresent(descriptor) {
+    knownPresent(descriptor, node = {}) {
         if (this.manifests.has(descriptor.digest))
             return;
         this.expansions.set(descriptor.digest, Promise.resolve(false));
         this.manifests.set(descriptor.digest, Promise.resolve({}));
+        this.note(descriptor, 'present', node);
         this.stats.manifestsPresent++;
         this.options.hooks?.onSkipped?.(descriptor);
     }
@@ -49798,11 +49953,12 @@ class GraphCopier {
     async whenCopied(digest) {
         await this.manifests.get(digest);
     }
-    async doCopyManifest(descriptor, known, assumeAbsent, expanded, after) {
+    async doCopyManifest(descriptor, known, assumeAbsent, expanded, after, node) {
         const present = !assumeAbsent &&
             (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
         if (present) {
             expanded(false);
+            this.note(descriptor, 'present', node);
             this.stats.manifestsPresent++;
             this.options.hooks?.onSkipped?.(descriptor);
             return {};
@@ -49810,18 +49966,26 @@ class GraphCopier {
         const manifest = known ??
             (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest))));
         const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+        // Parents before children in the plan, as they read in a tree.
+        this.note({ ...descriptor, mediaType: manifest.mediaType }, 'copy', {
+            kind: parsed.isIndex ? 'index' : 'manifest',
+            ...node,
+        });
+        const parent = descriptor.digest;
         const children = [];
         for (const child of parsed.manifests) {
             // An index names manifests; anything else it names is carried as a blob.
-            children.push(isManifestMediaType(child.mediaType) ? this.copyManifest(child).then(() => undefined) : this.copyBlob(child));
+            children.push(isManifestMediaType(child.mediaType)
+                ? this.copyManifest(child, undefined, { node: { parent } }).then(() => undefined)
+                : this.copyBlob(child, parent));
         }
         if (parsed.config)
-            children.push(this.copyBlob(parsed.config));
+            children.push(this.copyBlob(parsed.config, parent));
         for (const layer of parsed.layers) {
             // Non-distributable layers with URLs live elsewhere; registries do not hold them.
             if (layer.urls?.length)
                 continue;
-            children.push(this.copyBlob(layer));
+            children.push(this.copyBlob(layer, parent));
         }
         expanded(true);
         // What must be in the target before this manifest (a referrer's subject) is awaited last,
@@ -49829,6 +49993,10 @@ class GraphCopier {
         if (after)
             children.push(after.then(() => undefined));
         await settleAll(children);
+        if (this.options.dryRun) {
+            this.stats.manifestsCopied++;
+            return {};
+        }
         const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
         let pushed;
         for (let attempt = 1;; attempt++) {
@@ -49846,7 +50014,7 @@ class GraphCopier {
                     throw err;
                 this.options.logger.info(`${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`);
                 await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-                await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b))));
+                await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b, descriptor.digest))));
             }
         }
         this.stats.manifestsCopied++;
@@ -49854,10 +50022,29 @@ class GraphCopier {
         this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
         return { pushed };
     }
-    copyBlob(descriptor) {
+    /** Records a node's fate in the plan, when there is one. */
+    note(descriptor, action, node) {
+        this.options.plan?.record({
+            kind: node.kind ??
+                (isIndexMediaType(descriptor.mediaType)
+                    ? 'index'
+                    : isManifestMediaType(descriptor.mediaType)
+                        ? 'manifest'
+                        : 'blob'),
+            digest: descriptor.digest,
+            action,
+            ...(descriptor.mediaType && { mediaType: descriptor.mediaType }),
+            size: descriptor.size,
+            ...(descriptor.artifactType !== undefined && { artifactType: descriptor.artifactType }),
+            ...(node.artifactType !== undefined && { artifactType: node.artifactType }),
+            ...(node.parent !== undefined && { parent: node.parent }),
+            ...(node.listedBy !== undefined && { listedBy: node.listedBy }),
+        });
+    }
+    copyBlob(descriptor, parent) {
         let p = this.blobs.get(descriptor.digest);
         if (!p) {
-            p = this.limiter.run(() => this.copyBlobWithRetry(descriptor));
+            p = this.limiter.run(() => this.options.dryRun ? this.planBlob(descriptor, parent) : this.copyBlobWithRetry(descriptor, parent));
             this.blobs.set(descriptor.digest, p);
         }
         return p;
@@ -49868,10 +50055,31 @@ class GraphCopier {
      * upload session. Answers the transport already retried, refusals and content that does not
      * match its digest are final.
      */
-    async copyBlobWithRetry(descriptor) {
+    /**
+     * A dry run's blob, decided as a copy would: within one registry a mount (which a copy sends
+     * without looking first: it costs what a HEAD does and is harmless when the blob is there);
+     * across registries present, or an upload.
+     */
+    async planBlob(descriptor, parent) {
+        const node = { kind: 'blob', ...(parent !== undefined && { parent }) };
+        if (this.sameRegistry) {
+            this.note(descriptor, 'mount', node);
+            this.stats.blobsMounted++;
+        }
+        else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
+            this.note(descriptor, 'present', node);
+            this.stats.blobsPresent++;
+        }
+        else {
+            this.note(descriptor, 'copy', node);
+            this.stats.blobsUploaded++;
+            this.stats.bytesUploaded += descriptor.size;
+        }
+    }
+    async copyBlobWithRetry(descriptor, parent) {
         for (let attempt = 1;; attempt++) {
             try {
-                return await this.doCopyBlob(descriptor);
+                return await this.doCopyBlob(descriptor, parent);
             }
             catch (err) {
                 // A streamed upload answered 5xx or 429 could not be retried below: it is here.
@@ -49886,13 +50094,15 @@ class GraphCopier {
             }
         }
     }
-    async doCopyBlob(descriptor) {
+    async doCopyBlob(descriptor, parent) {
+        const blobNode = { kind: 'blob', ...(parent !== undefined && { parent }) };
         let session;
         if (this.sameRegistry) {
             // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
             // a blob the target already has answers 201 too, so no HEAD is needed first.
             const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
             if (mount.mounted) {
+                this.note(descriptor, 'mount', blobNode);
                 this.stats.blobsMounted++;
                 this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
                 return;
@@ -49900,6 +50110,7 @@ class GraphCopier {
             session = mount.session;
         }
         else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
+            this.note(descriptor, 'present', blobNode);
             this.stats.blobsPresent++;
             this.options.hooks?.onSkipped?.(descriptor);
             return;
@@ -49918,6 +50129,7 @@ class GraphCopier {
         data.errored
             ? onSide('source', this.source, Promise.reject(data.errored))
             : onSide('target', this.target, Promise.reject(err)));
+        this.note(descriptor, 'copy', blobNode);
         this.stats.blobsUploaded++;
         this.stats.bytesUploaded += descriptor.size;
         this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
@@ -49937,6 +50149,31 @@ const SILENT_LOGGER = {
     info: () => undefined,
     warning: () => undefined,
 };
+
+;// CONCATENATED MODULE: ./src/engine/plan.ts
+/**
+ * The plan of a promotion, node by node: what a dry run would do, or what a real run did.
+ * The engine records it as it goes; the action renders it as the job summary.
+ */
+/** Collects the nodes of one target repository, each digest (or tag) once. */
+class PlanRecorder {
+    repository;
+    nodes = [];
+    seen = new Set();
+    constructor(repository) {
+        this.repository = repository;
+    }
+    record(node) {
+        const key = `${node.kind === 'referrers-tag' || node.kind === 'cosign-tag' ? node.tag : node.digest}`;
+        if (this.seen.has(key))
+            return;
+        this.seen.add(key);
+        this.nodes.push(node);
+    }
+    plan() {
+        return { repository: this.repository, nodes: [...this.nodes] };
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/engine/pool.ts
 /**
@@ -49984,17 +50221,22 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * distribution have no conditional PUT, so two writers can each read the old index and the
  * later PUT drops the other's entries: after writing, wait (jittered, and at least three times as long
  * as the write took, so that a writer that read before our PUT has landed its own) and read back,
- * merging again until a read shows everything. Returns whether this call wrote the tag.
+ * merging again until a read shows everything. Says whether this call wrote the tag.
  */
 async function mergeIntoReferrersIndex(store, subject, wanted, options) {
     const limit = options.limit ?? ((fn) => fn());
     let wrote = false;
+    let existed = false;
     for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
         const current = await limit(() => store.readReferrersIndex(subject));
         const have = new Set(current.descriptors.map((d) => d.digest));
         const missing = wanted.filter((d) => !have.has(d.digest));
+        if (attempt === 1)
+            existed = current.exists;
         if (missing.length === 0)
-            return wrote;
+            return { wrote, existed };
+        if (options.dryRun)
+            return { wrote: false, existed, wouldWrite: true };
         if (wrote) {
             options.logger.info(`The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`);
         }
@@ -50090,6 +50332,8 @@ async function fixReportedArtifactTypes(repo, referrers, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/promote.ts
+
+
 
 
 
@@ -50223,6 +50467,7 @@ async function promote(registry, request, options = {}) {
         capabilities: {},
         referrersTags: [],
         copy: emptyStats(),
+        plan: [],
         warnings: [...discovery.warnings],
     };
     if (request.overwrite === false) {
@@ -50296,14 +50541,13 @@ function indexDescriptor(r) {
 async function copyInto(source, target, manifest, referrers, request, opts, result, rootPresent = false) {
     const where = `${target.registry}/${target.name}`;
     const unverified = [];
-    if (request.dryRun) {
-        const present = await onSide('target', target, target.statManifest(manifest.digest));
-        opts.logger.info(`[dry run] ${where} ${present ? 'already has' : 'would receive'} ${manifest.digest}${request.copyReferrers ? ` and ${referrers.length} referrer(s)` : ''}`);
-        return unverified;
-    }
+    const plan = new PlanRecorder(where);
+    // A dry run walks the same graph with the same reads, and writes nothing.
     const copier = new GraphCopier(source, target, {
         concurrency: opts.concurrency,
         logger: opts.logger,
+        dryRun: request.dryRun,
+        plan,
         ...(opts.hooks && { hooks: opts.hooks }),
     });
     const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
@@ -50313,13 +50557,15 @@ async function copyInto(source, target, manifest, referrers, request, opts, resu
     // manifest is pushed only once its subject is in the target.
     const work = [copier.copyManifest(root, manifest)];
     if (request.copyReferrers) {
-        work.push(copyReferrers(source, target, copier, manifest, referrers, opts, result).then((u) => unverified.push(...u)));
+        work.push(copyReferrers(source, target, copier, manifest, referrers, opts, result, plan, request.dryRun).then((u) => unverified.push(...u)));
     }
     await settle(work.map((w) => w.then(() => undefined)));
+    result.plan.push(plan.plan());
     const s = copier.stats;
     for (const k of Object.keys(s))
         result.copy[k] += s[k];
-    opts.logger.info(`${where}: ${s.manifestsCopied} manifest(s) copied, ${s.manifestsPresent} already there; ${s.blobsUploaded} blob(s) uploaded (${s.bytesUploaded} bytes), ${s.blobsMounted} mounted, ${s.blobsPresent} already there`);
+    const would = request.dryRun ? '[dry run] would be: ' : '';
+    opts.logger.info(`${where}: ${would}${s.manifestsCopied} manifest(s) copied, ${s.manifestsPresent} already there; ${s.blobsUploaded} blob(s) uploaded (${s.bytesUploaded} bytes), ${s.blobsMounted} mounted, ${s.blobsPresent} already there`);
     return unverified;
 }
 /**
@@ -50329,7 +50575,7 @@ async function copyInto(source, target, manifest, referrers, request, opts, resu
  * its referrers. Returns what still needs verifying: referrers pushed to a registry with the API
  * that did not confirm the subject it indexed (OCI-Subject).
  */
-async function copyReferrers(source, target, copier, manifest, referrers, opts, result) {
+async function copyReferrers(source, target, copier, manifest, referrers, opts, result, plan, dryRun) {
     const where = `${target.registry}/${target.name}`;
     const side = (work) => onSide('target', target, work);
     const limited = (fn) => copier.limit(() => side(fn()));
@@ -50342,8 +50588,17 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
     // willCreate answers for every subject of the first level.
     const rootFresh = await copier.willCreate(manifest.digest);
     const known = target.capabilities().referrersApi !== undefined;
-    const probe = known && rootFresh ? undefined : await limited(() => target.probeReferrersApi(manifest.digest));
+    // A dry run cannot probe a repository it would create (a registry may answer 404 for the
+    // repository rather than for the API); the first write would tell.
+    const probe = (known || dryRun) && rootFresh ? undefined : await limited(() => target.probeReferrersApi(manifest.digest));
     const api = target.capabilities().referrersApi === true;
+    const listedBy = target.capabilities().referrersApi === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
+    const referrerNode = (r) => ({
+        kind: 'referrer',
+        parent: r.subject,
+        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+        ...(listedBy && { listedBy }),
+    });
     const listed = new Map();
     if (probe)
         listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
@@ -50363,6 +50618,15 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
             }
             const already = listed.get(subject) ?? new Set();
             const wanted = level.filter((r) => r.subject === subject);
+            for (const r of wanted.filter((x) => already.has(x.digest))) {
+                plan.record({
+                    digest: r.digest,
+                    action: 'present',
+                    mediaType: r.mediaType,
+                    size: r.size,
+                    ...referrerNode(r),
+                });
+            }
             const after = fresh ? copier.whenCopied(subject) : undefined;
             await settle(wanted
                 .filter((r) => !already.has(r.digest))
@@ -50372,28 +50636,41 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
                 const outcome = await copier.copyManifest(indexDescriptor(r), undefined, {
                     assumeAbsent: fresh || api,
                     ...(after && { after }),
+                    node: referrerNode(r),
                 });
                 if (api && outcome.pushed?.ociSubject !== subject)
                     unverified.push(r);
             }));
             if (api || wanted.every((r) => already.has(r.digest)))
                 return;
-            const wrote = await side(mergeIntoReferrersIndex(target, subject, wanted.map(indexDescriptor), {
+            const tag = referrersTagFor(subject);
+            const outcome = await side(mergeIntoReferrersIndex(target, subject, wanted.map(indexDescriptor), {
                 ...DEFAULT_INDEX_MERGE_OPTIONS,
                 settleMs: opts.indexSettleMs,
                 logger: opts.logger,
                 limit: copier.limit.bind(copier),
+                dryRun,
             }));
-            if (wrote) {
-                result.referrersTags.push(`${where}:${referrersTagFor(subject)}`);
-                opts.logger.info(`Updated the referrers tag ${where}:${referrersTagFor(subject)} (${wanted.length} referrer(s) of ${subject})`);
+            const written = outcome.wrote || outcome.wouldWrite === true;
+            plan.record({
+                kind: 'referrers-tag',
+                digest: subject,
+                tag,
+                action: !written ? 'present' : outcome.existed ? 'merge' : 'create',
+                mediaType: MediaType.OciIndex,
+                parent: subject,
+                ...(!listedBy && { condition: 'if the target has no referrers API (its first write will tell)' }),
+            });
+            if (written && listedBy) {
+                result.referrersTags.push(`${where}:${tag}`);
+                opts.logger.info(`${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${where}:${tag} (${wanted.length} referrer(s) of ${subject})`);
             }
         }));
     }
-    await copyCosignAttachments(source, target, copier, manifest.digest, opts);
+    await copyCosignAttachments(source, target, copier, manifest.digest, opts, plan, dryRun);
     return unverified;
 }
-async function copyCosignAttachments(source, target, copier, digest, opts) {
+async function copyCosignAttachments(source, target, copier, digest, opts, plan, dryRun) {
     await mapLimit(COSIGN_SUFFIXES, opts.concurrency, async (suffix) => {
         const tag = `${referrersTagFor(digest)}.${suffix}`;
         // One listing of the source's tags answers for all three, where the registry lists them.
@@ -50402,13 +50679,25 @@ async function copyCosignAttachments(source, target, copier, digest, opts) {
         const found = await onSide('source', source, source.statManifest(tag));
         if (!found)
             return;
-        await copier.copyManifest({ mediaType: found.mediaType, digest: found.digest, size: found.size });
+        await copier.copyManifest({ mediaType: found.mediaType, digest: found.digest, size: found.size }, undefined, {
+            node: { parent: digest },
+        });
         const there = await onSide('target', target, target.statManifest(tag));
-        if (there?.digest !== found.digest) {
+        const needed = there?.digest !== found.digest;
+        plan.record({
+            kind: 'cosign-tag',
+            digest: found.digest,
+            tag,
+            action: needed ? 'copy' : 'present',
+            mediaType: found.mediaType,
+            parent: digest,
+        });
+        if (needed && !dryRun) {
             const m = await onSide('source', source, source.fetchManifest(found.digest));
             await onSide('target', target, target.pushManifest(tag, m));
         }
-        opts.logger.info(`Copied cosign attachment ${tag}`);
+        if (needed)
+            opts.logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
     });
 }
 async function tagAll(repo, targets, manifest, before, dryRun, opts, labelSide) {
@@ -51002,6 +51291,89 @@ function withRetry(inner, options = {}) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/registry/http/traffic.ts
+/** `100;w=21600` → { value: 100, window: 21600 }; undefined for anything else. */
+function parseRateLimitHeader(value) {
+    if (value === undefined)
+        return undefined;
+    const [first, ...params] = value.split(';').map((s) => s.trim());
+    if (!first || !/^\d+$/.test(first))
+        return undefined;
+    const w = params.find((p) => /^w=\d+$/.test(p));
+    return { value: Number(first), ...(w && { window: Number(w.slice(2)) }) };
+}
+function bodyBytes(req) {
+    const body = req.body;
+    if (body === undefined)
+        return 0;
+    if (typeof body === 'string')
+        return Buffer.byteLength(body);
+    if (body instanceof Uint8Array)
+        return body.byteLength;
+    const declared = Number(req.headers?.['content-length']);
+    return Number.isFinite(declared) ? declared : 0;
+}
+/**
+ * Counts every request per host and notes the rate limit a registry announces, for the job
+ * summary. Placed under the retries, so a retried request counts each time it was sent.
+ */
+class TrafficCounter {
+    hosts = new Map();
+    wrap(inner) {
+        const count = (req, res, down) => {
+            const host = new URL(req.url).host;
+            let t = this.hosts.get(host);
+            if (!t) {
+                t = { requests: {}, total: 0, bytesUp: 0, bytesDown: 0 };
+                this.hosts.set(host, t);
+            }
+            t.requests[req.method] = (t.requests[req.method] ?? 0) + 1;
+            t.total++;
+            t.bytesUp += bodyBytes(req);
+            t.bytesDown += down;
+            const limit = parseRateLimitHeader(res?.header('ratelimit-limit'));
+            const remaining = parseRateLimitHeader(res?.header('ratelimit-remaining'));
+            if (limit && remaining) {
+                t.rateLimit = {
+                    limit: limit.value,
+                    remaining: Math.min(remaining.value, t.rateLimit?.remaining ?? Infinity),
+                    ...((limit.window ?? remaining.window) !== undefined && { windowSeconds: limit.window ?? remaining.window }),
+                };
+            }
+        };
+        return {
+            request: async (req) => {
+                try {
+                    const res = await inner.request(req);
+                    count(req, res, res.body.byteLength);
+                    return res;
+                }
+                catch (err) {
+                    count(req, undefined, 0);
+                    throw err;
+                }
+            },
+            stream: async (req) => {
+                try {
+                    const res = await inner.stream(req);
+                    const length = Number(res.header('content-length'));
+                    count(req, res, Number.isFinite(length) ? length : 0);
+                    return res;
+                }
+                catch (err) {
+                    count(req, undefined, 0);
+                    throw err;
+                }
+            },
+            close: () => inner.close(),
+        };
+    }
+    /** Per host, in the order first contacted. */
+    snapshot() {
+        return Object.fromEntries([...this.hosts].map(([h, t]) => [h, { ...t, requests: { ...t.requests } }]));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/registry/verify.ts
 
 
@@ -51055,6 +51427,7 @@ function verifyingStream(descriptor, where) {
 
 
 
+
 /** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
 const MAX_TAG_PAGES = 5;
 const DEFAULT_REGISTRY_CLIENT_OPTIONS = {
@@ -51076,9 +51449,10 @@ class RegistryClient {
     repositories = new Map();
     /** What one repository of a registry learned about the referrers API, for its others. */
     registryCaps = new Map();
+    counter = new TrafficCounter();
     constructor(options = {}) {
         this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
-        this.transport = withRetry(this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }), this.options.retry);
+        this.transport = withRetry(this.counter.wrap(this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) })), this.options.retry);
         this.auth = new Authenticator({
             transport: this.transport,
             credentials: this.options.credentials,
@@ -51102,6 +51476,10 @@ class RegistryClient {
         if (access === 'push')
             repo.needPush();
         return repo;
+    }
+    /** Requests, bytes and announced rate limits so far, per host (token services included). */
+    traffic() {
+        return this.counter.snapshot();
     }
     close() {
         return this.transport.close();
@@ -51827,6 +52205,7 @@ async function loadDockerConfig(env = process.env, onSecret) {
 
 
 
+
 const coreLogger = {
     debug: (m) => core_debug(m),
     info: (m) => info(m),
@@ -51880,10 +52259,15 @@ async function run() {
             referrerTypes: inputs.referrerTypes,
             overwrite: inputs.overwrite,
         }, { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify }));
+        const traffic = client.traffic();
+        const warnings = rateLimitWarnings(traffic);
+        for (const w of warnings)
+            warning(w);
         for (const [name, value] of Object.entries(buildOutputs(result)))
             setOutput(name, value);
-        if (process.env['GITHUB_STEP_SUMMARY'])
-            await summary.addRaw(renderSummary(result)).write();
+        if (process.env['GITHUB_STEP_SUMMARY']) {
+            await summary.addRaw(renderSummary(result, { traffic, warnings })).write();
+        }
     }
     catch (err) {
         if (USER_ERRORS.some((E) => err instanceof E)) {
@@ -51907,7 +52291,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7150);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1324);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getManifest, listTags, pushArtifact, pushImage, writeReferrersTagIndex } from '../support/oci-seed.js';
 import { startDistribution, type RunningRegistry } from '../support/registries.js';
+import { checkMarkdownStructure } from '../support/markdown.js';
 import { runAction } from '../support/run-action.js';
 
 let registry: RunningRegistry;
@@ -67,6 +68,11 @@ describe('dist/index.js end to end', () => {
       `| <code>${registry.host}/acme/e2e:latest</code> | <code>${image.digest}</code> | created |`,
     );
     expect(run.summary).toContain('### Referrers (1)');
+    checkMarkdownStructure(run.summary);
+    // Every request this run made, counted: GET rc, the referrers probe, the tag list, the
+    // referrers tag, and a HEAD and a PUT per target tag (plus what the Basic auth costs).
+    expect(run.summary).toMatch(/### Requests\n\n\d+ request\(s\) in all\./);
+    expect(run.summary).toContain(`| <code>${registry.host}</code> |`);
     expect(run.stdout).toContain(`::add-mask::${PASSWORD}`);
     const logs = run.stdout
       .split('\n')

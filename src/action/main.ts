@@ -3,6 +3,7 @@ import { credentialResolver } from './credentials.js';
 import { InputError, parseInputs } from './inputs.js';
 import { boundBufferGarbage } from './memory.js';
 import { buildOutputs } from './outputs.js';
+import { rateLimitWarnings } from './rate-limits.js';
 import { renderSummary } from './summary.js';
 import { promote, PromotionError } from '../engine/promote.js';
 import { ReferrersIndexConflictError } from '../engine/referrers-index.js';
@@ -78,8 +79,13 @@ export async function run(): Promise<void> {
         { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify },
       ),
     );
+    const traffic = client.traffic();
+    const warnings = rateLimitWarnings(traffic);
+    for (const w of warnings) core.warning(w);
     for (const [name, value] of Object.entries(buildOutputs(result))) core.setOutput(name, value);
-    if (process.env['GITHUB_STEP_SUMMARY']) await core.summary.addRaw(renderSummary(result)).write();
+    if (process.env['GITHUB_STEP_SUMMARY']) {
+      await core.summary.addRaw(renderSummary(result, { traffic, warnings })).write();
+    }
   } catch (err) {
     if (USER_ERRORS.some((E) => err instanceof E)) {
       core.setFailed((err as Error).message);

@@ -1,16 +1,13 @@
+import type { PlanNode, RepositoryPlan } from '../engine/plan.js';
 import type { PromotionResult } from '../engine/promote.js';
+import type { HostTraffic } from '../registry/http/traffic.js';
 
-/** Escapes a string for a markdown table cell; registry-supplied text must not become markup. */
+/** Escapes a string for markdown (table cells, list items); registry-supplied text must not become markup. */
 export function escapeCell(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '&#124;')
-    .replace(/`/g, '&#96;')
-    .replace(/[*_[\]\\]/g, (c) => `&#${c.charCodeAt(0)};`)
-    .replace(/\r?\n|\r/g, ' ');
+  return value.replace(/[&<>|`*_[\]\\#~]/g, (c) => ENTITIES[c] ?? `&#${c.charCodeAt(0)};`).replace(/\r?\n|\r/g, ' ');
 }
+
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
 function code(value: string): string {
   return `<code>${escapeCell(value)}</code>`;
@@ -22,50 +19,187 @@ function table(header: string[], rows: string[][]): string {
   return lines.join('\n');
 }
 
-/** The job summary as markdown: the digest, each target and its status, the referrers found. */
-export function renderSummary(result: PromotionResult): string {
+/** 1536 → "1.5 KiB". */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+
+export interface SummaryExtras {
+  /** Requests and rate limits per host, as the client counted them. */
+  traffic?: Record<string, HostTraffic>;
+  /** Warnings the action added (rate limits running low). */
+  warnings?: string[];
+}
+
+const ACTION_WORDS: Record<PlanNode['action'], [done: string, planned: string]> = {
+  copy: ['copied', 'copy'],
+  mount: ['mounted', 'mount'],
+  present: ['already there', 'already there'],
+  merge: ['merged into', 'merge into'],
+  create: ['created', 'create'],
+};
+
+const KIND_WORDS: Record<PlanNode['kind'], string> = {
+  index: 'index',
+  manifest: 'manifest',
+  blob: 'blob',
+  referrer: 'referrer',
+  'referrers-tag': 'referrers tag',
+  'cosign-tag': 'cosign tag',
+};
+
+function nodeLine(n: PlanNode, dryRun: boolean): string {
+  const [done, planned] = ACTION_WORDS[n.action];
+  const what = [
+    KIND_WORDS[n.kind],
+    n.tag !== undefined ? code(n.tag) : '',
+    n.artifactType ? code(n.artifactType) : '',
+    n.kind === 'referrers-tag' ? '' : code(n.digest),
+    n.size !== undefined && n.kind !== 'referrers-tag' ? formatBytes(n.size) : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const where = n.listedBy ? `, listed by the ${n.listedBy}` : '';
+  const condition = n.condition ? ` (${escapeCell(n.condition)})` : '';
+  return `${what}: **${dryRun ? planned : done}**${where}${condition}`;
+}
+
+/** The plan of one target repository as a nested list: children under the manifest that names them, referrers under their subject. */
+export function renderPlanTree(plan: RepositoryPlan, dryRun: boolean): string {
+  const children = new Map<string | undefined, PlanNode[]>();
+  const digests = new Set(plan.nodes.filter((n) => n.kind !== 'referrers-tag').map((n) => n.digest));
+  for (const n of plan.nodes) {
+    // A node whose parent is not in this plan (a child of a manifest that was already there) sits at the top.
+    const parent = n.parent !== undefined && digests.has(n.parent) ? n.parent : undefined;
+    children.set(parent, [...(children.get(parent) ?? []), n]);
+  }
+  const lines: string[] = [];
+  const seen = new Set<PlanNode>();
+  const walk = (parent: string | undefined, depth: number) => {
+    for (const n of children.get(parent) ?? []) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      lines.push(`${'  '.repeat(depth)}- ${nodeLine(n, dryRun)}`);
+      if (n.kind !== 'referrers-tag' && n.kind !== 'cosign-tag') walk(n.digest, depth + 1);
+    }
+  };
+  walk(undefined, 0);
+  return lines.join('\n');
+}
+
+function planCounts(plan: RepositoryPlan, dryRun: boolean): string {
+  const count = (kinds: PlanNode['kind'][], action: PlanNode['action']) =>
+    plan.nodes.filter((n) => kinds.includes(n.kind) && n.action === action);
+  const manifests: PlanNode['kind'][] = ['index', 'manifest', 'referrer', 'cosign-tag'];
+  const parts = [
+    `${count(manifests, 'copy').length} manifest(s) ${dryRun ? 'to copy' : 'copied'}, ${count(manifests, 'present').length} already there`,
+    `${count(['blob'], 'copy').length} blob(s) ${dryRun ? 'to upload' : 'uploaded'} (${formatBytes(
+      count(['blob'], 'copy').reduce((a, n) => a + (n.size ?? 0), 0),
+    )}), ${count(['blob'], 'mount').length} ${dryRun ? 'to mount' : 'mounted'}, ${count(['blob'], 'present').length} already there`,
+  ];
+  const tags = plan.nodes.filter((n) => n.kind === 'referrers-tag' && n.action !== 'present').length;
+  if (tags > 0) parts.push(`${tags} referrers tag(s) ${dryRun ? 'to write' : 'written'}`);
+  return parts.join('; ');
+}
+
+function referrersTree(result: PromotionResult): string {
+  const bySubject = new Map<string, PromotionResult['referrers']>();
+  for (const r of result.referrers) bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
+  // Where each referrer lives on each target repository, as the plans say.
+  const placement = new Map<string, string[]>();
+  for (const plan of result.plan) {
+    for (const n of plan.nodes) {
+      if (n.kind !== 'referrer') continue;
+      const how = n.listedBy ?? 'referrers API or referrers tag';
+      placement.set(n.digest, [...(placement.get(n.digest) ?? []), `${escapeCell(plan.repository)}: ${how}`]);
+    }
+  }
+  const lines: string[] = [`- ${code(result.digest)} (the promoted manifest)`];
+  const subjects = new Set(result.referrers.map((r) => r.digest));
+  const walk = (subject: string, depth: number) => {
+    for (const r of bySubject.get(subject) ?? []) {
+      const where = placement.get(r.digest);
+      lines.push(
+        `${'  '.repeat(depth)}- ${r.artifactType ? code(r.artifactType) : 'no artifact type'} ${code(r.digest)} ${formatBytes(r.size)}${
+          where ? ` → ${where.join('; ')}` : ''
+        }`,
+      );
+      if (subjects.has(r.digest)) walk(r.digest, depth + 1);
+    }
+  };
+  walk(result.digest, 1);
+  // Per-platform referrers hang off the index's children.
+  for (const subject of bySubject.keys()) {
+    if (subject === result.digest || subjects.has(subject)) continue;
+    lines.push(`- ${code(subject)} (a child of the promoted index)`);
+    walk(subject, 1);
+  }
+  return lines.join('\n');
+}
+
+function trafficTable(traffic: Record<string, HostTraffic>): string {
+  const hosts = Object.entries(traffic);
+  const total = hosts.reduce((a, [, t]) => a + t.total, 0);
+  const rows = hosts.map(([host, t]) => [
+    code(host),
+    `${t.total} (${Object.entries(t.requests)
+      .map(([m, n]) => `${m} ${n}`)
+      .join(', ')})`,
+    formatBytes(t.bytesUp),
+    formatBytes(t.bytesDown),
+    t.rateLimit
+      ? `${t.rateLimit.remaining} of ${t.rateLimit.limit} left${t.rateLimit.windowSeconds !== undefined ? ` per ${t.rateLimit.windowSeconds} s` : ''}`
+      : '',
+  ]);
+  return `${total} request(s) in all.\n\n${table(['Host', 'Requests', 'Sent', 'Received', 'Rate limit'], rows)}`;
+}
+
+/**
+ * The job summary as markdown: the digest; each target and its status; per target repository the
+ * plan (dry run) or what happened, node by node; the referrers graph; the registries'
+ * capabilities; requests and bytes per host with their rate limits; and the warnings.
+ */
+export function renderSummary(result: PromotionResult, extras: SummaryExtras = {}): string {
+  const dry = result.dryRun;
   const out: string[] = [];
-  out.push(`## OCI promotion${result.dryRun ? ' (dry run: nothing was written)' : ''}`);
+  out.push(`## OCI promotion${dry ? ' (dry run: nothing was written)' : ''}`);
   out.push(
-    `Source ${code(result.source)} is ${code(result.digest)} (${code(result.mediaType)}, ${result.size} bytes).`,
+    `Source ${code(result.source)} is ${code(result.digest)} (${code(result.mediaType)}, ${formatBytes(result.size)}).`,
   );
   out.push('### Targets');
   out.push(
     table(
-      ['Reference', 'Digest', result.dryRun ? 'Would be' : 'Status'],
-      result.targets.map((t) => [code(t.reference), code(t.digest), t.status]),
+      ['Reference', 'Digest', dry ? 'Would be' : 'Status', 'Before'],
+      result.targets.map((t) => [
+        code(t.reference),
+        code(t.digest),
+        t.status,
+        t.previous ? code(t.previous) : t.status === 'created' ? 'no such tag' : '',
+      ]),
     ),
   );
+  for (const plan of result.plan) {
+    out.push(`### ${dry ? 'Plan for' : 'Copied into'} ${code(plan.repository)}`);
+    out.push(`${planCounts(plan, dry)}.`);
+    out.push(
+      `<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry)}\n\n</details>`,
+    );
+  }
   out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
   if (!result.referrersLookedUp) {
     out.push('A promotion within one repository leaves the referrers where they are; nothing asked for them.');
   } else if (result.referrers.length === 0) {
     out.push('None found.');
   } else {
-    out.push(
-      table(
-        ['Artifact type', 'Digest', 'Subject', 'Depth'],
-        result.referrers.map((r) => [
-          r.artifactType ? code(r.artifactType) : '',
-          code(r.digest),
-          code(r.subject),
-          String(r.depth),
-        ]),
-      ),
-    );
-  }
-  const c = result.copy;
-  if (c.manifestsCopied + c.manifestsPresent + c.blobsUploaded + c.blobsMounted + c.blobsPresent > 0) {
-    out.push('### Copied');
-    out.push(
-      table(
-        ['', 'Copied', 'Mounted', 'Already there'],
-        [
-          ['Manifests', String(c.manifestsCopied), '', String(c.manifestsPresent)],
-          ['Blobs', `${c.blobsUploaded} (${c.bytesUploaded} bytes)`, String(c.blobsMounted), String(c.blobsPresent)],
-        ],
-      ),
-    );
+    out.push(referrersTree(result));
   }
   const caps = Object.entries(result.capabilities);
   if (caps.length > 0) {
@@ -89,13 +223,18 @@ export function renderSummary(result: PromotionResult): string {
       ),
     );
   }
+  if (extras.traffic && Object.keys(extras.traffic).length > 0) {
+    out.push('### Requests');
+    out.push(trafficTable(extras.traffic));
+  }
   if (result.referrersTags.length > 0) {
-    out.push('### Referrers tags written');
+    out.push(`### Referrers tags ${dry ? 'to write' : 'written'}`);
     out.push(result.referrersTags.map((t) => `- ${code(t)}`).join('\n'));
   }
-  if (result.warnings.length > 0) {
+  const warnings = [...result.warnings, ...(extras.warnings ?? [])];
+  if (warnings.length > 0) {
     out.push('### Warnings');
-    out.push(result.warnings.map((w) => `- ${escapeCell(w)}`).join('\n'));
+    out.push(warnings.map((w) => `- ${escapeCell(w)}`).join('\n'));
   }
   return out.join('\n\n') + '\n';
 }

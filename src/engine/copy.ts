@@ -1,8 +1,9 @@
 import { Limiter } from './limiter.js';
 import type { Logger } from './logger.js';
+import type { PlanNode, PlanRecorder } from './plan.js';
 import { InvalidManifestError, parseManifest, type Descriptor } from '../oci/manifest.js';
 import { AuthenticationError, DigestMismatchError, RegistryError } from '../registry/errors.js';
-import { isManifestMediaType } from '../oci/media-types.js';
+import { isIndexMediaType, isManifestMediaType } from '../oci/media-types.js';
 import type { FetchedManifest, PushResult, Repository } from '../registry/types.js';
 
 export interface CopyStats {
@@ -36,7 +37,14 @@ export interface GraphCopyOptions {
   concurrency: number;
   logger: Logger;
   hooks?: CopyHooks;
+  /** Reads what a copy would read and writes nothing: each node's plan says what would happen. */
+  dryRun?: boolean;
+  /** Where each node's fate is recorded. */
+  plan?: PlanRecorder;
 }
+
+/** How a manifest shows in the plan, where the caller knows more than the copy (a referrer). */
+export type NodeInfo = Partial<Pick<PlanNode, 'kind' | 'artifactType' | 'parent' | 'listedBy'>>;
 
 /** What copying one manifest did: `pushed` when this run wrote it, with what the registry answered. */
 export interface CopyOutcome {
@@ -96,14 +104,21 @@ export class GraphCopier {
   copyManifest(
     descriptor: Descriptor,
     known?: FetchedManifest,
-    options: { assumeAbsent?: boolean; after?: Promise<unknown> } = {},
+    options: { assumeAbsent?: boolean; after?: Promise<unknown>; node?: NodeInfo } = {},
   ): Promise<CopyOutcome> {
     let p = this.manifests.get(descriptor.digest);
     if (!p) {
       let expanded!: (absent: boolean) => void;
       const expansion = new Promise<boolean>((resolve) => (expanded = resolve));
       this.expansions.set(descriptor.digest, expansion);
-      p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false, expanded, options.after);
+      p = this.doCopyManifest(
+        descriptor,
+        known,
+        options.assumeAbsent ?? false,
+        expanded,
+        options.after,
+        options.node ?? {},
+      );
       // A failure before the check is reported by the copy itself; the expansion then says "absent".
       p.catch(() => expanded(true));
       this.manifests.set(descriptor.digest, p);
@@ -127,10 +142,11 @@ export class GraphCopier {
   }
 
   /** Records a manifest the caller knows the target has (a tag there already names it). */
-  knownPresent(descriptor: Descriptor): void {
+  knownPresent(descriptor: Descriptor, node: NodeInfo = {}): void {
     if (this.manifests.has(descriptor.digest)) return;
     this.expansions.set(descriptor.digest, Promise.resolve(false));
     this.manifests.set(descriptor.digest, Promise.resolve({}));
+    this.note(descriptor, 'present', node);
     this.stats.manifestsPresent++;
     this.options.hooks?.onSkipped?.(descriptor);
   }
@@ -146,12 +162,14 @@ export class GraphCopier {
     assumeAbsent: boolean,
     expanded: (absent: boolean) => void,
     after: Promise<unknown> | undefined,
+    node: NodeInfo,
   ): Promise<CopyOutcome> {
     const present =
       !assumeAbsent &&
       (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
     if (present) {
       expanded(false);
+      this.note(descriptor, 'present', node);
       this.stats.manifestsPresent++;
       this.options.hooks?.onSkipped?.(descriptor);
       return {};
@@ -160,24 +178,36 @@ export class GraphCopier {
       known ??
       (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest))));
     const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+    // Parents before children in the plan, as they read in a tree.
+    this.note({ ...descriptor, mediaType: manifest.mediaType }, 'copy', {
+      kind: parsed.isIndex ? 'index' : 'manifest',
+      ...node,
+    });
+    const parent = descriptor.digest;
     const children: Promise<void>[] = [];
     for (const child of parsed.manifests) {
       // An index names manifests; anything else it names is carried as a blob.
       children.push(
-        isManifestMediaType(child.mediaType) ? this.copyManifest(child).then(() => undefined) : this.copyBlob(child),
+        isManifestMediaType(child.mediaType)
+          ? this.copyManifest(child, undefined, { node: { parent } }).then(() => undefined)
+          : this.copyBlob(child, parent),
       );
     }
-    if (parsed.config) children.push(this.copyBlob(parsed.config));
+    if (parsed.config) children.push(this.copyBlob(parsed.config, parent));
     for (const layer of parsed.layers) {
       // Non-distributable layers with URLs live elsewhere; registries do not hold them.
       if (layer.urls?.length) continue;
-      children.push(this.copyBlob(layer));
+      children.push(this.copyBlob(layer, parent));
     }
     expanded(true);
     // What must be in the target before this manifest (a referrer's subject) is awaited last,
     // so that fetching and copying the manifest's own content overlaps with it.
     if (after) children.push(after.then(() => undefined));
     await settleAll(children);
+    if (this.options.dryRun) {
+      this.stats.manifestsCopied++;
+      return {};
+    }
     const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
     let pushed: PushResult;
     for (let attempt = 1; ; attempt++) {
@@ -198,7 +228,7 @@ export class GraphCopier {
           `${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`,
         );
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-        await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b))));
+        await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b, descriptor.digest))));
       }
     }
     this.stats.manifestsCopied++;
@@ -207,10 +237,33 @@ export class GraphCopier {
     return { pushed };
   }
 
-  copyBlob(descriptor: Descriptor): Promise<void> {
+  /** Records a node's fate in the plan, when there is one. */
+  private note(descriptor: Descriptor, action: PlanNode['action'], node: NodeInfo & { kind?: PlanNode['kind'] }): void {
+    this.options.plan?.record({
+      kind:
+        node.kind ??
+        (isIndexMediaType(descriptor.mediaType)
+          ? 'index'
+          : isManifestMediaType(descriptor.mediaType)
+            ? 'manifest'
+            : 'blob'),
+      digest: descriptor.digest,
+      action,
+      ...(descriptor.mediaType && { mediaType: descriptor.mediaType }),
+      size: descriptor.size,
+      ...(descriptor.artifactType !== undefined && { artifactType: descriptor.artifactType }),
+      ...(node.artifactType !== undefined && { artifactType: node.artifactType }),
+      ...(node.parent !== undefined && { parent: node.parent }),
+      ...(node.listedBy !== undefined && { listedBy: node.listedBy }),
+    });
+  }
+
+  copyBlob(descriptor: Descriptor, parent?: string): Promise<void> {
     let p = this.blobs.get(descriptor.digest);
     if (!p) {
-      p = this.limiter.run(() => this.copyBlobWithRetry(descriptor));
+      p = this.limiter.run(() =>
+        this.options.dryRun ? this.planBlob(descriptor, parent) : this.copyBlobWithRetry(descriptor, parent),
+      );
       this.blobs.set(descriptor.digest, p);
     }
     return p;
@@ -222,10 +275,30 @@ export class GraphCopier {
    * upload session. Answers the transport already retried, refusals and content that does not
    * match its digest are final.
    */
-  private async copyBlobWithRetry(descriptor: Descriptor): Promise<void> {
+  /**
+   * A dry run's blob, decided as a copy would: within one registry a mount (which a copy sends
+   * without looking first: it costs what a HEAD does and is harmless when the blob is there);
+   * across registries present, or an upload.
+   */
+  private async planBlob(descriptor: Descriptor, parent: string | undefined): Promise<void> {
+    const node = { kind: 'blob' as const, ...(parent !== undefined && { parent }) };
+    if (this.sameRegistry) {
+      this.note(descriptor, 'mount', node);
+      this.stats.blobsMounted++;
+    } else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
+      this.note(descriptor, 'present', node);
+      this.stats.blobsPresent++;
+    } else {
+      this.note(descriptor, 'copy', node);
+      this.stats.blobsUploaded++;
+      this.stats.bytesUploaded += descriptor.size;
+    }
+  }
+
+  private async copyBlobWithRetry(descriptor: Descriptor, parent?: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.doCopyBlob(descriptor);
+        return await this.doCopyBlob(descriptor, parent);
       } catch (err) {
         // A streamed upload answered 5xx or 429 could not be retried below: it is here.
         const final =
@@ -242,19 +315,22 @@ export class GraphCopier {
     }
   }
 
-  private async doCopyBlob(descriptor: Descriptor): Promise<void> {
+  private async doCopyBlob(descriptor: Descriptor, parent: string | undefined): Promise<void> {
+    const blobNode = { kind: 'blob' as const, ...(parent !== undefined && { parent }) };
     let session: string | undefined;
     if (this.sameRegistry) {
       // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
       // a blob the target already has answers 201 too, so no HEAD is needed first.
       const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
       if (mount.mounted) {
+        this.note(descriptor, 'mount', blobNode);
         this.stats.blobsMounted++;
         this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
         return;
       }
       session = mount.session;
     } else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
+      this.note(descriptor, 'present', blobNode);
       this.stats.blobsPresent++;
       this.options.hooks?.onSkipped?.(descriptor);
       return;
@@ -273,6 +349,7 @@ export class GraphCopier {
           ? onSide('source', this.source, Promise.reject(data.errored))
           : onSide('target', this.target, Promise.reject(err)),
       );
+    this.note(descriptor, 'copy', blobNode);
     this.stats.blobsUploaded++;
     this.stats.bytesUploaded += descriptor.size;
     this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');

@@ -1,11 +1,13 @@
 import { GraphCopier, emptyStats, onSide, type CopyHooks, type CopyStats } from './copy.js';
 import type { Logger } from './logger.js';
 import { SILENT_LOGGER } from './logger.js';
+import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
 import { mapLimit } from './pool.js';
 import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrers-index.js';
 import { DEFAULT_DISCOVER_OPTIONS, discoverReferrers, type ReferrerInfo } from './referrers.js';
 import { referrersTagFor } from '../oci/digest.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
+import { MediaType } from '../oci/media-types.js';
 import { formatReference, formatRepository, sameRepository, type Reference } from '../oci/reference.js';
 import type {
   FetchedManifest,
@@ -78,8 +80,10 @@ export interface PromotionResult {
   capabilities: Record<string, RepositoryCapabilities>;
   /** Referrers-schema tags this run wrote, as full references (never any within one repository). */
   referrersTags: string[];
-  /** What the graph copy into other repositories did, summed over them. */
+  /** What the graph copy into other repositories did (in a dry run: would do), summed over them. */
   copy: CopyStats;
+  /** Per target repository in another repository, each node and what happened (would happen) to it. */
+  plan: RepositoryPlan[];
   warnings: string[];
 }
 
@@ -228,6 +232,7 @@ export async function promote(
     capabilities: {},
     referrersTags: [],
     copy: emptyStats(),
+    plan: [],
     warnings: [...discovery.warnings],
   };
 
@@ -319,16 +324,13 @@ async function copyInto(
 ): Promise<ReferrerInfo[]> {
   const where = `${target.registry}/${target.name}`;
   const unverified: ReferrerInfo[] = [];
-  if (request.dryRun) {
-    const present = await onSide('target', target, target.statManifest(manifest.digest));
-    opts.logger.info(
-      `[dry run] ${where} ${present ? 'already has' : 'would receive'} ${manifest.digest}${request.copyReferrers ? ` and ${referrers.length} referrer(s)` : ''}`,
-    );
-    return unverified;
-  }
+  const plan = new PlanRecorder(where);
+  // A dry run walks the same graph with the same reads, and writes nothing.
   const copier = new GraphCopier(source, target, {
     concurrency: opts.concurrency,
     logger: opts.logger,
+    dryRun: request.dryRun,
+    plan,
     ...(opts.hooks && { hooks: opts.hooks }),
   });
   const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
@@ -338,14 +340,18 @@ async function copyInto(
   const work: Promise<unknown>[] = [copier.copyManifest(root, manifest)];
   if (request.copyReferrers) {
     work.push(
-      copyReferrers(source, target, copier, manifest, referrers, opts, result).then((u) => unverified.push(...u)),
+      copyReferrers(source, target, copier, manifest, referrers, opts, result, plan, request.dryRun).then((u) =>
+        unverified.push(...u),
+      ),
     );
   }
   await settle(work.map((w) => w.then(() => undefined)));
+  result.plan.push(plan.plan());
   const s = copier.stats;
   for (const k of Object.keys(s) as (keyof CopyStats)[]) result.copy[k] += s[k];
+  const would = request.dryRun ? '[dry run] would be: ' : '';
   opts.logger.info(
-    `${where}: ${s.manifestsCopied} manifest(s) copied, ${s.manifestsPresent} already there; ${s.blobsUploaded} blob(s) uploaded (${s.bytesUploaded} bytes), ${s.blobsMounted} mounted, ${s.blobsPresent} already there`,
+    `${where}: ${would}${s.manifestsCopied} manifest(s) copied, ${s.manifestsPresent} already there; ${s.blobsUploaded} blob(s) uploaded (${s.bytesUploaded} bytes), ${s.blobsMounted} mounted, ${s.blobsPresent} already there`,
   );
   return unverified;
 }
@@ -365,6 +371,8 @@ async function copyReferrers(
   referrers: ReferrerInfo[],
   opts: PromotionOptions,
   result: PromotionResult,
+  plan: PlanRecorder,
+  dryRun: boolean,
 ): Promise<ReferrerInfo[]> {
   const where = `${target.registry}/${target.name}`;
   const side = <T>(work: Promise<T>) => onSide('target', target, work);
@@ -378,8 +386,19 @@ async function copyReferrers(
   // willCreate answers for every subject of the first level.
   const rootFresh = await copier.willCreate(manifest.digest);
   const known = target.capabilities().referrersApi !== undefined;
-  const probe = known && rootFresh ? undefined : await limited(() => target.probeReferrersApi(manifest.digest));
+  // A dry run cannot probe a repository it would create (a registry may answer 404 for the
+  // repository rather than for the API); the first write would tell.
+  const probe =
+    (known || dryRun) && rootFresh ? undefined : await limited(() => target.probeReferrersApi(manifest.digest));
   const api = target.capabilities().referrersApi === true;
+  const listedBy: PlanNode['listedBy'] =
+    target.capabilities().referrersApi === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
+  const referrerNode = (r: ReferrerInfo) => ({
+    kind: 'referrer' as const,
+    parent: r.subject,
+    ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+    ...(listedBy && { listedBy }),
+  });
   const listed = new Map<string, Set<string>>();
   if (probe) listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
 
@@ -400,6 +419,15 @@ async function copyReferrers(
         }
         const already = listed.get(subject) ?? new Set<string>();
         const wanted = level.filter((r) => r.subject === subject);
+        for (const r of wanted.filter((x) => already.has(x.digest))) {
+          plan.record({
+            digest: r.digest,
+            action: 'present',
+            mediaType: r.mediaType,
+            size: r.size,
+            ...referrerNode(r),
+          });
+        }
         const after = fresh ? copier.whenCopied(subject) : undefined;
         await settle(
           wanted
@@ -410,29 +438,42 @@ async function copyReferrers(
               const outcome = await copier.copyManifest(indexDescriptor(r), undefined, {
                 assumeAbsent: fresh || api,
                 ...(after && { after }),
+                node: referrerNode(r),
               });
               if (api && outcome.pushed?.ociSubject !== subject) unverified.push(r);
             }),
         );
         if (api || wanted.every((r) => already.has(r.digest))) return;
-        const wrote = await side(
+        const tag = referrersTagFor(subject);
+        const outcome = await side(
           mergeIntoReferrersIndex(target, subject, wanted.map(indexDescriptor), {
             ...DEFAULT_INDEX_MERGE_OPTIONS,
             settleMs: opts.indexSettleMs,
             logger: opts.logger,
             limit: copier.limit.bind(copier),
+            dryRun,
           }),
         );
-        if (wrote) {
-          result.referrersTags.push(`${where}:${referrersTagFor(subject)}`);
+        const written = outcome.wrote || outcome.wouldWrite === true;
+        plan.record({
+          kind: 'referrers-tag',
+          digest: subject,
+          tag,
+          action: !written ? 'present' : outcome.existed ? 'merge' : 'create',
+          mediaType: MediaType.OciIndex,
+          parent: subject,
+          ...(!listedBy && { condition: 'if the target has no referrers API (its first write will tell)' }),
+        });
+        if (written && listedBy) {
+          result.referrersTags.push(`${where}:${tag}`);
           opts.logger.info(
-            `Updated the referrers tag ${where}:${referrersTagFor(subject)} (${wanted.length} referrer(s) of ${subject})`,
+            `${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${where}:${tag} (${wanted.length} referrer(s) of ${subject})`,
           );
         }
       }),
     );
   }
-  await copyCosignAttachments(source, target, copier, manifest.digest, opts);
+  await copyCosignAttachments(source, target, copier, manifest.digest, opts, plan, dryRun);
   return unverified;
 }
 
@@ -442,6 +483,8 @@ async function copyCosignAttachments(
   copier: GraphCopier,
   digest: string,
   opts: PromotionOptions,
+  plan: PlanRecorder,
+  dryRun: boolean,
 ): Promise<void> {
   await mapLimit(COSIGN_SUFFIXES, opts.concurrency, async (suffix) => {
     const tag = `${referrersTagFor(digest)}.${suffix}`;
@@ -449,13 +492,24 @@ async function copyCosignAttachments(
     if ((await source.hasDigestTag(tag)) === false) return;
     const found = await onSide('source', source, source.statManifest(tag));
     if (!found) return;
-    await copier.copyManifest({ mediaType: found.mediaType, digest: found.digest, size: found.size });
+    await copier.copyManifest({ mediaType: found.mediaType, digest: found.digest, size: found.size }, undefined, {
+      node: { parent: digest },
+    });
     const there = await onSide('target', target, target.statManifest(tag));
-    if (there?.digest !== found.digest) {
+    const needed = there?.digest !== found.digest;
+    plan.record({
+      kind: 'cosign-tag',
+      digest: found.digest,
+      tag,
+      action: needed ? 'copy' : 'present',
+      mediaType: found.mediaType,
+      parent: digest,
+    });
+    if (needed && !dryRun) {
       const m = await onSide('source', source, source.fetchManifest(found.digest));
       await onSide('target', target, target.pushManifest(tag, m));
     }
-    opts.logger.info(`Copied cosign attachment ${tag}`);
+    if (needed) opts.logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
   });
 }
 

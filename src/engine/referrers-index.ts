@@ -8,11 +8,22 @@ export interface IndexMergeOptions {
   /** Wait before reading back, so that a concurrent writer's PUT has landed (jittered). */
   settleMs: number;
   logger: Logger;
+  /** Reads and compares only: says whether a write would be needed. */
+  dryRun?: boolean;
   /** Runs each request under a concurrency limit (the waits between them are not limited). */
   limit?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export const DEFAULT_INDEX_MERGE_OPTIONS: Omit<IndexMergeOptions, 'logger'> = { maxAttempts: 6, settleMs: 25 };
+
+export interface IndexMergeOutcome {
+  /** This call wrote the tag. */
+  wrote: boolean;
+  /** The tag existed when first read. */
+  existed: boolean;
+  /** Dry run: a write would have been needed. */
+  wouldWrite?: boolean;
+}
 
 export class ReferrersIndexConflictError extends Error {
   constructor(message: string) {
@@ -31,21 +42,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * distribution have no conditional PUT, so two writers can each read the old index and the
  * later PUT drops the other's entries: after writing, wait (jittered, and at least three times as long
  * as the write took, so that a writer that read before our PUT has landed its own) and read back,
- * merging again until a read shows everything. Returns whether this call wrote the tag.
+ * merging again until a read shows everything. Says whether this call wrote the tag.
  */
 export async function mergeIntoReferrersIndex(
   store: ReferrersIndexStore,
   subject: string,
   wanted: Descriptor[],
   options: IndexMergeOptions,
-): Promise<boolean> {
+): Promise<IndexMergeOutcome> {
   const limit = options.limit ?? (<T>(fn: () => Promise<T>) => fn());
   let wrote = false;
+  let existed = false;
   for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
     const current = await limit(() => store.readReferrersIndex(subject));
     const have = new Set(current.descriptors.map((d) => d.digest));
     const missing = wanted.filter((d) => !have.has(d.digest));
-    if (missing.length === 0) return wrote;
+    if (attempt === 1) existed = current.exists;
+    if (missing.length === 0) return { wrote, existed };
+    if (options.dryRun) return { wrote: false, existed, wouldWrite: true };
     if (wrote) {
       options.logger.info(
         `The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`,

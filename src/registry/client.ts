@@ -10,6 +10,7 @@ import {
   type HttpTransport,
 } from './http/transport.js';
 import { withRetry, type RetryOptions } from './http/retry.js';
+import { TrafficCounter, type HostTraffic } from './http/traffic.js';
 import { verifyingStream } from './verify.js';
 import type {
   Access,
@@ -75,11 +76,14 @@ export class RegistryClient implements RepositoryProvider {
   private readonly repositories = new Map<string, HttpRepository>();
   /** What one repository of a registry learned about the referrers API, for its others. */
   private readonly registryCaps = new Map<string, RegistryCapabilities>();
+  private readonly counter = new TrafficCounter();
 
   constructor(options: Partial<RegistryClientOptions> = {}) {
     this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
     this.transport = withRetry(
-      this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }),
+      this.counter.wrap(
+        this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }),
+      ),
       this.options.retry,
     );
     this.auth = new Authenticator({
@@ -105,6 +109,11 @@ export class RegistryClient implements RepositoryProvider {
     // Ask for push once any caller needs it, so one token covers reads and writes.
     if (access === 'push') repo.needPush();
     return repo;
+  }
+
+  /** Requests, bytes and announced rate limits so far, per host (token services included). */
+  traffic(): Record<string, HostTraffic> {
+    return this.counter.snapshot();
   }
 
   close(): Promise<void> {
