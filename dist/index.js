@@ -45910,7 +45910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1324:
+/***/ 3370:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48908,6 +48908,7 @@ const Inputs = {
     ReferrerTypes: 'referrer-types',
     Overwrite: 'overwrite',
     GithubToken: 'github-token',
+    RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
 };
 const Outputs = {
     Digest: 'digest',
@@ -48916,6 +48917,7 @@ const Outputs = {
     Referrers: 'referrers',
     Capabilities: 'capabilities',
     ReferrersTags: 'referrers-tags',
+    StrayReferrersTags: 'stray-referrers-tags',
 };
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -49252,6 +49254,7 @@ function parseInputs(get) {
         requireReferrersScope: parseScope(get(Inputs.RequireReferrersScope)),
         referrerTypes: parseArtifactTypes(Inputs.ReferrerTypes, get(Inputs.ReferrerTypes), true),
         overwrite: parseBoolean(Inputs.Overwrite, get(Inputs.Overwrite), true),
+        removeStrayReferrersTags: parseBoolean(Inputs.RemoveStrayReferrersTags, get(Inputs.RemoveStrayReferrersTags), false),
         ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
     };
 }
@@ -49316,6 +49319,11 @@ function buildOutputs(result) {
             },
         ]))),
         [Outputs.ReferrersTags]: JSON.stringify(result.referrersTags),
+        [Outputs.StrayReferrersTags]: JSON.stringify(result.strayReferrersTags.map((t) => ({
+            reference: t.reference,
+            outcome: t.outcome,
+            ...(t.reason && { reason: t.reason }),
+        }))),
     };
 }
 
@@ -49535,6 +49543,14 @@ function renderSummary(result, extras = {}) {
     if (extras.traffic && Object.keys(extras.traffic).length > 0) {
         out.push('### Requests');
         out.push(trafficTable(extras.traffic));
+    }
+    if (result.strayReferrersTags.length > 0) {
+        out.push('### Stray referrers tags');
+        out.push('These repositories have the referrers API, so a `sha256-<hex>` tag there is a leftover of a client that did not check.');
+        out.push(table(['Tag', 'Outcome'], result.strayReferrersTags.map((t) => [
+            code(t.reference),
+            `${t.outcome}${t.reason ? `: ${escapeCell(t.reason)}` : ''}`,
+        ])));
     }
     if (result.referrersTags.length > 0) {
         out.push(`### Referrers tags ${dry ? 'to write' : 'written'}`);
@@ -50175,6 +50191,71 @@ class PlanRecorder {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/stray-tags.ts
+
+
+
+/**
+ * On a repository with the referrers API, a `sha256-<hex>` tag is a leftover of a client that
+ * maintained the referrers tag schema without checking for the API. Finds those named after
+ * `digests` (from the repository's tag list, read once per run) and, when asked, removes one
+ * only when all of this holds: its name is exactly a referrers-schema name, it holds an OCI
+ * image index, and the referrers API lists every entry of that index (so nothing is lost).
+ * Nothing else is ever deleted. Repositories without the API are left alone: there the tag is
+ * the referrers list.
+ */
+async function strayReferrersTags(repo, digests, options) {
+    if (repo.capabilities().referrersApi !== true)
+        return [];
+    const tags = await repo.digestTagList();
+    if (!tags)
+        return [];
+    const where = `${repo.registry}/${repo.name}`;
+    const found = [];
+    for (const subject of new Set(digests)) {
+        const tag = referrersTagFor(subject);
+        if (!tags.has(tag) || !/^sha256-[0-9a-f]{64}$/.test(tag))
+            continue;
+        const stray = { reference: `${where}:${tag}`, subject, outcome: 'found' };
+        found.push(stray);
+        if (options.remove)
+            Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
+    }
+    return found;
+}
+async function removeIfRedundant(repo, subject, tag, options) {
+    const side = (work) => onSide('target', repo, work);
+    let entries;
+    try {
+        entries = (await side(repo.readReferrersIndex(subject))).descriptors.map((d) => d.digest);
+    }
+    catch (err) {
+        if (err instanceof RegistryError)
+            throw err;
+        return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
+    }
+    const listed = new Set((await side(repo.listReferrers(subject))).descriptors.map((d) => d.digest));
+    const unlisted = entries.filter((d) => !listed.has(d));
+    if (unlisted.length > 0) {
+        return {
+            outcome: 'kept',
+            reason: `the referrers API does not list ${unlisted.length} of its ${entries.length} entries (${unlisted.join(', ')})`,
+        };
+    }
+    if (options.dryRun)
+        return { outcome: 'would remove' };
+    try {
+        await side(repo.deleteTag(tag));
+    }
+    catch (err) {
+        if (!(err instanceof RegistryError))
+            throw err;
+        return { outcome: 'kept', reason: `the registry refused to delete it: ${err.message}` };
+    }
+    options.logger.info(`Removed the stray referrers tag ${repo.registry}/${repo.name}:${tag}`);
+    return { outcome: 'removed' };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/pool.ts
 /**
  * Runs `fn` over `items` with at most `limit` calls in flight, keeping result order. The first
@@ -50342,6 +50423,7 @@ async function fixReportedArtifactTypes(repo, referrers, options) {
 
 
 
+
 const DEFAULT_PROMOTION_OPTIONS = {
     concurrency: DEFAULT_DISCOVER_OPTIONS.concurrency,
     maxReferrerDepth: DEFAULT_DISCOVER_OPTIONS.maxDepth,
@@ -50435,7 +50517,7 @@ async function promote(registry, request, options = {}) {
     const perPlatformGate = gate && request.requireReferrersScope === 'per-platform';
     // Within one repository the referrers stay where they are: looking them up would only fill
     // an output, so it is done only for the policy gate or to copy them elsewhere.
-    const lookUpReferrers = (copying && request.copyReferrers) || gate;
+    const lookUpReferrers = (copying && request.copyReferrers) || gate || request.removeStrayReferrersTags === true;
     const [discovery] = await Promise.all([
         lookUpReferrers
             ? sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts))
@@ -50468,6 +50550,7 @@ async function promote(registry, request, options = {}) {
         referrersTags: [],
         copy: emptyStats(),
         plan: [],
+        strayReferrersTags: [],
         warnings: [...discovery.warnings],
     };
     if (request.overwrite === false) {
@@ -50504,6 +50587,40 @@ async function promote(registry, request, options = {}) {
     result.capabilities[formatRepository(request.source)] = source.capabilities();
     if (opts.verify && !request.dryRun)
         await verify(unproved, manifest, opts);
+    if (lookUpReferrers) {
+        // The promoted manifest, its children and its referrers: the digests whose stray tags count.
+        const digests = [
+            manifest.digest,
+            ...parseManifest(manifest.bytes, manifest.mediaType).manifests.map((m) => m.digest),
+            ...discovery.referrers.map((r) => r.digest),
+        ];
+        const remove = request.removeStrayReferrersTags === true;
+        // The source is looked at where its tag list was read anyway, and cleaned only when this
+        // run writes to it; other targets are looked at when cleaning was asked for.
+        const repos = [source, ...(remove ? groups.map(repositoryOf).filter((r) => r !== source) : [])];
+        for (const repo of repos) {
+            const writes = repo !== source || tagsSource;
+            const found = await strayReferrersTags(repo, digests, {
+                remove: remove && writes,
+                dryRun: request.dryRun,
+                logger: log,
+            });
+            result.strayReferrersTags.push(...found);
+        }
+        for (const stray of result.strayReferrersTags) {
+            if (stray.outcome === 'removed')
+                continue;
+            const w = stray.outcome === 'would remove'
+                ? `[dry run] would remove the stray referrers tag ${stray.reference}`
+                : `Stray referrers tag ${stray.reference}: the repository has the referrers API, so this tag is a leftover of a client that did not check${stray.outcome === 'kept'
+                    ? `; kept because ${stray.reason}`
+                    : remove
+                        ? ' (on a repository this run only reads)'
+                        : ''}`;
+            log.warning(w);
+            result.warnings.push(w);
+        }
+    }
     return result;
 }
 async function discoverAll(source, manifest, children, opts) {
@@ -51522,9 +51639,25 @@ class HttpRepository {
     /** `sha256-*` tags (referrers indexes, cosign attachments) from one tag listing, taken lazily. */
     digestTags;
     async hasDigestTag(tag) {
-        this.digestTags ??= this.listDigestTags().catch(() => undefined);
-        const tags = await this.digestTags;
+        const tags = await this.digestTagList();
         return tags && tags.has(tag);
+    }
+    digestTagList() {
+        this.digestTags ??= this.listDigestTags().catch(() => undefined);
+        return this.digestTags;
+    }
+    async deleteTag(tag) {
+        const where = this.ref(tag);
+        // Token services grant DELETE through a scope action of its own (distribution: `delete`).
+        const res = await this.send({
+            method: 'DELETE',
+            path: `/manifests/${tag}`,
+            operation: 'delete tag',
+            reference: where,
+            extraScopes: [repositoryScope(this.name, ['delete'])],
+        });
+        if (res.status !== 202 && res.status !== 200)
+            throw this.error(res, 'delete tag', where);
     }
     /**
      * One tag listing (paginated, at most MAX_TAG_PAGES pages of 1000) replaces a GET per digest
@@ -52258,6 +52391,7 @@ async function run() {
             requireReferrersScope: inputs.requireReferrersScope,
             referrerTypes: inputs.referrerTypes,
             overwrite: inputs.overwrite,
+            removeStrayReferrersTags: inputs.removeStrayReferrersTags,
         }, { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify }));
         const traffic = client.traffic();
         const warnings = rateLimitWarnings(traffic);
@@ -52291,7 +52425,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1324);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3370);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

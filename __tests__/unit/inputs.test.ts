@@ -53,9 +53,12 @@ describe('parseInputs', () => {
         'require-referrers-scope': 'per-platform',
         'referrer-types': 'application/vnd.dev.sigstore.*, application/spdx+json',
         overwrite: 'false',
+        'remove-stray-referrers-tags': 'true',
       }),
     );
+    expect(parseInputs(getter(base)).removeStrayReferrersTags).toBe(false);
     expect(r).toMatchObject({
+      removeStrayReferrersTags: true,
       requireReferrers: ['application/spdx+json', 'application/vnd.dev.sigstore.bundle.v0.3+json'],
       requireReferrersScope: 'per-platform',
       referrerTypes: ['application/vnd.dev.sigstore.*', 'application/spdx+json'],
@@ -250,6 +253,11 @@ describe('parseInputs', () => {
       /^Invalid copy-referrers 'off': expected true or false$/,
     ],
     ['overwrite never', { ...base, overwrite: 'never' }, /^Invalid overwrite 'never': expected true or false$/],
+    [
+      'remove-stray-referrers-tags all',
+      { ...base, 'remove-stray-referrers-tags': 'all' },
+      /^Invalid remove-stray-referrers-tags 'all': expected true or false$/,
+    ],
     [
       'a required referrer type that is not a media type',
       { ...base, 'require-referrers': 'cosign signature' },

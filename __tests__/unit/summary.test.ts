@@ -35,6 +35,7 @@ function result(extra: Partial<PromotionResult> = {}): PromotionResult {
       blobsPresent: 0,
       bytesUploaded: 0,
     },
+    strayReferrersTags: [],
     plan: [
       {
         repository: 'r.io/prod/a',

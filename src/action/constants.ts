@@ -16,6 +16,7 @@ export const Inputs = {
   ReferrerTypes: 'referrer-types',
   Overwrite: 'overwrite',
   GithubToken: 'github-token',
+  RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
 } as const;
 
 export const Outputs = {
@@ -25,4 +26,5 @@ export const Outputs = {
   Referrers: 'referrers',
   Capabilities: 'capabilities',
   ReferrersTags: 'referrers-tags',
+  StrayReferrersTags: 'stray-referrers-tags',
 } as const;

@@ -32,6 +32,7 @@ export interface ActionInputs {
   requireReferrersScope: 'root' | 'per-platform';
   referrerTypes: string[];
   overwrite: boolean;
+  removeStrayReferrersTags: boolean;
   /** For ghcr.io when nothing else gives credentials for it. */
   githubToken?: string;
 }
@@ -193,6 +194,11 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
     requireReferrersScope: parseScope(get(Inputs.RequireReferrersScope)),
     referrerTypes: parseArtifactTypes(Inputs.ReferrerTypes, get(Inputs.ReferrerTypes), true),
     overwrite: parseBoolean(Inputs.Overwrite, get(Inputs.Overwrite), true),
+    removeStrayReferrersTags: parseBoolean(
+      Inputs.RemoveStrayReferrersTags,
+      get(Inputs.RemoveStrayReferrersTags),
+      false,
+    ),
     ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
   };
 }

@@ -75,6 +75,7 @@ export async function run(): Promise<void> {
           requireReferrersScope: inputs.requireReferrersScope,
           referrerTypes: inputs.referrerTypes,
           overwrite: inputs.overwrite,
+          removeStrayReferrersTags: inputs.removeStrayReferrersTags,
         },
         { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify },
       ),

@@ -32,5 +32,12 @@ export function buildOutputs(result: PromotionResult): Record<(typeof Outputs)[k
       ),
     ),
     [Outputs.ReferrersTags]: JSON.stringify(result.referrersTags),
+    [Outputs.StrayReferrersTags]: JSON.stringify(
+      result.strayReferrersTags.map((t) => ({
+        reference: t.reference,
+        outcome: t.outcome,
+        ...(t.reason && { reason: t.reason }),
+      })),
+    ),
   };
 }

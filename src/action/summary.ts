@@ -227,6 +227,21 @@ export function renderSummary(result: PromotionResult, extras: SummaryExtras = {
     out.push('### Requests');
     out.push(trafficTable(extras.traffic));
   }
+  if (result.strayReferrersTags.length > 0) {
+    out.push('### Stray referrers tags');
+    out.push(
+      'These repositories have the referrers API, so a `sha256-<hex>` tag there is a leftover of a client that did not check.',
+    );
+    out.push(
+      table(
+        ['Tag', 'Outcome'],
+        result.strayReferrersTags.map((t) => [
+          code(t.reference),
+          `${t.outcome}${t.reason ? `: ${escapeCell(t.reason)}` : ''}`,
+        ]),
+      ),
+    );
+  }
   if (result.referrersTags.length > 0) {
     out.push(`### Referrers tags ${dry ? 'to write' : 'written'}`);
     out.push(result.referrersTags.map((t) => `- ${code(t)}`).join('\n'));

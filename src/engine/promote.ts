@@ -2,6 +2,7 @@ import { GraphCopier, emptyStats, onSide, type CopyHooks, type CopyStats } from 
 import type { Logger } from './logger.js';
 import { SILENT_LOGGER } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
+import { strayReferrersTags, type StrayReferrersTag } from './stray-tags.js';
 import { mapLimit } from './pool.js';
 import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrers-index.js';
 import { DEFAULT_DISCOVER_OPTIONS, discoverReferrers, type ReferrerInfo } from './referrers.js';
@@ -31,6 +32,8 @@ export interface PromotionRequest {
   referrerTypes?: string[];
   /** false: a target tag that points at another digest fails the run before anything is written. */
   overwrite?: boolean;
+  /** Delete stray `sha256-<hex>` tags (see strayReferrersTags) in the repositories this run writes to. */
+  removeStrayReferrersTags?: boolean;
 }
 
 export interface PromotionOptions {
@@ -84,6 +87,8 @@ export interface PromotionResult {
   copy: CopyStats;
   /** Per target repository in another repository, each node and what happened (would happen) to it. */
   plan: RepositoryPlan[];
+  /** `sha256-<hex>` tags left by other clients on repositories with the referrers API. */
+  strayReferrersTags: StrayReferrersTag[];
   warnings: string[];
 }
 
@@ -195,7 +200,7 @@ export async function promote(
   const perPlatformGate = gate && request.requireReferrersScope === 'per-platform';
   // Within one repository the referrers stay where they are: looking them up would only fill
   // an output, so it is done only for the policy gate or to copy them elsewhere.
-  const lookUpReferrers = (copying && request.copyReferrers) || gate;
+  const lookUpReferrers = (copying && request.copyReferrers) || gate || request.removeStrayReferrersTags === true;
   const [discovery] = await Promise.all([
     lookUpReferrers
       ? sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts))
@@ -233,6 +238,7 @@ export async function promote(
     referrersTags: [],
     copy: emptyStats(),
     plan: [],
+    strayReferrersTags: [],
     warnings: [...discovery.warnings],
   };
 
@@ -277,6 +283,43 @@ export async function promote(
   result.capabilities[formatRepository(request.source)] = source.capabilities();
 
   if (opts.verify && !request.dryRun) await verify(unproved, manifest, opts);
+
+  if (lookUpReferrers) {
+    // The promoted manifest, its children and its referrers: the digests whose stray tags count.
+    const digests = [
+      manifest.digest,
+      ...parseManifest(manifest.bytes, manifest.mediaType).manifests.map((m) => m.digest),
+      ...discovery.referrers.map((r) => r.digest),
+    ];
+    const remove = request.removeStrayReferrersTags === true;
+    // The source is looked at where its tag list was read anyway, and cleaned only when this
+    // run writes to it; other targets are looked at when cleaning was asked for.
+    const repos = [source, ...(remove ? groups.map(repositoryOf).filter((r) => r !== source) : [])];
+    for (const repo of repos) {
+      const writes = repo !== source || tagsSource;
+      const found = await strayReferrersTags(repo, digests, {
+        remove: remove && writes,
+        dryRun: request.dryRun,
+        logger: log,
+      });
+      result.strayReferrersTags.push(...found);
+    }
+    for (const stray of result.strayReferrersTags) {
+      if (stray.outcome === 'removed') continue;
+      const w =
+        stray.outcome === 'would remove'
+          ? `[dry run] would remove the stray referrers tag ${stray.reference}`
+          : `Stray referrers tag ${stray.reference}: the repository has the referrers API, so this tag is a leftover of a client that did not check${
+              stray.outcome === 'kept'
+                ? `; kept because ${stray.reason}`
+                : remove
+                  ? ' (on a repository this run only reads)'
+                  : ''
+            }`;
+      log.warning(w);
+      result.warnings.push(w);
+    }
+  }
   return result;
 }
 

@@ -171,9 +171,26 @@ class HttpRepository implements Repository {
   private digestTags?: Promise<Set<string> | undefined>;
 
   async hasDigestTag(tag: string): Promise<boolean | undefined> {
-    this.digestTags ??= this.listDigestTags().catch(() => undefined);
-    const tags = await this.digestTags;
+    const tags = await this.digestTagList();
     return tags && tags.has(tag);
+  }
+
+  digestTagList(): Promise<Set<string> | undefined> {
+    this.digestTags ??= this.listDigestTags().catch(() => undefined);
+    return this.digestTags;
+  }
+
+  async deleteTag(tag: string): Promise<void> {
+    const where = this.ref(tag);
+    // Token services grant DELETE through a scope action of its own (distribution: `delete`).
+    const res = await this.send({
+      method: 'DELETE',
+      path: `/manifests/${tag}`,
+      operation: 'delete tag',
+      reference: where,
+      extraScopes: [repositoryScope(this.name, ['delete'])],
+    });
+    if (res.status !== 202 && res.status !== 200) throw this.error(res, 'delete tag', where);
   }
 
   /**

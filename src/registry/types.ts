@@ -70,6 +70,10 @@ export interface Repository extends ManifestStore, ReferrerLister, BlobStore, Re
    * run; undefined when that listing is unavailable or too long to be worth reading.
    */
   hasDigestTag(tag: string): Promise<boolean | undefined>;
+  /** The repository's `sha256-*` tags, from that same listing; undefined when unavailable. */
+  digestTagList(): Promise<Set<string> | undefined>;
+  /** DELETE of a tag (distribution-spec "Deleting tags"); the manifest stays. */
+  deleteTag(tag: string): Promise<void>;
 }
 
 /** Read only, or read and write: decides the token scopes asked for. */

@@ -1,0 +1,88 @@
+import { onSide } from './copy.js';
+import type { Logger } from './logger.js';
+import { referrersTagFor } from '../oci/digest.js';
+import type { Repository } from '../registry/types.js';
+import { RegistryError } from '../registry/errors.js';
+
+/**
+ * `found`: reported, left alone; `removed`: deleted; `would remove`: a dry run's verdict;
+ * `kept`: removal was asked for but the tag did not meet every condition (`reason` says which).
+ */
+export type StrayOutcome = 'found' | 'removed' | 'would remove' | 'kept';
+
+export interface StrayReferrersTag {
+  /** `registry/repository:sha256-<hex>` */
+  reference: string;
+  /** The digest the tag's name stands for. */
+  subject: string;
+  outcome: StrayOutcome;
+  reason?: string;
+}
+
+export interface StrayTagOptions {
+  remove: boolean;
+  dryRun: boolean;
+  logger: Logger;
+}
+
+/**
+ * On a repository with the referrers API, a `sha256-<hex>` tag is a leftover of a client that
+ * maintained the referrers tag schema without checking for the API. Finds those named after
+ * `digests` (from the repository's tag list, read once per run) and, when asked, removes one
+ * only when all of this holds: its name is exactly a referrers-schema name, it holds an OCI
+ * image index, and the referrers API lists every entry of that index (so nothing is lost).
+ * Nothing else is ever deleted. Repositories without the API are left alone: there the tag is
+ * the referrers list.
+ */
+export async function strayReferrersTags(
+  repo: Repository,
+  digests: Iterable<string>,
+  options: StrayTagOptions,
+): Promise<StrayReferrersTag[]> {
+  if (repo.capabilities().referrersApi !== true) return [];
+  const tags = await repo.digestTagList();
+  if (!tags) return [];
+  const where = `${repo.registry}/${repo.name}`;
+  const found: StrayReferrersTag[] = [];
+  for (const subject of new Set(digests)) {
+    const tag = referrersTagFor(subject);
+    if (!tags.has(tag) || !/^sha256-[0-9a-f]{64}$/.test(tag)) continue;
+    const stray: StrayReferrersTag = { reference: `${where}:${tag}`, subject, outcome: 'found' };
+    found.push(stray);
+    if (options.remove) Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
+  }
+  return found;
+}
+
+async function removeIfRedundant(
+  repo: Repository,
+  subject: string,
+  tag: string,
+  options: StrayTagOptions,
+): Promise<Pick<StrayReferrersTag, 'outcome' | 'reason'>> {
+  const side = <T>(work: Promise<T>) => onSide('target', repo, work);
+  let entries: string[];
+  try {
+    entries = (await side(repo.readReferrersIndex(subject))).descriptors.map((d) => d.digest);
+  } catch (err) {
+    if (err instanceof RegistryError) throw err;
+    return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
+  }
+  const listed = new Set((await side(repo.listReferrers(subject))).descriptors.map((d) => d.digest));
+  const unlisted = entries.filter((d) => !listed.has(d));
+  if (unlisted.length > 0) {
+    return {
+      outcome: 'kept',
+      reason: `the referrers API does not list ${unlisted.length} of its ${entries.length} entries (${unlisted.join(', ')})`,
+    };
+  }
+  if (options.dryRun) return { outcome: 'would remove' };
+  try {
+    await side(repo.deleteTag(tag));
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    return { outcome: 'kept', reason: `the registry refused to delete it: ${err.message}` };
+  }
+  options.logger.info(`Removed the stray referrers tag ${repo.registry}/${repo.name}:${tag}`);
+  return { outcome: 'removed' };
+}
