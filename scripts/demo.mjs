@@ -5,6 +5,8 @@
 // tag index a client keeps on such a registry), runs the built dist/index.js the way the
 // runner does to promote rc to 1.2.3 and latest, prints the outputs and the job summary,
 // shows that no referrers tag was created or changed, and runs it once more (unchanged).
+// Then it promotes rc into another repository, prod/app, with its signature: a dry run first
+// (the plan in the job summary, nothing written), then for real (the referrers tag it wrote).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -120,17 +122,23 @@ try {
   console.log(`Pushed demo/app:rc = ${image.digest} and a signature referring to it`);
   console.log(`Tags before: ${tagsBefore.join(', ')}\n`);
 
-  const runAction = (label) => {
+  const runAction = (label, targets = '1.2.3, latest', inputs = {}) => {
     writeFileSync(join(dir, 'output'), '');
     writeFileSync(join(dir, 'summary'), '');
-    console.log(`--- ${label}: node dist/index.js with INPUT_SOURCE=${host}/demo/app:rc INPUT_TARGETS="1.2.3, latest"`);
+    const shown = Object.entries(inputs)
+      .map(([k, v]) => ` ${k}=${v}`)
+      .join('');
+    console.log(
+      `--- ${label}: node dist/index.js with INPUT_SOURCE=${host}/demo/app:rc INPUT_TARGETS="${targets}"${shown}`,
+    );
     const r = spawnSync(process.execPath, [join(root, 'dist', 'index.js')], {
       stdio: 'inherit',
       env: {
         PATH: process.env.PATH,
         INPUT_SOURCE: `${host}/demo/app:rc`,
-        INPUT_TARGETS: '1.2.3, latest',
+        INPUT_TARGETS: targets,
         'INPUT_PLAIN-HTTP': 'true',
+        ...inputs,
         DOCKER_CONFIG: join(dir, 'no-docker-config'),
         GITHUB_OUTPUT: join(dir, 'output'),
         GITHUB_STEP_SUMMARY: join(dir, 'summary'),
@@ -156,6 +164,14 @@ try {
     `sha256-* tags: ${tagsBefore.filter((t) => t.startsWith('sha256-')).length} before, ${tagsAfter.filter((t) => t.startsWith('sha256-')).length} after\n`,
   );
   runAction('Second run (nothing to do)');
+
+  const prod = `${host}/prod/app:1.2.3`;
+  const plan = runAction('Into another repository, dry run', prod, { 'INPUT_DRY-RUN': 'true' });
+  console.log(`Job summary of the dry run (the plan):\n${plan}`);
+  const prodTags = async () => (await (await fetch(`http://${host}/v2/prod/app/tags/list`)).json()).tags ?? [];
+  console.log(`prod/app tags after the dry run: ${(await prodTags()).join(', ') || '(none: nothing was written)'}\n`);
+  runAction('Into another repository', prod);
+  console.log(`prod/app tags: ${(await prodTags()).join(', ')} (the referrers tag lists the copied signature)`);
 } finally {
   cleanup();
 }
