@@ -49379,6 +49379,20 @@ function formatBytes(n) {
     }
     return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
+/**
+ * Lines of one tree at most: GitHub refuses a step summary over 1 MiB, and 10,000 referrers
+ * at about 200 bytes a line would pass that.
+ */
+const MAX_TREE_LINES = 1000;
+/** The first `MAX_TREE_LINES` lines, and how many were left out. */
+function capped(lines, what) {
+    if (lines.length <= MAX_TREE_LINES)
+        return lines.join('\n');
+    return [
+        ...lines.slice(0, MAX_TREE_LINES),
+        `- … and ${lines.length - MAX_TREE_LINES} more ${what} (left out of the summary)`,
+    ].join('\n');
+}
 const ACTION_WORDS = {
     copy: ['copied', 'copy'],
     mount: ['mounted', 'mount'],
@@ -49416,7 +49430,11 @@ function renderPlanTree(plan, dryRun) {
     for (const n of plan.nodes) {
         // A node whose parent is not in this plan (a child of a manifest that was already there) sits at the top.
         const parent = n.parent !== undefined && digests.has(n.parent) ? n.parent : undefined;
-        children.set(parent, [...(children.get(parent) ?? []), n]);
+        const siblings = children.get(parent);
+        if (siblings)
+            siblings.push(n);
+        else
+            children.set(parent, [n]);
     }
     const lines = [];
     const seen = new Set();
@@ -49431,7 +49449,7 @@ function renderPlanTree(plan, dryRun) {
         }
     };
     walk(undefined, 0);
-    return lines.join('\n');
+    return capped(lines, 'nodes');
 }
 function planCounts(plan, dryRun) {
     const count = (kinds, action) => plan.nodes.filter((n) => kinds.includes(n.kind) && n.action === action);
@@ -49447,8 +49465,13 @@ function planCounts(plan, dryRun) {
 }
 function referrersTree(result) {
     const bySubject = new Map();
-    for (const r of result.referrers)
-        bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
+    for (const r of result.referrers) {
+        const list = bySubject.get(r.subject);
+        if (list)
+            list.push(r);
+        else
+            bySubject.set(r.subject, [r]);
+    }
     // Where each referrer lives on each target repository, as the plans say.
     const placement = new Map();
     for (const plan of result.plan) {
@@ -49456,7 +49479,12 @@ function referrersTree(result) {
             if (n.kind !== 'referrer')
                 continue;
             const how = n.listedBy ?? 'referrers API or referrers tag';
-            placement.set(n.digest, [...(placement.get(n.digest) ?? []), `${escapeCell(plan.repository)}: ${how}`]);
+            const at = `${escapeCell(plan.repository)}: ${how}`;
+            const list = placement.get(n.digest);
+            if (list)
+                list.push(at);
+            else
+                placement.set(n.digest, [at]);
         }
     }
     const lines = [`- ${code(result.digest)} (the promoted manifest)`];
@@ -49477,7 +49505,7 @@ function referrersTree(result) {
         lines.push(`- ${code(subject)} (a child of the promoted index)`);
         walk(subject, 1);
     }
-    return lines.join('\n');
+    return capped(lines, 'lines; the `referrers` output lists every referrer');
 }
 function trafficTable(traffic) {
     const hosts = Object.entries(traffic);
@@ -50721,8 +50749,17 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
         listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
     const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
     for (const depth of depths) {
-        const level = referrers.filter((r) => r.depth === depth);
-        const subjects = [...new Set(level.map((r) => r.subject))];
+        const bySubject = new Map();
+        for (const r of referrers) {
+            if (r.depth !== depth)
+                continue;
+            const list = bySubject.get(r.subject);
+            if (list)
+                list.push(r);
+            else
+                bySubject.set(r.subject, [r]);
+        }
+        const subjects = [...bySubject.keys()];
         // Every subject at once: the requests take slots of the copy's limit, the waits do not.
         await settle(subjects.map(async (subject) => {
             // A subject this run creates has nothing listed: no listing, no existence checks.
@@ -50734,7 +50771,7 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
                 listed.set(subject, new Set(descriptors.map((d) => d.digest)));
             }
             const already = listed.get(subject) ?? new Set();
-            const wanted = level.filter((r) => r.subject === subject);
+            const wanted = bySubject.get(subject);
             for (const r of wanted.filter((x) => already.has(x.digest))) {
                 plan.record({
                     digest: r.digest,

@@ -6,27 +6,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { renderSummary } from '../../src/action/summary.js';
 import type { PlanNode, RepositoryPlan } from '../../src/engine/plan.js';
-import { promote, type PromotionRequest } from '../../src/engine/promote.js';
-import { parseReference } from '../../src/oci/reference.js';
-import { RegistryClient } from '../../src/registry/client.js';
+import { promote } from '../../src/engine/promote.js';
 import { seedGraph } from '../support/graph.js';
 import { checkMarkdownStructure } from '../support/markdown.js';
 import { getManifest, pushArtifact, pushImage, writeReferrersTagIndex } from '../support/oci-seed.js';
+import { clientsClosedAfterAll, promotionRequest } from '../support/promotion.js';
 import { startDistribution, startReferrersRegistry, type RunningRegistry } from '../support/registries.js';
 
 const FOREIGN = 'application/vnd.example.foreign';
 
-const clients: RegistryClient[] = [];
-function client(): RegistryClient {
-  const c = new RegistryClient({ plainHttp: true });
-  clients.push(c);
-  return c;
-}
-afterAll(async () => Promise.all(clients.map((c) => c.close())));
-
-function request(source: string, target: string, dryRun: boolean): PromotionRequest {
-  return { source: parseReference(source), targets: [parseReference(target)], copyReferrers: true, dryRun };
-}
+const client = clientsClosedAfterAll();
+const request = (source: string, target: string, dryRun: boolean) => promotionRequest(source, [target], { dryRun });
 
 /** What a plan says, node by node, comparable between runs. */
 const fates = (plan: RepositoryPlan, kinds?: PlanNode['kind'][]) =>

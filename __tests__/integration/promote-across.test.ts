@@ -9,11 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promote, type PromotionRequest, type PromotionResult } from '../../src/engine/promote.js';
+import { promote, type PromotionResult } from '../../src/engine/promote.js';
 import type { Credential } from '../../src/registry/auth.js';
-import { RegistryClient } from '../../src/registry/client.js';
 import { DigestMismatchError } from '../../src/registry/errors.js';
-import { parseReference } from '../../src/oci/reference.js';
 import {
   getManifest,
   getReferrersApi,
@@ -27,27 +25,10 @@ import {
 import { startDistribution, startReferrersRegistry, type RunningRegistry } from '../support/registries.js';
 
 import { expectedReferrers, seedGraph, SIG } from '../support/graph.js';
+import { clientsClosedAfterAll, promotionRequest } from '../support/promotion.js';
 
-const clients: RegistryClient[] = [];
-function client(credentials?: (registry: string) => Credential | undefined): RegistryClient {
-  const c = new RegistryClient({
-    plainHttp: true,
-    ...(credentials && { credentials: async (r: string) => credentials(r) }),
-  });
-  clients.push(c);
-  return c;
-}
-afterAll(async () => Promise.all(clients.map((c) => c.close())));
-
-function request(source: string, targets: string[], extra: Partial<PromotionRequest> = {}): PromotionRequest {
-  return {
-    source: parseReference(source),
-    targets: targets.map((t) => parseReference(t)),
-    copyReferrers: true,
-    dryRun: false,
-    ...extra,
-  };
-}
+const client = clientsClosedAfterAll();
+const request = promotionRequest;
 
 /** The referrers the target shows for a subject: through the API, or its referrers tag. */
 async function referrersOnTarget(registry: RunningRegistry, t: SeedTarget, subject: string): Promise<string[]> {

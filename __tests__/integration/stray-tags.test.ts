@@ -5,9 +5,7 @@
  * a tag is the referrers list, never stray).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { promote, type PromotionRequest } from '../../src/engine/promote.js';
-import { parseReference } from '../../src/oci/reference.js';
-import { RegistryClient } from '../../src/registry/client.js';
+import { promote } from '../../src/engine/promote.js';
 import {
   listTags,
   pushArtifact,
@@ -18,28 +16,14 @@ import {
   type PushedManifest,
   type SeedTarget,
 } from '../support/oci-seed.js';
+import { clientsClosedAfterAll, promotionRequest } from '../support/promotion.js';
 import { startDistribution, startReferrersRegistry, type RunningRegistry } from '../support/registries.js';
 
 const SIG = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const COUNTER = 'application/vnd.example.countersignature';
 
-const clients: RegistryClient[] = [];
-function client(): RegistryClient {
-  const c = new RegistryClient({ plainHttp: true });
-  clients.push(c);
-  return c;
-}
-afterAll(async () => Promise.all(clients.map((c) => c.close())));
-
-function request(source: string, targets: string[], extra: Partial<PromotionRequest> = {}): PromotionRequest {
-  return {
-    source: parseReference(source),
-    targets: targets.map((t) => parseReference(t)),
-    copyReferrers: true,
-    dryRun: false,
-    ...extra,
-  };
-}
+const client = clientsClosedAfterAll();
+const request = promotionRequest;
 
 interface Seeded {
   image: PushedManifest;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { rateLimitWarnings } from '../../src/action/rate-limits.js';
-import { escapeCell, formatBytes, renderPlanTree, renderSummary } from '../../src/action/summary.js';
+import { escapeCell, formatBytes, MAX_TREE_LINES, renderPlanTree, renderSummary } from '../../src/action/summary.js';
 import type { PromotionResult } from '../../src/engine/promote.js';
 import { parseRateLimitHeader, type HostTraffic } from '../../src/registry/http/traffic.js';
 import { checkMarkdownStructure } from '../support/markdown.js';
@@ -144,6 +144,23 @@ describe('summary', () => {
       false,
     );
     expect(tree).toBe(`- blob <code>${d('9')}</code> 1 B: **already there**`);
+  });
+
+  it('keeps a huge graph within what GitHub accepts as a step summary', () => {
+    const nodes = Array.from({ length: 10_000 }, (_, i) => ({
+      kind: 'referrer' as const,
+      digest: 'sha256:' + i.toString(16).padStart(64, '0'),
+      action: 'copy' as const,
+      size: 700,
+      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      parent: d('c'),
+      listedBy: 'referrers tag' as const,
+    }));
+    const referrers = nodes.map((n) => ({ ...n, mediaType: 'm', subject: d('c'), depth: 1 }));
+    const md = renderSummary(result({ plan: [{ repository: 'r.io/prod/a', nodes }], referrers }));
+    checkMarkdownStructure(md);
+    expect(Buffer.byteLength(md)).toBeLessThan(1024 * 1024);
+    expect(md).toContain(`- … and ${10_000 - MAX_TREE_LINES} more nodes (left out of the summary)`);
   });
 
   it('formats sizes', () => {

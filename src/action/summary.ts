@@ -32,6 +32,21 @@ export function formatBytes(n: number): string {
   return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
 
+/**
+ * Lines of one tree at most: GitHub refuses a step summary over 1 MiB, and 10,000 referrers
+ * at about 200 bytes a line would pass that.
+ */
+export const MAX_TREE_LINES = 1000;
+
+/** The first `MAX_TREE_LINES` lines, and how many were left out. */
+function capped(lines: string[], what: string): string {
+  if (lines.length <= MAX_TREE_LINES) return lines.join('\n');
+  return [
+    ...lines.slice(0, MAX_TREE_LINES),
+    `- … and ${lines.length - MAX_TREE_LINES} more ${what} (left out of the summary)`,
+  ].join('\n');
+}
+
 export interface SummaryExtras {
   /** Requests and rate limits per host, as the client counted them. */
   traffic?: Record<string, HostTraffic>;
@@ -79,7 +94,9 @@ export function renderPlanTree(plan: RepositoryPlan, dryRun: boolean): string {
   for (const n of plan.nodes) {
     // A node whose parent is not in this plan (a child of a manifest that was already there) sits at the top.
     const parent = n.parent !== undefined && digests.has(n.parent) ? n.parent : undefined;
-    children.set(parent, [...(children.get(parent) ?? []), n]);
+    const siblings = children.get(parent);
+    if (siblings) siblings.push(n);
+    else children.set(parent, [n]);
   }
   const lines: string[] = [];
   const seen = new Set<PlanNode>();
@@ -92,7 +109,7 @@ export function renderPlanTree(plan: RepositoryPlan, dryRun: boolean): string {
     }
   };
   walk(undefined, 0);
-  return lines.join('\n');
+  return capped(lines, 'nodes');
 }
 
 function planCounts(plan: RepositoryPlan, dryRun: boolean): string {
@@ -112,14 +129,21 @@ function planCounts(plan: RepositoryPlan, dryRun: boolean): string {
 
 function referrersTree(result: PromotionResult): string {
   const bySubject = new Map<string, PromotionResult['referrers']>();
-  for (const r of result.referrers) bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
+  for (const r of result.referrers) {
+    const list = bySubject.get(r.subject);
+    if (list) list.push(r);
+    else bySubject.set(r.subject, [r]);
+  }
   // Where each referrer lives on each target repository, as the plans say.
   const placement = new Map<string, string[]>();
   for (const plan of result.plan) {
     for (const n of plan.nodes) {
       if (n.kind !== 'referrer') continue;
       const how = n.listedBy ?? 'referrers API or referrers tag';
-      placement.set(n.digest, [...(placement.get(n.digest) ?? []), `${escapeCell(plan.repository)}: ${how}`]);
+      const at = `${escapeCell(plan.repository)}: ${how}`;
+      const list = placement.get(n.digest);
+      if (list) list.push(at);
+      else placement.set(n.digest, [at]);
     }
   }
   const lines: string[] = [`- ${code(result.digest)} (the promoted manifest)`];
@@ -142,7 +166,7 @@ function referrersTree(result: PromotionResult): string {
     lines.push(`- ${code(subject)} (a child of the promoted index)`);
     walk(subject, 1);
   }
-  return lines.join('\n');
+  return capped(lines, 'lines; the `referrers` output lists every referrer');
 }
 
 function trafficTable(traffic: Record<string, HostTraffic>): string {

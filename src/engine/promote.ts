@@ -447,8 +447,14 @@ async function copyReferrers(
 
   const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
   for (const depth of depths) {
-    const level = referrers.filter((r) => r.depth === depth);
-    const subjects = [...new Set(level.map((r) => r.subject))];
+    const bySubject = new Map<string, ReferrerInfo[]>();
+    for (const r of referrers) {
+      if (r.depth !== depth) continue;
+      const list = bySubject.get(r.subject);
+      if (list) list.push(r);
+      else bySubject.set(r.subject, [r]);
+    }
+    const subjects = [...bySubject.keys()];
     // Every subject at once: the requests take slots of the copy's limit, the waits do not.
     await settle(
       subjects.map(async (subject) => {
@@ -461,7 +467,7 @@ async function copyReferrers(
           listed.set(subject, new Set(descriptors.map((d) => d.digest)));
         }
         const already = listed.get(subject) ?? new Set<string>();
-        const wanted = level.filter((r) => r.subject === subject);
+        const wanted = bySubject.get(subject)!;
         for (const r of wanted.filter((x) => already.has(x.digest))) {
           plan.record({
             digest: r.digest,
