@@ -49384,14 +49384,13 @@ function formatBytes(n) {
  * at about 200 bytes a line would pass that.
  */
 const MAX_TREE_LINES = 1000;
-/** The first `MAX_TREE_LINES` lines, and how many were left out. */
-function capped(lines, what) {
-    if (lines.length <= MAX_TREE_LINES)
+/** What the whole summary may weigh: GitHub's limit is 1 MiB per step. */
+const SUMMARY_BUDGET_BYTES = 1_000_000;
+/** The first `limit` lines, and how many were left out. */
+function capped(lines, what, limit) {
+    if (lines.length <= limit)
         return lines.join('\n');
-    return [
-        ...lines.slice(0, MAX_TREE_LINES),
-        `- … and ${lines.length - MAX_TREE_LINES} more ${what} (left out of the summary)`,
-    ].join('\n');
+    return [...lines.slice(0, limit), `- … and ${lines.length - limit} more ${what} (left out of the summary)`].join('\n');
 }
 const ACTION_WORDS = {
     copy: ['copied', 'copy'],
@@ -49424,7 +49423,7 @@ function nodeLine(n, dryRun) {
     return `${what}: **${dryRun ? planned : done}**${where}${condition}`;
 }
 /** The plan of one target repository as a nested list: children under the manifest that names them, referrers under their subject. */
-function renderPlanTree(plan, dryRun) {
+function renderPlanTree(plan, dryRun, limit = MAX_TREE_LINES) {
     const children = new Map();
     const digests = new Set(plan.nodes.filter((n) => n.kind !== 'referrers-tag').map((n) => n.digest));
     for (const n of plan.nodes) {
@@ -49449,7 +49448,7 @@ function renderPlanTree(plan, dryRun) {
         }
     };
     walk(undefined, 0);
-    return capped(lines, 'nodes');
+    return capped(lines, 'nodes', limit);
 }
 function planCounts(plan, dryRun) {
     const count = (kinds, action) => plan.nodes.filter((n) => kinds.includes(n.kind) && n.action === action);
@@ -49463,7 +49462,7 @@ function planCounts(plan, dryRun) {
         parts.push(`${tags} referrers tag(s) ${dryRun ? 'to write' : 'written'}`);
     return parts.join('; ');
 }
-function referrersTree(result) {
+function referrersTree(result, limit) {
     const bySubject = new Map();
     for (const r of result.referrers) {
         const list = bySubject.get(r.subject);
@@ -49505,7 +49504,7 @@ function referrersTree(result) {
         lines.push(`- ${code(subject)} (a child of the promoted index)`);
         walk(subject, 1);
     }
-    return capped(lines, 'lines; the `referrers` output lists every referrer');
+    return capped(lines, 'lines; the `referrers` output lists every referrer', limit);
 }
 function trafficTable(traffic) {
     const hosts = Object.entries(traffic);
@@ -49529,6 +49528,14 @@ function trafficTable(traffic) {
  * capabilities; requests and bytes per host with their rate limits; and the warnings.
  */
 function renderSummary(result, extras = {}) {
+    // Trees shrink until the whole fits GitHub's limit, however many targets and referrers.
+    for (let limit = MAX_TREE_LINES;; limit = Math.floor(limit / 2)) {
+        const md = render(result, extras, limit);
+        if (Buffer.byteLength(md) <= SUMMARY_BUDGET_BYTES || limit < 10)
+            return md;
+    }
+}
+function render(result, extras, limit) {
     const dry = result.dryRun;
     const out = [];
     out.push(`## OCI promotion${dry ? ' (dry run: nothing was written)' : ''}`);
@@ -49543,7 +49550,7 @@ function renderSummary(result, extras = {}) {
     for (const plan of result.plan) {
         out.push(`### ${dry ? 'Plan for' : 'Copied into'} ${code(plan.repository)}`);
         out.push(`${planCounts(plan, dry)}.`);
-        out.push(`<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry)}\n\n</details>`);
+        out.push(`<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry, limit)}\n\n</details>`);
     }
     out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
     if (!result.referrersLookedUp) {
@@ -49553,7 +49560,7 @@ function renderSummary(result, extras = {}) {
         out.push('None found.');
     }
     else {
-        out.push(referrersTree(result));
+        out.push(referrersTree(result, limit));
     }
     const caps = Object.entries(result.capabilities);
     if (caps.length > 0) {
@@ -49587,7 +49594,7 @@ function renderSummary(result, extras = {}) {
     const warnings = [...result.warnings, ...(extras.warnings ?? [])];
     if (warnings.length > 0) {
         out.push('### Warnings');
-        out.push(warnings.map((w) => `- ${escapeCell(w)}`).join('\n'));
+        out.push(capped(warnings.map((w) => `- ${escapeCell(w)}`), 'warnings; the log has every one', limit));
     }
     return out.join('\n\n') + '\n';
 }
@@ -49968,6 +49975,12 @@ class GraphCopier {
             p.catch(() => expanded(true));
             this.manifests.set(descriptor.digest, p);
         }
+        else if (options.after) {
+            // Already being copied for another reason (a referrer that is also in the image graph):
+            // done only once what it must follow is there too.
+            const after = options.after;
+            return Promise.all([p, after]).then(([outcome]) => outcome);
+        }
         return p;
     }
     /**
@@ -50203,19 +50216,28 @@ const SILENT_LOGGER = {
 class PlanRecorder {
     repository;
     nodes = [];
-    seen = new Set();
+    byKey = new Map();
     constructor(repository) {
         this.repository = repository;
     }
+    static key(node) {
+        return node.kind === 'referrers-tag' || node.kind === 'cosign-tag' ? `tag ${node.tag}` : node.digest;
+    }
     record(node) {
-        const key = `${node.kind === 'referrers-tag' || node.kind === 'cosign-tag' ? node.tag : node.digest}`;
-        if (this.seen.has(key))
+        const key = PlanRecorder.key(node);
+        if (this.byKey.has(key))
             return;
-        this.seen.add(key);
+        this.byKey.set(key, node);
         this.nodes.push(node);
     }
+    /** Adds what was learned about a referrer after it was recorded: how the target lists it. */
+    annotate(digest, patch) {
+        const node = this.byKey.get(digest);
+        if (node?.kind === 'referrer')
+            Object.assign(node, patch);
+    }
     plan() {
-        return { repository: this.repository, nodes: [...this.nodes] };
+        return { repository: this.repository, nodes: this.nodes.map((n) => ({ ...n })) };
     }
 }
 
@@ -50246,8 +50268,15 @@ async function strayReferrersTags(repo, digests, options) {
             continue;
         const stray = { reference: `${where}:${tag}`, subject, outcome: 'found' };
         found.push(stray);
-        if (options.remove)
+        if (!options.remove)
+            continue;
+        try {
             Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
+        }
+        catch (err) {
+            // Cleaning up is not the promotion: a registry failure here keeps the tag and says why.
+            Object.assign(stray, { outcome: 'kept', reason: `checking it failed: ${err.message}` });
+        }
     }
     return found;
 }
@@ -50262,7 +50291,11 @@ async function removeIfRedundant(repo, subject, tag, options) {
             throw err;
         return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
     }
-    const listed = new Set((await side(repo.listReferrers(subject))).descriptors.map((d) => d.digest));
+    // The API's answer alone: a fallback to the tag schema would read this very tag.
+    const listing = await side(repo.listReferrersFromApi(subject));
+    if (!listing)
+        return { outcome: 'kept', reason: 'the referrers API did not answer with a list for its subject' };
+    const listed = new Set(listing.descriptors.map((d) => d.digest));
     const unlisted = entries.filter((d) => !listed.has(d));
     if (unlisted.length > 0) {
         return {
@@ -50725,28 +50758,41 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
     const side = (work) => onSide('target', target, work);
     const limited = (fn) => copier.limit(() => side(fn()));
     const unverified = [];
-    // The repository surely exists now (a registry may answer 404 NAME_UNKNOWN for one it has
-    // never seen), so the probe's answer is about the API.
-    // Within one registry the source's answer already says; a root this run creates has
-    // nothing listed yet, so then no request is needed at all.
+    const listed = new Map();
     // Once the root's existence check answered, its children's copies are under way too, so
     // willCreate answers for every subject of the first level.
     const rootFresh = await copier.willCreate(manifest.digest);
-    const known = target.capabilities().referrersApi !== undefined;
-    // A dry run cannot probe a repository it would create (a registry may answer 404 for the
-    // repository rather than for the API); the first write would tell.
-    const probe = (known || dryRun) && rootFresh ? undefined : await limited(() => target.probeReferrersApi(manifest.digest));
-    const api = target.capabilities().referrersApi === true;
-    const listedBy = target.capabilities().referrersApi === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
+    // Whether the target has the referrers API, learned once and only when needed. Within one
+    // registry the source's answer says. Otherwise a probe, sent only where the repository surely
+    // exists (a registry may answer 404 NAME_UNKNOWN for a repository it has never seen, which
+    // says nothing about the API): at once when the root was already there, else once the root
+    // is in. A dry run cannot wait for that: its answer is then unknown (the first write tells).
+    let apiAnswer;
+    const learnApi = () => {
+        apiAnswer ??= (async () => {
+            const known = target.capabilities().referrersApi;
+            if (known !== undefined)
+                return known;
+            if (rootFresh) {
+                if (dryRun)
+                    return undefined;
+                await copier.whenCopied(manifest.digest);
+            }
+            const probe = await limited(() => target.probeReferrersApi(manifest.digest));
+            if (probe && !rootFresh)
+                listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
+            return target.capabilities().referrersApi ?? false;
+        })();
+        return apiAnswer;
+    };
+    if (!rootFresh)
+        await learnApi();
+    const listedByOf = (api) => api === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
     const referrerNode = (r) => ({
         kind: 'referrer',
         parent: r.subject,
         ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
-        ...(listedBy && { listedBy }),
     });
-    const listed = new Map();
-    if (probe)
-        listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
     const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
     for (const depth of depths) {
         const bySubject = new Map();
@@ -50762,40 +50808,60 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
         const subjects = [...bySubject.keys()];
         // Every subject at once: the requests take slots of the copy's limit, the waits do not.
         await settle(subjects.map(async (subject) => {
-            // A subject this run creates has nothing listed: no listing, no existence checks.
+            // A subject this run creates has nothing listed: no listing, no existence checks, and
+            // its referrers' content is copied while it is; each referrer is pushed after it.
             const fresh = await copier.willCreate(subject);
             if (!fresh && !listed.has(subject)) {
-                const descriptors = api
+                const descriptors = (await learnApi())
                     ? (await limited(() => target.listReferrers(subject))).descriptors
                     : (await limited(() => target.readReferrersIndex(subject))).descriptors;
                 listed.set(subject, new Set(descriptors.map((d) => d.digest)));
             }
             const already = listed.get(subject) ?? new Set();
             const wanted = bySubject.get(subject);
-            for (const r of wanted.filter((x) => already.has(x.digest))) {
-                plan.record({
-                    digest: r.digest,
-                    action: 'present',
-                    mediaType: r.mediaType,
-                    size: r.size,
-                    ...referrerNode(r),
-                });
-            }
             const after = fresh ? copier.whenCopied(subject) : undefined;
-            await settle(wanted
+            // Observed at once: the copies below await it only when their turn comes.
+            after?.catch(() => undefined);
+            const copied = await Promise.allSettled(wanted
                 .filter((r) => !already.has(r.digest))
                 .map(async (r) => {
                 // Not listed by the API means absent; not listed in a referrers tag may still be
                 // present (a run that died before updating the index), so check then.
+                const assumeAbsent = fresh || (await learnApi()) === true;
                 const outcome = await copier.copyManifest(indexDescriptor(r), undefined, {
-                    assumeAbsent: fresh || api,
+                    assumeAbsent,
                     ...(after && { after }),
                     node: referrerNode(r),
                 });
-                if (api && outcome.pushed?.ociSubject !== subject)
-                    unverified.push(r);
+                return { r, outcome };
             }));
-            if (api || wanted.every((r) => already.has(r.digest)))
+            const failed = copied.find((c) => c.status === 'rejected');
+            if (failed)
+                throw failed.reason;
+            if (after)
+                await after;
+            const api = await learnApi();
+            const listedBy = listedByOf(api);
+            for (const r of wanted) {
+                if (already.has(r.digest)) {
+                    plan.record({
+                        digest: r.digest,
+                        action: 'present',
+                        mediaType: r.mediaType,
+                        size: r.size,
+                        ...referrerNode(r),
+                    });
+                }
+                if (listedBy)
+                    plan.annotate(r.digest, { listedBy });
+            }
+            for (const c of copied) {
+                if (c.status !== 'fulfilled')
+                    continue;
+                if (api && c.value.outcome.pushed?.ociSubject !== subject)
+                    unverified.push(c.value.r);
+            }
+            if (api === true || wanted.every((r) => already.has(r.digest)))
                 return;
             const tag = referrersTagFor(subject);
             const outcome = await side(mergeIntoReferrersIndex(target, subject, wanted.map(indexDescriptor), {
@@ -50813,9 +50879,9 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
                 action: !written ? 'present' : outcome.existed ? 'merge' : 'create',
                 mediaType: MediaType.OciIndex,
                 parent: subject,
-                ...(!listedBy && { condition: 'if the target has no referrers API (its first write will tell)' }),
+                ...(api === undefined && { condition: 'if the target has no referrers API (its first write will tell)' }),
             });
-            if (written && listedBy) {
+            if (written && api !== undefined) {
                 result.referrersTags.push(`${where}:${tag}`);
                 opts.logger.info(`${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${where}:${tag} (${wanted.length} referrer(s) of ${subject})`);
             }
@@ -50838,6 +50904,8 @@ async function copyCosignAttachments(source, target, copier, digest, opts, plan,
         });
         const there = await onSide('target', target, target.statManifest(tag));
         const needed = there?.digest !== found.digest;
+        // The tag names the digest it is attached to: it waits until that is in the target.
+        await copier.whenCopied(digest);
         plan.record({
             kind: 'cosign-tag',
             digest: found.digest,
@@ -51469,7 +51537,8 @@ function bodyBytes(req) {
 }
 /**
  * Counts every request per host and notes the rate limit a registry announces, for the job
- * summary. Placed under the retries, so a retried request counts each time it was sent.
+ * summary. Placed under the retries, so a retried request counts each time it was sent; above
+ * the redirects, so a redirected request counts once.
  */
 class TrafficCounter {
     hosts = new Map();
@@ -51914,7 +51983,10 @@ class HttpRepository {
      * API exists; anything else (404, 400, 405, 406, 501, a redirect elsewhere, an HTML page) means
      * it does not, and the answer is remembered for this repository. Never decided from OCI-Subject.
      */
-    async referrersFromApi(subject) {
+    async listReferrersFromApi(subject) {
+        return this.referrersFromApi(subject, false);
+    }
+    async referrersFromApi(subject, learn = true) {
         const where = `${this.registry}/${this.name}@${subject}`;
         const descriptors = [];
         const warnings = [];
@@ -51948,9 +52020,11 @@ class HttpRepository {
                 parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN')) {
                 // The repository does not exist (yet): nothing refers to anything in it, and the
                 // answer says nothing about the API, so the probe stays open.
-                return { source: 'api', descriptors: [], warnings: [] };
+                return learn ? { source: 'api', descriptors: [], warnings: [] } : undefined;
             }
             if (!list) {
+                if (!learn)
+                    return undefined;
                 if (page > 0)
                     throw this.error(res, 'list referrers of', where, 'A later page of the referrers list was not an OCI image index');
                 if (this.caps.referrersApi === true && this.options.referrersApi === true) {
@@ -51959,7 +52033,8 @@ class HttpRepository {
                 this.learnReferrersApi(false);
                 return undefined;
             }
-            this.learnReferrersApi(true);
+            if (learn)
+                this.learnReferrersApi(true);
             descriptors.push(...list);
             if (descriptors.length > this.options.maxReferrers) {
                 throw new InvalidManifestError(`${where} has more than ${this.options.maxReferrers} referrers; refusing to go on`);

@@ -17,16 +17,21 @@ import {
   getReferrersApi,
   listTags,
   pushArtifact,
+  pushBlob,
   pushImage,
+  pushIndex,
+  pushManifest,
   referrersTag,
+  seededBytes,
+  sha256Digest,
   writeReferrersTagIndex,
   type SeedTarget,
 } from '../support/oci-seed.js';
 import { startDistribution, startReferrersRegistry, type RunningRegistry } from '../support/registries.js';
-
 import { expectedReferrers, seedGraph, SIG } from '../support/graph.js';
 import { clientsClosedAfterAll, promotionRequest } from '../support/promotion.js';
 
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const client = clientsClosedAfterAll();
 const request = promotionRequest;
 
@@ -288,5 +293,160 @@ describe('across two registries with different credentials', () => {
     );
     expect(await listTags(to.target('corrupt', 'writer'))).toEqual([]);
     expect(await getManifest(to.target('corrupt', 'writer'), image.digest)).toBeNull();
+  });
+});
+
+describe('into a registry with the referrers API that answers 404 NAME_UNKNOWN for a new repository', () => {
+  let from: RunningRegistry;
+  let to: RunningRegistry;
+  beforeAll(async () => {
+    [from, to] = await Promise.all([startDistribution(), startReferrersRegistry({ unknownRepo404: true })]);
+  });
+  afterAll(async () => Promise.all([from?.stop(), to?.stop()]));
+
+  it('asks about the API only once the repository exists, and writes no referrers tag', async () => {
+    const g = await seedGraph(from, from.target('staging/app'), 'unknown-repo');
+    const result = await promote(client(), request(`${from.host}/staging/app:rc`, [`${to.host}/fresh/app:1.0`]));
+    const dst = to.target('fresh/app');
+    expect(result.capabilities[`${to.host}/fresh/app`]?.referrersApi).toBe(true);
+    expect(result.referrersTags).toEqual([]);
+    expect((await listTags(dst)).filter((t) => /^sha256-[0-9a-f]{64}$/.test(t))).toEqual([]);
+    for (const [subject, referrers] of expectedReferrers(g)) {
+      expect((await getReferrersApi(dst, subject))!.manifests!.map((d) => d.digest).sort()).toEqual(referrers);
+    }
+    const plan = result.plan[0]!;
+    expect(plan.nodes.filter((n) => n.kind === 'referrer').every((n) => n.listedBy === 'referrers API')).toBe(true);
+  });
+});
+
+describe('an index that carries attestation manifests among its children (BuildKit)', () => {
+  let from: RunningRegistry;
+  let to: RunningRegistry;
+  beforeAll(async () => {
+    [from, to] = await Promise.all([startDistribution(), startDistribution()]);
+  });
+  afterAll(async () => Promise.all([from?.stop(), to?.stop()]));
+
+  it("updates a child's referrers tag only once the child is in the target", async () => {
+    const src = from.target('staging/bk');
+    // The child's 24 MiB layer takes far longer to copy across than its attestation does.
+    const layer = await pushBlob(
+      src,
+      seededBytes('bk-layer', 24 * 1024 * 1024),
+      'application/vnd.oci.image.layer.v1.tar',
+    );
+    const config = await pushBlob(
+      src,
+      '{"architecture":"amd64","os":"linux"}',
+      'application/vnd.oci.image.config.v1+json',
+    );
+    const child = await pushManifest(
+      src,
+      sha256Digest(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] })),
+      { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] },
+      OCI_MANIFEST,
+    );
+    const attestation = await pushArtifact(src, child.descriptor, 'application/vnd.in-toto+json', {
+      payload: 'provenance',
+    });
+    const index = await pushIndex(src, 'rc', [
+      { ...child.descriptor, platform: { os: 'linux', architecture: 'amd64' } },
+      {
+        ...attestation.descriptor,
+        annotations: {
+          'vnd.docker.reference.type': 'attestation-manifest',
+          'vnd.docker.reference.digest': child.digest,
+        },
+      },
+    ]);
+    await writeReferrersTagIndex(src, child.digest, [attestation.descriptor]);
+
+    await promote(client(), request(`${from.host}/staging/bk:rc`, [`${to.host}/prod/bk:1.0`]));
+
+    const puts = (await to.requests())
+      .filter((r) => r.method === 'PUT' && r.path.startsWith('/v2/prod/bk/manifests/'))
+      .map((r) => r.path.slice('/v2/prod/bk/manifests/'.length));
+    expect(puts.indexOf(child.digest)).toBeGreaterThanOrEqual(0);
+    expect(puts.indexOf(referrersTag(child.digest))).toBeGreaterThan(puts.indexOf(child.digest));
+    expect(puts[puts.length - 1]).toBe('1.0');
+    const dst = to.target('prod/bk');
+    expect(await referrersOnTarget(to, dst, child.digest)).toEqual([attestation.digest]);
+    expect((await getManifest(dst, '1.0'))!.digest).toBe(index.digest);
+  });
+});
+
+describe('an image whose copy takes long or fails, with a referrer and a cosign signature', () => {
+  let from: RunningRegistry;
+  let to: RunningRegistry;
+  beforeAll(async () => {
+    [from, to] = await Promise.all([startDistribution(), startDistribution()]);
+  });
+  afterAll(async () => Promise.all([from?.stop(), to?.stop()]));
+
+  /** An image with one big layer, a cosign `.sig` tag and, if asked, a referrer, on the source. */
+  const seedSlowImage = async (repo: string, withReferrer: boolean) => {
+    const src = from.target(repo);
+    const layer = await pushBlob(
+      src,
+      seededBytes(`${repo}-layer`, 24 * 1024 * 1024),
+      'application/vnd.oci.image.layer.v1.tar',
+    );
+    const config = await pushBlob(src, `{"os":"linux","seed":"${repo}"}`, 'application/vnd.oci.image.config.v1+json');
+    const body = { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] };
+    const image = await pushManifest(src, 'rc', body, OCI_MANIFEST);
+    if (withReferrer) {
+      const sig = await pushArtifact(src, image.descriptor, SIG, { payload: `${repo} sig` });
+      await writeReferrersTagIndex(src, image.digest, [sig.descriptor]);
+    }
+    await pushImage(src, `${referrersTag(image.digest)}.sig`, { seed: `${repo}-cosign` });
+    return { image, layer };
+  };
+  const corrupt = async (layer: { digest: string }) => {
+    const hex = layer.digest.slice('sha256:'.length);
+    const file = join(from.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    await writeFile(file, bytes);
+  };
+
+  it('writes the cosign tag only after the image is in the target', async () => {
+    const { image } = await seedSlowImage('slow/app', false);
+    await promote(client(), request(`${from.host}/slow/app:rc`, [`${to.host}/slow/app:1.0`]));
+    const puts = (await to.requests())
+      .filter((r) => r.method === 'PUT' && r.path.startsWith('/v2/slow/app/manifests/'))
+      .map((r) => r.path.slice('/v2/slow/app/manifests/'.length));
+    const root = puts.indexOf(image.digest);
+    expect(root).toBeGreaterThanOrEqual(0);
+    expect(puts.indexOf(`${referrersTag(image.digest)}.sig`)).toBeGreaterThan(root);
+  });
+
+  it('leaves no cosign tag for an image whose copy failed', async () => {
+    const { layer } = await seedSlowImage('nosig/app', false);
+    await corrupt(layer);
+    await expect(
+      promote(client(), request(`${from.host}/nosig/app:rc`, [`${to.host}/nosig/app:1.0`])),
+    ).rejects.toBeInstanceOf(DigestMismatchError);
+    expect(await listTags(to.target('nosig/app'))).toEqual([]);
+  });
+
+  it('fails on the broken image without an unhandled rejection, and tags nothing that names it', async () => {
+    const { image, layer } = await seedSlowImage('broken/app', true);
+    await corrupt(layer);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const err = await promote(client(), request(`${from.host}/broken/app:rc`, [`${to.host}/broken/app:1.0`])).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(DigestMismatchError);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    const dst = to.target('broken/app');
+    expect(await getManifest(dst, image.digest)).toBeNull();
+    expect(await listTags(dst)).toEqual([]);
   });
 });

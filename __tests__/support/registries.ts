@@ -220,7 +220,13 @@ ${authYaml}`,
   }
 }
 
-export async function startReferrersRegistry(opts: { users?: RegistryUser[] } = {}): Promise<RunningRegistry> {
+export async function startReferrersRegistry(
+  opts: {
+    users?: RegistryUser[];
+    /** Answer the referrers of a repository never pushed to with 404 NAME_UNKNOWN (some registries do). */
+    unknownRepo404?: boolean;
+  } = {},
+): Promise<RunningRegistry> {
   const users = normalizeUsers(opts.users ?? []);
   const bin = process.env.REFERRERS_REGISTRY_BIN ?? (await ensureReferrersRegistry(REPO_ROOT));
   const dir = await makeTempDir('oci-referrers-');
@@ -236,6 +242,7 @@ export async function startReferrersRegistry(opts: { users?: RegistryUser[] } = 
         `-blobs=${join(dir, 'blobs')}`,
         `-log=${requestLog}`,
         ...users.map((u) => `-user=${u.username}:${u.password}`),
+        ...(opts.unknownRepo404 ? ['-unknown-repo-404'] : []),
       ],
       stdoutFile: join(dir, 'stdout.log'),
       stderrFile: join(dir, 'registry.log'),

@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { rateLimitWarnings } from '../../src/action/rate-limits.js';
-import { escapeCell, formatBytes, MAX_TREE_LINES, renderPlanTree, renderSummary } from '../../src/action/summary.js';
+import {
+  escapeCell,
+  formatBytes,
+  MAX_TREE_LINES,
+  renderPlanTree,
+  renderSummary,
+  SUMMARY_BUDGET_BYTES,
+} from '../../src/action/summary.js';
 import type { PromotionResult } from '../../src/engine/promote.js';
 import { parseRateLimitHeader, type HostTraffic } from '../../src/registry/http/traffic.js';
 import { checkMarkdownStructure } from '../support/markdown.js';
@@ -161,6 +168,17 @@ describe('summary', () => {
     checkMarkdownStructure(md);
     expect(Buffer.byteLength(md)).toBeLessThan(1024 * 1024);
     expect(md).toContain(`- … and ${10_000 - MAX_TREE_LINES} more nodes (left out of the summary)`);
+    // However many target repositories: the whole stays within the budget.
+    const many = renderSummary(
+      result({
+        plan: Array.from({ length: 8 }, (_, i) => ({ repository: `r.io/prod${i}/a`, nodes })),
+        referrers,
+        warnings: nodes.map((n) => `odd ${n.digest}`),
+      }),
+    );
+    checkMarkdownStructure(many);
+    expect(Buffer.byteLength(many)).toBeLessThanOrEqual(SUMMARY_BUDGET_BYTES);
+    expect(many).toContain('### Plan for <code>r.io/prod7/a</code>'.replace('Plan for', 'Copied into'));
   });
 
   it('formats sizes', () => {

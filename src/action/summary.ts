@@ -38,13 +38,15 @@ export function formatBytes(n: number): string {
  */
 export const MAX_TREE_LINES = 1000;
 
-/** The first `MAX_TREE_LINES` lines, and how many were left out. */
-function capped(lines: string[], what: string): string {
-  if (lines.length <= MAX_TREE_LINES) return lines.join('\n');
-  return [
-    ...lines.slice(0, MAX_TREE_LINES),
-    `- … and ${lines.length - MAX_TREE_LINES} more ${what} (left out of the summary)`,
-  ].join('\n');
+/** What the whole summary may weigh: GitHub's limit is 1 MiB per step. */
+export const SUMMARY_BUDGET_BYTES = 1_000_000;
+
+/** The first `limit` lines, and how many were left out. */
+function capped(lines: string[], what: string, limit: number): string {
+  if (lines.length <= limit) return lines.join('\n');
+  return [...lines.slice(0, limit), `- … and ${lines.length - limit} more ${what} (left out of the summary)`].join(
+    '\n',
+  );
 }
 
 export interface SummaryExtras {
@@ -88,7 +90,7 @@ function nodeLine(n: PlanNode, dryRun: boolean): string {
 }
 
 /** The plan of one target repository as a nested list: children under the manifest that names them, referrers under their subject. */
-export function renderPlanTree(plan: RepositoryPlan, dryRun: boolean): string {
+export function renderPlanTree(plan: RepositoryPlan, dryRun: boolean, limit = MAX_TREE_LINES): string {
   const children = new Map<string | undefined, PlanNode[]>();
   const digests = new Set(plan.nodes.filter((n) => n.kind !== 'referrers-tag').map((n) => n.digest));
   for (const n of plan.nodes) {
@@ -109,7 +111,7 @@ export function renderPlanTree(plan: RepositoryPlan, dryRun: boolean): string {
     }
   };
   walk(undefined, 0);
-  return capped(lines, 'nodes');
+  return capped(lines, 'nodes', limit);
 }
 
 function planCounts(plan: RepositoryPlan, dryRun: boolean): string {
@@ -127,7 +129,7 @@ function planCounts(plan: RepositoryPlan, dryRun: boolean): string {
   return parts.join('; ');
 }
 
-function referrersTree(result: PromotionResult): string {
+function referrersTree(result: PromotionResult, limit: number): string {
   const bySubject = new Map<string, PromotionResult['referrers']>();
   for (const r of result.referrers) {
     const list = bySubject.get(r.subject);
@@ -166,7 +168,7 @@ function referrersTree(result: PromotionResult): string {
     lines.push(`- ${code(subject)} (a child of the promoted index)`);
     walk(subject, 1);
   }
-  return capped(lines, 'lines; the `referrers` output lists every referrer');
+  return capped(lines, 'lines; the `referrers` output lists every referrer', limit);
 }
 
 function trafficTable(traffic: Record<string, HostTraffic>): string {
@@ -192,6 +194,14 @@ function trafficTable(traffic: Record<string, HostTraffic>): string {
  * capabilities; requests and bytes per host with their rate limits; and the warnings.
  */
 export function renderSummary(result: PromotionResult, extras: SummaryExtras = {}): string {
+  // Trees shrink until the whole fits GitHub's limit, however many targets and referrers.
+  for (let limit = MAX_TREE_LINES; ; limit = Math.floor(limit / 2)) {
+    const md = render(result, extras, limit);
+    if (Buffer.byteLength(md) <= SUMMARY_BUDGET_BYTES || limit < 10) return md;
+  }
+}
+
+function render(result: PromotionResult, extras: SummaryExtras, limit: number): string {
   const dry = result.dryRun;
   const out: string[] = [];
   out.push(`## OCI promotion${dry ? ' (dry run: nothing was written)' : ''}`);
@@ -214,7 +224,7 @@ export function renderSummary(result: PromotionResult, extras: SummaryExtras = {
     out.push(`### ${dry ? 'Plan for' : 'Copied into'} ${code(plan.repository)}`);
     out.push(`${planCounts(plan, dry)}.`);
     out.push(
-      `<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry)}\n\n</details>`,
+      `<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry, limit)}\n\n</details>`,
     );
   }
   out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
@@ -223,7 +233,7 @@ export function renderSummary(result: PromotionResult, extras: SummaryExtras = {
   } else if (result.referrers.length === 0) {
     out.push('None found.');
   } else {
-    out.push(referrersTree(result));
+    out.push(referrersTree(result, limit));
   }
   const caps = Object.entries(result.capabilities);
   if (caps.length > 0) {
@@ -273,7 +283,13 @@ export function renderSummary(result: PromotionResult, extras: SummaryExtras = {
   const warnings = [...result.warnings, ...(extras.warnings ?? [])];
   if (warnings.length > 0) {
     out.push('### Warnings');
-    out.push(warnings.map((w) => `- ${escapeCell(w)}`).join('\n'));
+    out.push(
+      capped(
+        warnings.map((w) => `- ${escapeCell(w)}`),
+        'warnings; the log has every one',
+        limit,
+      ),
+    );
   }
   return out.join('\n\n') + '\n';
 }

@@ -122,6 +122,11 @@ export class GraphCopier {
       // A failure before the check is reported by the copy itself; the expansion then says "absent".
       p.catch(() => expanded(true));
       this.manifests.set(descriptor.digest, p);
+    } else if (options.after) {
+      // Already being copied for another reason (a referrer that is also in the image graph):
+      // done only once what it must follow is there too.
+      const after = options.after;
+      return Promise.all([p, after]).then(([outcome]) => outcome);
     }
     return p;
   }

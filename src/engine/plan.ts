@@ -39,18 +39,28 @@ export interface RepositoryPlan {
 /** Collects the nodes of one target repository, each digest (or tag) once. */
 export class PlanRecorder {
   private readonly nodes: PlanNode[] = [];
-  private readonly seen = new Set<string>();
+  private readonly byKey = new Map<string, PlanNode>();
 
   constructor(readonly repository: string) {}
 
+  private static key(node: Pick<PlanNode, 'kind' | 'digest' | 'tag'>): string {
+    return node.kind === 'referrers-tag' || node.kind === 'cosign-tag' ? `tag ${node.tag}` : node.digest;
+  }
+
   record(node: PlanNode): void {
-    const key = `${node.kind === 'referrers-tag' || node.kind === 'cosign-tag' ? node.tag : node.digest}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+    const key = PlanRecorder.key(node);
+    if (this.byKey.has(key)) return;
+    this.byKey.set(key, node);
     this.nodes.push(node);
   }
 
+  /** Adds what was learned about a referrer after it was recorded: how the target lists it. */
+  annotate(digest: string, patch: Pick<PlanNode, 'listedBy'>): void {
+    const node = this.byKey.get(digest);
+    if (node?.kind === 'referrer') Object.assign(node, patch);
+  }
+
   plan(): RepositoryPlan {
-    return { repository: this.repository, nodes: [...this.nodes] };
+    return { repository: this.repository, nodes: this.nodes.map((n) => ({ ...n })) };
   }
 }

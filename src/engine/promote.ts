@@ -421,29 +421,38 @@ async function copyReferrers(
   const side = <T>(work: Promise<T>) => onSide('target', target, work);
   const limited = <T>(fn: () => Promise<T>) => copier.limit(() => side(fn()));
   const unverified: ReferrerInfo[] = [];
-  // The repository surely exists now (a registry may answer 404 NAME_UNKNOWN for one it has
-  // never seen), so the probe's answer is about the API.
-  // Within one registry the source's answer already says; a root this run creates has
-  // nothing listed yet, so then no request is needed at all.
+  const listed = new Map<string, Set<string>>();
   // Once the root's existence check answered, its children's copies are under way too, so
   // willCreate answers for every subject of the first level.
   const rootFresh = await copier.willCreate(manifest.digest);
-  const known = target.capabilities().referrersApi !== undefined;
-  // A dry run cannot probe a repository it would create (a registry may answer 404 for the
-  // repository rather than for the API); the first write would tell.
-  const probe =
-    (known || dryRun) && rootFresh ? undefined : await limited(() => target.probeReferrersApi(manifest.digest));
-  const api = target.capabilities().referrersApi === true;
-  const listedBy: PlanNode['listedBy'] =
-    target.capabilities().referrersApi === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
+  // Whether the target has the referrers API, learned once and only when needed. Within one
+  // registry the source's answer says. Otherwise a probe, sent only where the repository surely
+  // exists (a registry may answer 404 NAME_UNKNOWN for a repository it has never seen, which
+  // says nothing about the API): at once when the root was already there, else once the root
+  // is in. A dry run cannot wait for that: its answer is then unknown (the first write tells).
+  let apiAnswer: Promise<boolean | undefined> | undefined;
+  const learnApi = (): Promise<boolean | undefined> => {
+    apiAnswer ??= (async () => {
+      const known = target.capabilities().referrersApi;
+      if (known !== undefined) return known;
+      if (rootFresh) {
+        if (dryRun) return undefined;
+        await copier.whenCopied(manifest.digest);
+      }
+      const probe = await limited(() => target.probeReferrersApi(manifest.digest));
+      if (probe && !rootFresh) listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
+      return target.capabilities().referrersApi ?? false;
+    })();
+    return apiAnswer;
+  };
+  if (!rootFresh) await learnApi();
+  const listedByOf = (api: boolean | undefined): PlanNode['listedBy'] =>
+    api === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
   const referrerNode = (r: ReferrerInfo) => ({
     kind: 'referrer' as const,
     parent: r.subject,
     ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
-    ...(listedBy && { listedBy }),
   });
-  const listed = new Map<string, Set<string>>();
-  if (probe) listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
 
   const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
   for (const depth of depths) {
@@ -458,41 +467,57 @@ async function copyReferrers(
     // Every subject at once: the requests take slots of the copy's limit, the waits do not.
     await settle(
       subjects.map(async (subject) => {
-        // A subject this run creates has nothing listed: no listing, no existence checks.
+        // A subject this run creates has nothing listed: no listing, no existence checks, and
+        // its referrers' content is copied while it is; each referrer is pushed after it.
         const fresh = await copier.willCreate(subject);
         if (!fresh && !listed.has(subject)) {
-          const descriptors = api
+          const descriptors = (await learnApi())
             ? (await limited(() => target.listReferrers(subject))).descriptors
             : (await limited(() => target.readReferrersIndex(subject))).descriptors;
           listed.set(subject, new Set(descriptors.map((d) => d.digest)));
         }
         const already = listed.get(subject) ?? new Set<string>();
         const wanted = bySubject.get(subject)!;
-        for (const r of wanted.filter((x) => already.has(x.digest))) {
-          plan.record({
-            digest: r.digest,
-            action: 'present',
-            mediaType: r.mediaType,
-            size: r.size,
-            ...referrerNode(r),
-          });
-        }
         const after = fresh ? copier.whenCopied(subject) : undefined;
-        await settle(
+        // Observed at once: the copies below await it only when their turn comes.
+        after?.catch(() => undefined);
+        const copied = await Promise.allSettled(
           wanted
             .filter((r) => !already.has(r.digest))
             .map(async (r) => {
               // Not listed by the API means absent; not listed in a referrers tag may still be
               // present (a run that died before updating the index), so check then.
+              const assumeAbsent = fresh || (await learnApi()) === true;
               const outcome = await copier.copyManifest(indexDescriptor(r), undefined, {
-                assumeAbsent: fresh || api,
+                assumeAbsent,
                 ...(after && { after }),
                 node: referrerNode(r),
               });
-              if (api && outcome.pushed?.ociSubject !== subject) unverified.push(r);
+              return { r, outcome };
             }),
         );
-        if (api || wanted.every((r) => already.has(r.digest))) return;
+        const failed = copied.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+        if (failed) throw failed.reason;
+        if (after) await after;
+        const api = await learnApi();
+        const listedBy = listedByOf(api);
+        for (const r of wanted) {
+          if (already.has(r.digest)) {
+            plan.record({
+              digest: r.digest,
+              action: 'present',
+              mediaType: r.mediaType,
+              size: r.size,
+              ...referrerNode(r),
+            });
+          }
+          if (listedBy) plan.annotate(r.digest, { listedBy });
+        }
+        for (const c of copied) {
+          if (c.status !== 'fulfilled') continue;
+          if (api && c.value.outcome.pushed?.ociSubject !== subject) unverified.push(c.value.r);
+        }
+        if (api === true || wanted.every((r) => already.has(r.digest))) return;
         const tag = referrersTagFor(subject);
         const outcome = await side(
           mergeIntoReferrersIndex(target, subject, wanted.map(indexDescriptor), {
@@ -511,9 +536,9 @@ async function copyReferrers(
           action: !written ? 'present' : outcome.existed ? 'merge' : 'create',
           mediaType: MediaType.OciIndex,
           parent: subject,
-          ...(!listedBy && { condition: 'if the target has no referrers API (its first write will tell)' }),
+          ...(api === undefined && { condition: 'if the target has no referrers API (its first write will tell)' }),
         });
-        if (written && listedBy) {
+        if (written && api !== undefined) {
           result.referrersTags.push(`${where}:${tag}`);
           opts.logger.info(
             `${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${where}:${tag} (${wanted.length} referrer(s) of ${subject})`,
@@ -546,6 +571,8 @@ async function copyCosignAttachments(
     });
     const there = await onSide('target', target, target.statManifest(tag));
     const needed = there?.digest !== found.digest;
+    // The tag names the digest it is attached to: it waits until that is in the target.
+    await copier.whenCopied(digest);
     plan.record({
       kind: 'cosign-tag',
       digest: found.digest,

@@ -49,7 +49,13 @@ export async function strayReferrersTags(
     if (!tags.has(tag) || !/^sha256-[0-9a-f]{64}$/.test(tag)) continue;
     const stray: StrayReferrersTag = { reference: `${where}:${tag}`, subject, outcome: 'found' };
     found.push(stray);
-    if (options.remove) Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
+    if (!options.remove) continue;
+    try {
+      Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
+    } catch (err) {
+      // Cleaning up is not the promotion: a registry failure here keeps the tag and says why.
+      Object.assign(stray, { outcome: 'kept', reason: `checking it failed: ${(err as Error).message}` });
+    }
   }
   return found;
 }
@@ -68,7 +74,10 @@ async function removeIfRedundant(
     if (err instanceof RegistryError) throw err;
     return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
   }
-  const listed = new Set((await side(repo.listReferrers(subject))).descriptors.map((d) => d.digest));
+  // The API's answer alone: a fallback to the tag schema would read this very tag.
+  const listing = await side(repo.listReferrersFromApi(subject));
+  if (!listing) return { outcome: 'kept', reason: 'the referrers API did not answer with a list for its subject' };
+  const listed = new Set(listing.descriptors.map((d) => d.digest));
   const unlisted = entries.filter((d) => !listed.has(d));
   if (unlisted.length > 0) {
     return {

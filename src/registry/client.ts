@@ -440,7 +440,11 @@ class HttpRepository implements Repository {
    * API exists; anything else (404, 400, 405, 406, 501, a redirect elsewhere, an HTML page) means
    * it does not, and the answer is remembered for this repository. Never decided from OCI-Subject.
    */
-  private async referrersFromApi(subject: string): Promise<ReferrersListing | undefined> {
+  async listReferrersFromApi(subject: string): Promise<ReferrersListing | undefined> {
+    return this.referrersFromApi(subject, false);
+  }
+
+  private async referrersFromApi(subject: string, learn = true): Promise<ReferrersListing | undefined> {
     const where = `${this.registry}/${this.name}@${subject}`;
     const descriptors: Descriptor[] = [];
     const warnings: string[] = [];
@@ -473,9 +477,10 @@ class HttpRepository implements Repository {
       ) {
         // The repository does not exist (yet): nothing refers to anything in it, and the
         // answer says nothing about the API, so the probe stays open.
-        return { source: 'api', descriptors: [], warnings: [] };
+        return learn ? { source: 'api', descriptors: [], warnings: [] } : undefined;
       }
       if (!list) {
+        if (!learn) return undefined;
         if (page > 0)
           throw this.error(
             res,
@@ -494,7 +499,7 @@ class HttpRepository implements Repository {
         this.learnReferrersApi(false);
         return undefined;
       }
-      this.learnReferrersApi(true);
+      if (learn) this.learnReferrersApi(true);
       descriptors.push(...list);
       if (descriptors.length > this.options.maxReferrers) {
         throw new InvalidManifestError(

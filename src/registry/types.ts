@@ -72,6 +72,11 @@ export interface Repository extends ManifestStore, ReferrerLister, BlobStore, Re
   hasDigestTag(tag: string): Promise<boolean | undefined>;
   /** The repository's `sha256-*` tags, from that same listing; undefined when unavailable. */
   digestTagList(): Promise<Set<string> | undefined>;
+  /**
+   * The referrers API's own answer for one subject, and nothing else: undefined when it does
+   * not answer with a list (no fallback to the tag schema, and nothing learned from it).
+   */
+  listReferrersFromApi(subject: string): Promise<ReferrersListing | undefined>;
   /** DELETE of a tag (distribution-spec "Deleting tags"); the manifest stays. */
   deleteTag(tag: string): Promise<void>;
 }

@@ -80,6 +80,8 @@ func main() {
 	realm := flag.String("realm", "referrers-registry", "Basic auth realm")
 	users := userList{}
 	flag.Var(users, "user", "name:password allowed via HTTP Basic auth (repeatable; none = anonymous access)")
+	unknownRepo404 := flag.Bool("unknown-repo-404", false,
+		"answer the referrers of a repository never pushed to with 404 NAME_UNKNOWN, as some registries do (the spec asks for an empty list)")
 	flag.Parse()
 
 	if *blobDir == "" {
@@ -106,7 +108,7 @@ func main() {
 		registry.Logger(log.New(os.Stderr, "ggcr: ", log.LstdFlags)),
 	)
 
-	h := &handler{inner: inner, users: users, realm: *realm, log: reqLog, blobs: map[string]map[string]bool{}}
+	h := &handler{inner: inner, users: users, realm: *realm, log: reqLog, blobs: map[string]map[string]bool{}, unknownRepo404: *unknownRepo404}
 	// Bind before announcing: the harness waits for "listening on <addr>"
 	// on stderr, so that line proves this process owns the port (and not,
 	// say, a registry of a parallel test that grabbed it first). A port clash
@@ -124,6 +126,8 @@ type handler struct {
 	inner http.Handler
 	users userList
 	realm string
+	// unknownRepo404: the referrers of an unknown repository are 404 NAME_UNKNOWN.
+	unknownRepo404 bool
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -387,6 +391,10 @@ func (h *handler) referrers(w http.ResponseWriter, req *http.Request, repo strin
 		}
 	case http.StatusNotFound:
 		// Unknown repository: the spec requires an empty list, not 404.
+		if h.unknownRepo404 {
+			writeError(w, http.StatusNotFound, "NAME_UNKNOWN", "repository name not known to registry")
+			return
+		}
 	default:
 		copyResponse(w, rec) // e.g. 400 for an invalid digest
 		return

@@ -11,7 +11,10 @@ export interface RateLimit {
 
 /** What the run sent to one host and received from it. */
 export interface HostTraffic {
-  /** Requests by method, each redirect hop and retry counted as sent. */
+  /**
+   * Requests by method, each retry counted. A request the transport followed through redirects
+   * counts once, under the host it was sent to (a blob served by object storage included).
+   */
   requests: Record<string, number>;
   total: number;
   /** Request bodies (manifests, blobs) in bytes. */
@@ -41,7 +44,8 @@ function bodyBytes(req: HttpRequest): number {
 
 /**
  * Counts every request per host and notes the rate limit a registry announces, for the job
- * summary. Placed under the retries, so a retried request counts each time it was sent.
+ * summary. Placed under the retries, so a retried request counts each time it was sent; above
+ * the redirects, so a redirected request counts once.
  */
 export class TrafficCounter {
   private readonly hosts = new Map<string, HostTraffic>();
