@@ -49531,7 +49531,7 @@ function renderSummary(result, extras = {}) {
     // Trees shrink until the whole fits GitHub's limit, however many targets and referrers.
     for (let limit = MAX_TREE_LINES;; limit = Math.floor(limit / 2)) {
         const md = render(result, extras, limit);
-        if (Buffer.byteLength(md) <= SUMMARY_BUDGET_BYTES || limit < 10)
+        if (Buffer.byteLength(md) <= SUMMARY_BUDGET_BYTES || limit < 1)
             return md;
     }
 }
@@ -49582,19 +49582,21 @@ function render(result, extras, limit) {
     if (result.strayReferrersTags.length > 0) {
         out.push('### Stray referrers tags');
         out.push('These repositories have the referrers API, so a `sha256-<hex>` tag there is a leftover of a client that did not check.');
-        out.push(table(['Tag', 'Outcome'], result.strayReferrersTags.map((t) => [
-            code(t.reference),
-            `${t.outcome}${t.reason ? `: ${escapeCell(t.reason)}` : ''}`,
-        ])));
+        out.push(table(['Tag', 'Outcome'], result.strayReferrersTags
+            .slice(0, limit)
+            .map((t) => [code(t.reference), `${t.outcome}${t.reason ? `: ${escapeCell(t.reason.slice(0, 500))}` : ''}`])));
+        if (result.strayReferrersTags.length > limit) {
+            out.push(`… and ${result.strayReferrersTags.length - limit} more (the \`stray-referrers-tags\` output lists every one).`);
+        }
     }
     if (result.referrersTags.length > 0) {
         out.push(`### Referrers tags ${dry ? 'to write' : 'written'}`);
-        out.push(result.referrersTags.map((t) => `- ${code(t)}`).join('\n'));
+        out.push(capped(result.referrersTags.map((t) => `- ${code(t)}`), 'tags; the `referrers-tags` output lists every one', limit));
     }
     const warnings = [...result.warnings, ...(extras.warnings ?? [])];
     if (warnings.length > 0) {
         out.push('### Warnings');
-        out.push(capped(warnings.map((w) => `- ${escapeCell(w)}`), 'warnings; the log has every one', limit));
+        out.push(capped(warnings.map((w) => `- ${escapeCell(w.slice(0, 1000))}`), 'warnings; the log has every one', limit));
     }
     return out.join('\n\n') + '\n';
 }
@@ -50046,9 +50048,15 @@ class GraphCopier {
         }
         expanded(true);
         // What must be in the target before this manifest (a referrer's subject) is awaited last,
-        // so that fetching and copying the manifest's own content overlaps with it.
+        // so that fetching and copying the manifest's own content overlaps with it. A subject this
+        // copy handles too (an attestation that is also an index's child, as BuildKit makes them)
+        // comes first whoever asked for the copy. No cycle: a subject cannot name its referrer.
         if (after)
             children.push(after.then(() => undefined));
+        const subject = parsed.subject?.digest;
+        if (subject !== undefined && subject !== descriptor.digest && this.manifests.has(subject)) {
+            children.push(this.whenCopied(subject));
+        }
         await settleAll(children);
         if (this.options.dryRun) {
             this.stats.manifestsCopied++;

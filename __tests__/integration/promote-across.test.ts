@@ -367,6 +367,8 @@ describe('an index that carries attestation manifests among its children (BuildK
       .filter((r) => r.method === 'PUT' && r.path.startsWith('/v2/prod/bk/manifests/'))
       .map((r) => r.path.slice('/v2/prod/bk/manifests/'.length));
     expect(puts.indexOf(child.digest)).toBeGreaterThanOrEqual(0);
+    // The attestation, though also a child of the index, is pushed after its subject.
+    expect(puts.indexOf(attestation.digest)).toBeGreaterThan(puts.indexOf(child.digest));
     expect(puts.indexOf(referrersTag(child.digest))).toBeGreaterThan(puts.indexOf(child.digest));
     expect(puts[puts.length - 1]).toBe('1.0');
     const dst = to.target('prod/bk');

@@ -197,7 +197,7 @@ export function renderSummary(result: PromotionResult, extras: SummaryExtras = {
   // Trees shrink until the whole fits GitHub's limit, however many targets and referrers.
   for (let limit = MAX_TREE_LINES; ; limit = Math.floor(limit / 2)) {
     const md = render(result, extras, limit);
-    if (Buffer.byteLength(md) <= SUMMARY_BUDGET_BYTES || limit < 10) return md;
+    if (Buffer.byteLength(md) <= SUMMARY_BUDGET_BYTES || limit < 1) return md;
   }
 }
 
@@ -269,23 +269,33 @@ function render(result: PromotionResult, extras: SummaryExtras, limit: number): 
     out.push(
       table(
         ['Tag', 'Outcome'],
-        result.strayReferrersTags.map((t) => [
-          code(t.reference),
-          `${t.outcome}${t.reason ? `: ${escapeCell(t.reason)}` : ''}`,
-        ]),
+        result.strayReferrersTags
+          .slice(0, limit)
+          .map((t) => [code(t.reference), `${t.outcome}${t.reason ? `: ${escapeCell(t.reason.slice(0, 500))}` : ''}`]),
       ),
     );
+    if (result.strayReferrersTags.length > limit) {
+      out.push(
+        `… and ${result.strayReferrersTags.length - limit} more (the \`stray-referrers-tags\` output lists every one).`,
+      );
+    }
   }
   if (result.referrersTags.length > 0) {
     out.push(`### Referrers tags ${dry ? 'to write' : 'written'}`);
-    out.push(result.referrersTags.map((t) => `- ${code(t)}`).join('\n'));
+    out.push(
+      capped(
+        result.referrersTags.map((t) => `- ${code(t)}`),
+        'tags; the `referrers-tags` output lists every one',
+        limit,
+      ),
+    );
   }
   const warnings = [...result.warnings, ...(extras.warnings ?? [])];
   if (warnings.length > 0) {
     out.push('### Warnings');
     out.push(
       capped(
-        warnings.map((w) => `- ${escapeCell(w)}`),
+        warnings.map((w) => `- ${escapeCell(w.slice(0, 1000))}`),
         'warnings; the log has every one',
         limit,
       ),

@@ -206,8 +206,14 @@ export class GraphCopier {
     }
     expanded(true);
     // What must be in the target before this manifest (a referrer's subject) is awaited last,
-    // so that fetching and copying the manifest's own content overlaps with it.
+    // so that fetching and copying the manifest's own content overlaps with it. A subject this
+    // copy handles too (an attestation that is also an index's child, as BuildKit makes them)
+    // comes first whoever asked for the copy. No cycle: a subject cannot name its referrer.
     if (after) children.push(after.then(() => undefined));
+    const subject = parsed.subject?.digest;
+    if (subject !== undefined && subject !== descriptor.digest && this.manifests.has(subject)) {
+      children.push(this.whenCopied(subject));
+    }
     await settleAll(children);
     if (this.options.dryRun) {
       this.stats.manifestsCopied++;
