@@ -49628,6 +49628,46 @@ class Limiter {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/pool.ts
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight, keeping result order. The first
+ * failure stops new calls from starting and is thrown once the ones in flight have settled.
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failed = false;
+    let failure;
+    const worker = async () => {
+        while (!failed && next < items.length) {
+            const i = next++;
+            try {
+                results[i] = await fn(items[i], i);
+            }
+            catch (err) {
+                if (!failed)
+                    failure = err;
+                failed = true;
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    if (failed)
+        throw failure;
+    return results;
+}
+/**
+ * Waits for every promise, so none is left running unobserved, then throws the first failure
+ * or gives the values in order.
+ */
+async function settleAll(promises) {
+    const results = await Promise.allSettled(promises);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+    return results.map((r) => r.value);
+}
+
 ;// CONCATENATED MODULE: ./src/oci/media-types.ts
 /** Media types from image-spec v1.1 and Docker's image manifest v2 schema 2. */
 const MediaType = {
@@ -49911,6 +49951,7 @@ class DigestMismatchError extends Error {
 
 
 
+
 function emptyStats() {
     return {
         manifestsCopied: 0,
@@ -50115,32 +50156,32 @@ class GraphCopier {
         return p;
     }
     /**
-     * A blob streams from source to target, so the transport cannot replay it: a connection cut
-     * in the middle of either side restarts the copy here, with a fresh download and a fresh
-     * upload session. Answers the transport already retried, refusals and content that does not
-     * match its digest are final.
-     */
-    /**
      * A dry run's blob, decided as a copy would: within one registry a mount (which a copy sends
      * without looking first: it costs what a HEAD does and is harmless when the blob is there);
      * across registries present, or an upload.
      */
     async planBlob(descriptor, parent) {
-        const node = { kind: 'blob', ...(parent !== undefined && { parent }) };
-        if (this.sameRegistry) {
-            this.note(descriptor, 'mount', node);
+        const present = !this.sameRegistry && (await onSide('target', this.target, this.target.statBlob(descriptor.digest)));
+        this.blobDone(descriptor, this.sameRegistry ? 'mount' : present ? 'present' : 'copy', parent);
+    }
+    /** Counts a blob's fate and records it in the plan. */
+    blobDone(descriptor, action, parent) {
+        this.note(descriptor, action, { kind: 'blob', ...(parent !== undefined && { parent }) });
+        if (action === 'mount')
             this.stats.blobsMounted++;
-        }
-        else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
-            this.note(descriptor, 'present', node);
+        else if (action === 'present')
             this.stats.blobsPresent++;
-        }
         else {
-            this.note(descriptor, 'copy', node);
             this.stats.blobsUploaded++;
             this.stats.bytesUploaded += descriptor.size;
         }
     }
+    /**
+     * A blob streams from source to target, so the transport cannot replay it: a connection cut
+     * in the middle of either side restarts the copy here, with a fresh download and a fresh
+     * upload session. Answers the transport already retried, refusals and content that does not
+     * match its digest are final.
+     */
     async copyBlobWithRetry(descriptor, parent) {
         for (let attempt = 1;; attempt++) {
             try {
@@ -50160,23 +50201,20 @@ class GraphCopier {
         }
     }
     async doCopyBlob(descriptor, parent) {
-        const blobNode = { kind: 'blob', ...(parent !== undefined && { parent }) };
         let session;
         if (this.sameRegistry) {
             // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
             // a blob the target already has answers 201 too, so no HEAD is needed first.
             const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
             if (mount.mounted) {
-                this.note(descriptor, 'mount', blobNode);
-                this.stats.blobsMounted++;
+                this.blobDone(descriptor, 'mount', parent);
                 this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
                 return;
             }
             session = mount.session;
         }
         else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
-            this.note(descriptor, 'present', blobNode);
-            this.stats.blobsPresent++;
+            this.blobDone(descriptor, 'present', parent);
             this.options.hooks?.onSkipped?.(descriptor);
             return;
         }
@@ -50194,18 +50232,9 @@ class GraphCopier {
         data.errored
             ? onSide('source', this.source, Promise.reject(data.errored))
             : onSide('target', this.target, Promise.reject(err)));
-        this.note(descriptor, 'copy', blobNode);
-        this.stats.blobsUploaded++;
-        this.stats.bytesUploaded += descriptor.size;
+        this.blobDone(descriptor, 'copy', parent);
         this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
     }
-}
-/** Waits for every promise (none is left running unobserved), then throws the first failure. */
-async function settleAll(promises) {
-    const results = await Promise.allSettled(promises);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed)
-        throw failed.reason;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/logger.ts
@@ -50323,35 +50352,6 @@ async function removeIfRedundant(repo, subject, tag, options) {
     }
     options.logger.info(`Removed the stray referrers tag ${repo.registry}/${repo.name}:${tag}`);
     return { outcome: 'removed' };
-}
-
-;// CONCATENATED MODULE: ./src/engine/pool.ts
-/**
- * Runs `fn` over `items` with at most `limit` calls in flight, keeping result order. The first
- * failure stops new calls from starting and is thrown once the ones in flight have settled.
- */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    let failed = false;
-    let failure;
-    const worker = async () => {
-        while (!failed && next < items.length) {
-            const i = next++;
-            try {
-                results[i] = await fn(items[i], i);
-            }
-            catch (err) {
-                if (!failed)
-                    failure = err;
-                failed = true;
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    if (failed)
-        throw failure;
-    return results;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/referrers-index.ts
@@ -50634,7 +50634,7 @@ async function promote(registry, request, options = {}) {
     const unproved = [];
     // Every graph first (into each other repository at once), every tag after: a failed copy
     // leaves no tag moved anywhere.
-    await settle(groups
+    await settleAll(groups
         .filter((group) => !sameRepository(group[0], request.source))
         .map(async (group) => {
         const target = repositoryOf(group);
@@ -50745,7 +50745,7 @@ async function copyInto(source, target, manifest, referrers, request, opts, resu
     if (request.copyReferrers) {
         work.push(copyReferrers(source, target, copier, manifest, referrers, opts, result, plan, request.dryRun).then((u) => unverified.push(...u)));
     }
-    await settle(work.map((w) => w.then(() => undefined)));
+    await settleAll(work);
     result.plan.push(plan.plan());
     const s = copier.stats;
     for (const k of Object.keys(s))
@@ -50815,7 +50815,7 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
         }
         const subjects = [...bySubject.keys()];
         // Every subject at once: the requests take slots of the copy's limit, the waits do not.
-        await settle(subjects.map(async (subject) => {
+        await settleAll(subjects.map(async (subject) => {
             // A subject this run creates has nothing listed: no listing, no existence checks, and
             // its referrers' content is copied while it is; each referrer is pushed after it.
             const fresh = await copier.willCreate(subject);
@@ -50830,7 +50830,7 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
             const after = fresh ? copier.whenCopied(subject) : undefined;
             // Observed at once: the copies below await it only when their turn comes.
             after?.catch(() => undefined);
-            const copied = await Promise.allSettled(wanted
+            const copied = await settleAll(wanted
                 .filter((r) => !already.has(r.digest))
                 .map(async (r) => {
                 // Not listed by the API means absent; not listed in a referrers tag may still be
@@ -50843,9 +50843,6 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
                 });
                 return { r, outcome };
             }));
-            const failed = copied.find((c) => c.status === 'rejected');
-            if (failed)
-                throw failed.reason;
             if (after)
                 await after;
             const api = await learnApi();
@@ -50863,11 +50860,9 @@ async function copyReferrers(source, target, copier, manifest, referrers, opts, 
                 if (listedBy)
                     plan.annotate(r.digest, { listedBy });
             }
-            for (const c of copied) {
-                if (c.status !== 'fulfilled')
-                    continue;
-                if (api && c.value.outcome.pushed?.ociSubject !== subject)
-                    unverified.push(c.value.r);
+            for (const { r, outcome } of copied) {
+                if (api && outcome.pushed?.ociSubject !== subject)
+                    unverified.push(r);
             }
             if (api === true || wanted.every((r) => already.has(r.digest)))
                 return;
@@ -50986,12 +50981,6 @@ async function verify(unproved, manifest, opts) {
         });
     }
     opts.logger.info(`Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`);
-}
-/** Waits for every promise, then throws the first failure (none is left running unobserved). */
-async function settle(promises) {
-    const failed = (await Promise.allSettled(promises)).find((r) => r.status === 'rejected');
-    if (failed)
-        throw failed.reason;
 }
 /** Cosign's tag-based attachments and the artifact types they stand for in the policy gate. */
 const COSIGN_TYPES = {

@@ -35,6 +35,16 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const client = clientsClosedAfterAll();
 const request = promotionRequest;
 
+/** Flips one byte of a blob in distribution's storage, so that it no longer matches its digest. */
+async function corruptBlob(registry: RunningRegistry, digest: string, at: 'first' | 'last'): Promise<void> {
+  const hex = digest.slice('sha256:'.length);
+  const file = join(registry.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+  const bytes = await readFile(file);
+  const i = at === 'first' ? 0 : bytes.length - 1;
+  bytes[i] = bytes[i]! ^ 0xff;
+  await writeFile(file, bytes);
+}
+
 /** The referrers the target shows for a subject: through the API, or its referrers tag. */
 async function referrersOnTarget(registry: RunningRegistry, t: SeedTarget, subject: string): Promise<string[]> {
   if (registry.referrersApi) return (await getReferrersApi(t, subject))!.manifests!.map((d) => d.digest).sort();
@@ -278,11 +288,7 @@ describe('across two registries with different credentials', () => {
     const src = { ...from.target('corrupt'), username: 'reader', password: 'reader-secret' };
     const image = await pushImage(src, 'rc', { seed: 'corrupt', layers: 1 });
     const manifest = JSON.parse(Buffer.from(image.bytes).toString()) as { layers: { digest: string }[] };
-    const hex = manifest.layers[0]!.digest.slice('sha256:'.length);
-    const file = join(from.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
-    const bytes = await readFile(file);
-    bytes[0] = bytes[0]! ^ 0xff;
-    await writeFile(file, bytes);
+    await corruptBlob(from, manifest.layers[0]!.digest, 'first');
 
     const err = await promote(client(creds), request(`${from.host}/corrupt:rc`, [`${to.host}/corrupt:1.0`])).catch(
       (e: unknown) => e,
@@ -319,7 +325,7 @@ describe('into a registry with the referrers API that answers 404 NAME_UNKNOWN f
   });
 });
 
-describe('an index that carries attestation manifests among its children (BuildKit)', () => {
+describe('order across two registries: referrers and cosign tags after what they refer to', () => {
   let from: RunningRegistry;
   let to: RunningRegistry;
   beforeAll(async () => {
@@ -375,15 +381,6 @@ describe('an index that carries attestation manifests among its children (BuildK
     expect(await referrersOnTarget(to, dst, child.digest)).toEqual([attestation.digest]);
     expect((await getManifest(dst, '1.0'))!.digest).toBe(index.digest);
   });
-});
-
-describe('an image whose copy takes long or fails, with a referrer and a cosign signature', () => {
-  let from: RunningRegistry;
-  let to: RunningRegistry;
-  beforeAll(async () => {
-    [from, to] = await Promise.all([startDistribution(), startDistribution()]);
-  });
-  afterAll(async () => Promise.all([from?.stop(), to?.stop()]));
 
   /** An image with one big layer, a cosign `.sig` tag and, if asked, a referrer, on the source. */
   const seedSlowImage = async (repo: string, withReferrer: boolean) => {
@@ -403,13 +400,6 @@ describe('an image whose copy takes long or fails, with a referrer and a cosign 
     await pushImage(src, `${referrersTag(image.digest)}.sig`, { seed: `${repo}-cosign` });
     return { image, layer };
   };
-  const corrupt = async (layer: { digest: string }) => {
-    const hex = layer.digest.slice('sha256:'.length);
-    const file = join(from.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
-    const bytes = await readFile(file);
-    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
-    await writeFile(file, bytes);
-  };
 
   it('writes the cosign tag only after the image is in the target', async () => {
     const { image } = await seedSlowImage('slow/app', false);
@@ -424,7 +414,7 @@ describe('an image whose copy takes long or fails, with a referrer and a cosign 
 
   it('leaves no cosign tag for an image whose copy failed', async () => {
     const { layer } = await seedSlowImage('nosig/app', false);
-    await corrupt(layer);
+    await corruptBlob(from, layer.digest, 'last');
     await expect(
       promote(client(), request(`${from.host}/nosig/app:rc`, [`${to.host}/nosig/app:1.0`])),
     ).rejects.toBeInstanceOf(DigestMismatchError);
@@ -433,7 +423,7 @@ describe('an image whose copy takes long or fails, with a referrer and a cosign 
 
   it('fails on the broken image without an unhandled rejection, and tags nothing that names it', async () => {
     const { image, layer } = await seedSlowImage('broken/app', true);
-    await corrupt(layer);
+    await corruptBlob(from, layer.digest, 'last');
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);

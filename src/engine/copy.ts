@@ -1,6 +1,7 @@
 import { Limiter } from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PlanNode, PlanRecorder } from './plan.js';
+import { settleAll } from './pool.js';
 import { InvalidManifestError, parseManifest, type Descriptor } from '../oci/manifest.js';
 import { AuthenticationError, DigestMismatchError, RegistryError } from '../registry/errors.js';
 import { isIndexMediaType, isManifestMediaType } from '../oci/media-types.js';
@@ -281,31 +282,33 @@ export class GraphCopier {
   }
 
   /**
-   * A blob streams from source to target, so the transport cannot replay it: a connection cut
-   * in the middle of either side restarts the copy here, with a fresh download and a fresh
-   * upload session. Answers the transport already retried, refusals and content that does not
-   * match its digest are final.
-   */
-  /**
    * A dry run's blob, decided as a copy would: within one registry a mount (which a copy sends
    * without looking first: it costs what a HEAD does and is harmless when the blob is there);
    * across registries present, or an upload.
    */
   private async planBlob(descriptor: Descriptor, parent: string | undefined): Promise<void> {
-    const node = { kind: 'blob' as const, ...(parent !== undefined && { parent }) };
-    if (this.sameRegistry) {
-      this.note(descriptor, 'mount', node);
-      this.stats.blobsMounted++;
-    } else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
-      this.note(descriptor, 'present', node);
-      this.stats.blobsPresent++;
-    } else {
-      this.note(descriptor, 'copy', node);
+    const present =
+      !this.sameRegistry && (await onSide('target', this.target, this.target.statBlob(descriptor.digest)));
+    this.blobDone(descriptor, this.sameRegistry ? 'mount' : present ? 'present' : 'copy', parent);
+  }
+
+  /** Counts a blob's fate and records it in the plan. */
+  private blobDone(descriptor: Descriptor, action: 'mount' | 'present' | 'copy', parent: string | undefined): void {
+    this.note(descriptor, action, { kind: 'blob', ...(parent !== undefined && { parent }) });
+    if (action === 'mount') this.stats.blobsMounted++;
+    else if (action === 'present') this.stats.blobsPresent++;
+    else {
       this.stats.blobsUploaded++;
       this.stats.bytesUploaded += descriptor.size;
     }
   }
 
+  /**
+   * A blob streams from source to target, so the transport cannot replay it: a connection cut
+   * in the middle of either side restarts the copy here, with a fresh download and a fresh
+   * upload session. Answers the transport already retried, refusals and content that does not
+   * match its digest are final.
+   */
   private async copyBlobWithRetry(descriptor: Descriptor, parent?: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -327,22 +330,19 @@ export class GraphCopier {
   }
 
   private async doCopyBlob(descriptor: Descriptor, parent: string | undefined): Promise<void> {
-    const blobNode = { kind: 'blob' as const, ...(parent !== undefined && { parent }) };
     let session: string | undefined;
     if (this.sameRegistry) {
       // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
       // a blob the target already has answers 201 too, so no HEAD is needed first.
       const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
       if (mount.mounted) {
-        this.note(descriptor, 'mount', blobNode);
-        this.stats.blobsMounted++;
+        this.blobDone(descriptor, 'mount', parent);
         this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
         return;
       }
       session = mount.session;
     } else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
-      this.note(descriptor, 'present', blobNode);
-      this.stats.blobsPresent++;
+      this.blobDone(descriptor, 'present', parent);
       this.options.hooks?.onSkipped?.(descriptor);
       return;
     }
@@ -360,16 +360,7 @@ export class GraphCopier {
           ? onSide('source', this.source, Promise.reject(data.errored))
           : onSide('target', this.target, Promise.reject(err)),
       );
-    this.note(descriptor, 'copy', blobNode);
-    this.stats.blobsUploaded++;
-    this.stats.bytesUploaded += descriptor.size;
+    this.blobDone(descriptor, 'copy', parent);
     this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
   }
-}
-
-/** Waits for every promise (none is left running unobserved), then throws the first failure. */
-async function settleAll(promises: Promise<void>[]): Promise<void> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }

@@ -26,3 +26,14 @@ export async function mapLimit<T, R>(
   if (failed) throw failure;
   return results;
 }
+
+/**
+ * Waits for every promise, so none is left running unobserved, then throws the first failure
+ * or gives the values in order.
+ */
+export async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}

@@ -3,7 +3,7 @@ import type { Logger } from './logger.js';
 import { SILENT_LOGGER } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
 import { strayReferrersTags, type StrayReferrersTag } from './stray-tags.js';
-import { mapLimit } from './pool.js';
+import { mapLimit, settleAll } from './pool.js';
 import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrers-index.js';
 import { DEFAULT_DISCOVER_OPTIONS, discoverReferrers, type ReferrerInfo } from './referrers.js';
 import { referrersTagFor } from '../oci/digest.js';
@@ -257,7 +257,7 @@ export async function promote(
   const unproved: Unproved[] = [];
   // Every graph first (into each other repository at once), every tag after: a failed copy
   // leaves no tag moved anywhere.
-  await settle(
+  await settleAll(
     groups
       .filter((group) => !sameRepository(group[0]!, request.source))
       .map(async (group) => {
@@ -388,7 +388,7 @@ async function copyInto(
       ),
     );
   }
-  await settle(work.map((w) => w.then(() => undefined)));
+  await settleAll(work);
   result.plan.push(plan.plan());
   const s = copier.stats;
   for (const k of Object.keys(s) as (keyof CopyStats)[]) result.copy[k] += s[k];
@@ -465,7 +465,7 @@ async function copyReferrers(
     }
     const subjects = [...bySubject.keys()];
     // Every subject at once: the requests take slots of the copy's limit, the waits do not.
-    await settle(
+    await settleAll(
       subjects.map(async (subject) => {
         // A subject this run creates has nothing listed: no listing, no existence checks, and
         // its referrers' content is copied while it is; each referrer is pushed after it.
@@ -481,7 +481,7 @@ async function copyReferrers(
         const after = fresh ? copier.whenCopied(subject) : undefined;
         // Observed at once: the copies below await it only when their turn comes.
         after?.catch(() => undefined);
-        const copied = await Promise.allSettled(
+        const copied = await settleAll(
           wanted
             .filter((r) => !already.has(r.digest))
             .map(async (r) => {
@@ -496,8 +496,6 @@ async function copyReferrers(
               return { r, outcome };
             }),
         );
-        const failed = copied.find((c): c is PromiseRejectedResult => c.status === 'rejected');
-        if (failed) throw failed.reason;
         if (after) await after;
         const api = await learnApi();
         const listedBy = listedByOf(api);
@@ -513,9 +511,8 @@ async function copyReferrers(
           }
           if (listedBy) plan.annotate(r.digest, { listedBy });
         }
-        for (const c of copied) {
-          if (c.status !== 'fulfilled') continue;
-          if (api && c.value.outcome.pushed?.ociSubject !== subject) unverified.push(c.value.r);
+        for (const { r, outcome } of copied) {
+          if (api && outcome.pushed?.ociSubject !== subject) unverified.push(r);
         }
         if (api === true || wanted.every((r) => already.has(r.digest))) return;
         const tag = referrersTagFor(subject);
@@ -669,12 +666,6 @@ async function verify(unproved: Unproved[], manifest: FetchedManifest, opts: Pro
   opts.logger.info(
     `Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`,
   );
-}
-
-/** Waits for every promise, then throws the first failure (none is left running unobserved). */
-async function settle(promises: Promise<void>[]): Promise<void> {
-  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 /** Cosign's tag-based attachments and the artifact types they stand for in the policy gate. */
