@@ -45910,7 +45910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3370:
+/***/ 980:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48922,7 +48922,23 @@ const Outputs = {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/oci/user-facing-error.ts
+/**
+ * The one base class of errors whose message is written for the person running the action:
+ * bad input, a registry's refusal, a network failure, content that does not match its digest.
+ * `main.ts` prints such a message as it is; anything else is a bug in this program and says so.
+ * Whatever comes from outside the program (a header, a body, a helper, a token) must end up
+ * as one of these, never as a plain Error or TypeError.
+ */
+class UserFacingError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = new.target.name;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/oci/digest.ts
+
 
 /**
  * image-spec v1.1 "Digests": algorithm ":" encoded. sha256 and sha512 are the registered
@@ -48931,12 +48947,11 @@ var external_node_crypto_ = __nccwpck_require__(7598);
  */
 const REGISTERED = { sha256: 64, sha512: 128 };
 const GENERIC = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-class InvalidDigestError extends Error {
+class InvalidDigestError extends UserFacingError {
     value;
     constructor(value) {
         super(`Invalid digest '${value}': expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
         this.value = value;
-        this.name = 'InvalidDigestError';
     }
 }
 function isDigest(value) {
@@ -48981,6 +48996,7 @@ function isReferrersTag(tag) {
 
 ;// CONCATENATED MODULE: ./src/oci/reference.ts
 
+
 const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 /** distribution-spec v1.1 "Pulling manifests": tag grammar. */
@@ -48993,14 +49009,13 @@ const IPV6 = /^\[[0-9a-fA-F:.]+\]$/;
 const MAX_NAME_LENGTH = 255;
 const REFERENCE_FORM = 'registry/repository:tag or registry/repository@sha256:<64 hex>';
 const TAG_FORM = '[A-Za-z0-9_][A-Za-z0-9._-]{0,127}';
-class InvalidReferenceError extends Error {
+class InvalidReferenceError extends UserFacingError {
     value;
     reason;
     constructor(value, reason) {
         super(`Invalid reference '${value}': ${reason}`);
         this.value = value;
         this.reason = reason;
-        this.name = 'InvalidReferenceError';
     }
 }
 function isValidTag(tag) {
@@ -49100,16 +49115,13 @@ function sameRepository(a, b) {
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
 
 
+
 /** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
 const DEFAULT_CONCURRENCY = 8;
 /** Long enough for a slow registry under load, short enough that a dead connection does not hold a release. */
 const DEFAULT_TIMEOUT_SECONDS = 60;
 /** A bad input: the message quotes the value and says the expected form. */
-class InputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'InputError';
-    }
+class InputError extends UserFacingError {
 }
 function parseBoolean(name, value, fallback) {
     const v = value.trim();
@@ -49712,11 +49724,8 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 ;// CONCATENATED MODULE: ./src/oci/manifest.ts
 
 
-class InvalidManifestError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'InvalidManifestError';
-    }
+
+class InvalidManifestError extends UserFacingError {
 }
 function isObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -49834,11 +49843,12 @@ function parseReferrersIndex(bytes, contentType) {
 }
 
 ;// CONCATENATED MODULE: ./src/registry/errors.ts
+
 const MAX_ERROR_TEXT = 300;
 /** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 /** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
-class RegistryError extends Error {
+class RegistryError extends UserFacingError {
     registry;
     operation;
     reference;
@@ -49847,7 +49857,6 @@ class RegistryError extends Error {
     errors;
     constructor(info, hint) {
         super(RegistryError.format(info, hint));
-        this.name = 'RegistryError';
         this.registry = info.registry;
         this.operation = info.operation;
         this.reference = info.reference;
@@ -49930,20 +49939,15 @@ function printable(s) {
     return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_ERROR_TEXT);
 }
 /** Authentication with the registry failed: no or wrong credentials, or the token service refused. */
-class AuthenticationError extends Error {
+class AuthenticationError extends UserFacingError {
     registry;
     constructor(registry, message) {
         super(message);
         this.registry = registry;
-        this.name = 'AuthenticationError';
     }
 }
 /** Content that does not match its digest (or size): never stored, never named. */
-class DigestMismatchError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DigestMismatchError';
-    }
+class DigestMismatchError extends UserFacingError {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/copy.ts
@@ -50355,12 +50359,9 @@ async function removeIfRedundant(repo, subject, tag, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/referrers-index.ts
+
 const DEFAULT_INDEX_MERGE_OPTIONS = { maxAttempts: 6, settleMs: 25 };
-class ReferrersIndexConflictError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ReferrersIndexConflictError';
-    }
+class ReferrersIndexConflictError extends UserFacingError {
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
@@ -50493,6 +50494,7 @@ async function fixReportedArtifactTypes(repo, referrers, options) {
 
 
 
+
 const DEFAULT_PROMOTION_OPTIONS = {
     concurrency: DEFAULT_DISCOVER_OPTIONS.concurrency,
     maxReferrerDepth: DEFAULT_DISCOVER_OPTIONS.maxDepth,
@@ -50501,11 +50503,7 @@ const DEFAULT_PROMOTION_OPTIONS = {
     logger: SILENT_LOGGER,
     indexSettleMs: DEFAULT_INDEX_MERGE_OPTIONS.settleMs,
 };
-class PromotionError extends Error {
-    constructor(message, options) {
-        super(message, options);
-        this.name = 'PromotionError';
-    }
+class PromotionError extends UserFacingError {
 }
 /** Checks what can be checked before the first request, so that a bad request writes nothing. */
 function checkRequest(request) {
@@ -51252,13 +51250,14 @@ class Authenticator {
 ;// CONCATENATED MODULE: ./src/registry/http/transport.ts
 
 
+
 const DEFAULT_TRANSPORT_OPTIONS = {
     timeoutMs: 60_000,
     connections: 8,
     userAgent: 'oci-promote-action',
 };
 /** A request that never got an HTTP answer: DNS, refused connection, TLS, timeout, reset. */
-class TransportError extends Error {
+class TransportError extends UserFacingError {
     method;
     host;
     reason;
@@ -51267,17 +51266,15 @@ class TransportError extends Error {
         this.method = method;
         this.host = host;
         this.reason = reason;
-        this.name = 'TransportError';
     }
 }
-class ResponseTooLargeError extends Error {
+class ResponseTooLargeError extends UserFacingError {
     url;
     limit;
     constructor(url, limit) {
         super(`the response from ${new URL(url).host} is larger than ${limit} bytes`);
         this.url = url;
         this.limit = limit;
-        this.name = 'ResponseTooLargeError';
     }
 }
 const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
@@ -52254,7 +52251,6 @@ class ReferrersTagContentError extends InvalidManifestError {
     constructor(message, alias) {
         super(message);
         this.alias = alias;
-        this.name = 'ReferrersTagContentError';
     }
 }
 /** Whether a manifest names a subject (cheaply: its bytes mention the field, then a parse confirms). */
@@ -52294,14 +52290,11 @@ var external_node_path_ = __nccwpck_require__(6760);
 
 
 
+
 /** The key the Docker CLI and docker/login-action use for Docker Hub. */
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
-class DockerConfigError extends Error {
-    constructor(message, options) {
-        super(message, options);
-        this.name = 'DockerConfigError';
-    }
+class DockerConfigError extends UserFacingError {
 }
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
 function dockerConfigPath(env = process.env) {
@@ -52444,30 +52437,11 @@ async function loadDockerConfig(env = process.env, onSecret) {
 
 
 
-
-
-
-
 const coreLogger = {
     debug: (m) => core_debug(m),
     info: (m) => info(m),
     warning: (m) => warning(m),
 };
-/** Errors whose message is written for users; anything else is a bug and says so. */
-const USER_ERRORS = [
-    InputError,
-    PromotionError,
-    RegistryError,
-    AuthenticationError,
-    TransportError,
-    ResponseTooLargeError,
-    InvalidManifestError,
-    InvalidReferenceError,
-    InvalidDigestError,
-    DockerConfigError,
-    DigestMismatchError,
-    ReferrersIndexConflictError,
-];
 async function run() {
     let client;
     const stopGarbageBound = boundBufferGarbage();
@@ -52513,7 +52487,7 @@ async function run() {
         }
     }
     catch (err) {
-        if (USER_ERRORS.some((E) => err instanceof E)) {
+        if (err instanceof UserFacingError) {
             setFailed(err.message);
         }
         else {
@@ -52534,7 +52508,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3370);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(980);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

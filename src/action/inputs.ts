@@ -9,6 +9,7 @@ import {
   withTag,
   type Reference,
 } from '../oci/reference.js';
+import { UserFacingError } from '../oci/user-facing-error.js';
 
 /** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
 export const DEFAULT_CONCURRENCY = 8;
@@ -38,12 +39,7 @@ export interface ActionInputs {
 }
 
 /** A bad input: the message quotes the value and says the expected form. */
-export class InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InputError';
-  }
-}
+export class InputError extends UserFacingError {}
 
 function parseBoolean(name: string, value: string, fallback: boolean): boolean {
   const v = value.trim();

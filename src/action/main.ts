@@ -1,42 +1,22 @@
 import * as core from '@actions/core';
 import { credentialResolver } from './credentials.js';
-import { InputError, parseInputs } from './inputs.js';
+import { parseInputs } from './inputs.js';
 import { boundBufferGarbage } from './memory.js';
 import { buildOutputs } from './outputs.js';
 import { rateLimitWarnings } from './rate-limits.js';
 import { renderSummary } from './summary.js';
-import { promote, PromotionError } from '../engine/promote.js';
-import { ReferrersIndexConflictError } from '../engine/referrers-index.js';
+import { promote } from '../engine/promote.js';
 import type { Logger } from '../engine/logger.js';
-import { InvalidDigestError } from '../oci/digest.js';
-import { InvalidManifestError } from '../oci/manifest.js';
-import { InvalidReferenceError, formatReference } from '../oci/reference.js';
+import { formatReference } from '../oci/reference.js';
+import { UserFacingError } from '../oci/user-facing-error.js';
 import { RegistryClient } from '../registry/client.js';
-import { loadDockerConfig, DockerConfigError } from '../registry/docker-config.js';
-import { AuthenticationError, DigestMismatchError, RegistryError } from '../registry/errors.js';
-import { ResponseTooLargeError, TransportError } from '../registry/http/transport.js';
+import { loadDockerConfig } from '../registry/docker-config.js';
 
 const coreLogger: Logger = {
   debug: (m) => core.debug(m),
   info: (m) => core.info(m),
   warning: (m) => core.warning(m),
 };
-
-/** Errors whose message is written for users; anything else is a bug and says so. */
-const USER_ERRORS = [
-  InputError,
-  PromotionError,
-  RegistryError,
-  AuthenticationError,
-  TransportError,
-  ResponseTooLargeError,
-  InvalidManifestError,
-  InvalidReferenceError,
-  InvalidDigestError,
-  DockerConfigError,
-  DigestMismatchError,
-  ReferrersIndexConflictError,
-];
 
 export async function run(): Promise<void> {
   let client: RegistryClient | undefined;
@@ -88,8 +68,8 @@ export async function run(): Promise<void> {
       await core.summary.addRaw(renderSummary(result, { traffic, warnings })).write();
     }
   } catch (err) {
-    if (USER_ERRORS.some((E) => err instanceof E)) {
-      core.setFailed((err as Error).message);
+    if (err instanceof UserFacingError) {
+      core.setFailed(err.message);
     } else {
       core.debug(err instanceof Error ? (err.stack ?? err.message) : String(err));
       core.setFailed(`Unexpected error: ${err instanceof Error ? err.message : String(err)}`);

@@ -17,6 +17,7 @@ import type {
   RepositoryCapabilities,
   RepositoryProvider,
 } from '../registry/types.js';
+import { UserFacingError } from '../oci/user-facing-error.js';
 
 export interface PromotionRequest {
   source: Reference;
@@ -92,12 +93,7 @@ export interface PromotionResult {
   warnings: string[];
 }
 
-export class PromotionError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PromotionError';
-  }
-}
+export class PromotionError extends UserFacingError {}
 
 /** Checks what can be checked before the first request, so that a bad request writes nothing. */
 export function checkRequest(request: PromotionRequest): void {

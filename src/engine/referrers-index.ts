@@ -1,6 +1,7 @@
 import type { Logger } from './logger.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { ReferrersIndexStore } from '../registry/types.js';
+import { UserFacingError } from '../oci/user-facing-error.js';
 
 export interface IndexMergeOptions {
   /** Rounds of read, merge, write before a conflict is reported. */
@@ -25,12 +26,7 @@ export interface IndexMergeOutcome {
   wouldWrite?: boolean;
 }
 
-export class ReferrersIndexConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReferrersIndexConflictError';
-  }
-}
+export class ReferrersIndexConflictError extends UserFacingError {}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

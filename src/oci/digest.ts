@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { UserFacingError } from './user-facing-error.js';
 
 /**
  * image-spec v1.1 "Digests": algorithm ":" encoded. sha256 and sha512 are the registered
@@ -8,10 +9,9 @@ import { createHash } from 'node:crypto';
 const REGISTERED: Record<string, number> = { sha256: 64, sha512: 128 };
 const GENERIC = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
-export class InvalidDigestError extends Error {
+export class InvalidDigestError extends UserFacingError {
   constructor(readonly value: string) {
     super(`Invalid digest '${value}': expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
-    this.name = 'InvalidDigestError';
   }
 }
 

@@ -1,5 +1,6 @@
 import { isDigest } from './digest.js';
 import { MediaType, isIndexMediaType, isManifestMediaType } from './media-types.js';
+import { UserFacingError } from './user-facing-error.js';
 
 export interface Platform {
   architecture: string;
@@ -32,12 +33,7 @@ export interface Manifest {
   annotations?: Record<string, string>;
 }
 
-export class InvalidManifestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidManifestError';
-  }
-}
+export class InvalidManifestError extends UserFacingError {}
 
 type Json = Record<string, unknown>;
 

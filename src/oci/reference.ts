@@ -1,4 +1,5 @@
 import { isDigest } from './digest.js';
+import { UserFacingError } from './user-facing-error.js';
 
 /**
  * An OCI reference, immutable: `withTag` and `withDigest` return new values.
@@ -27,13 +28,12 @@ const MAX_NAME_LENGTH = 255;
 export const REFERENCE_FORM = 'registry/repository:tag or registry/repository@sha256:<64 hex>';
 export const TAG_FORM = '[A-Za-z0-9_][A-Za-z0-9._-]{0,127}';
 
-export class InvalidReferenceError extends Error {
+export class InvalidReferenceError extends UserFacingError {
   constructor(
     readonly value: string,
     readonly reason: string,
   ) {
     super(`Invalid reference '${value}': ${reason}`);
-    this.name = 'InvalidReferenceError';
   }
 }
 

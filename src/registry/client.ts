@@ -760,7 +760,6 @@ export class ReferrersTagContentError extends InvalidManifestError {
     readonly alias: boolean,
   ) {
     super(message);
-    this.name = 'ReferrersTagContentError';
   }
 }
 

@@ -4,17 +4,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Credential, CredentialResolver } from './auth.js';
 import { DOCKER_HUB } from '../oci/reference.js';
+import { UserFacingError } from '../oci/user-facing-error.js';
 
 /** The key the Docker CLI and docker/login-action use for Docker Hub. */
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 
-export class DockerConfigError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DockerConfigError';
-  }
-}
+export class DockerConfigError extends UserFacingError {}
 
 interface AuthEntry {
   auth?: string;

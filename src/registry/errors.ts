@@ -1,3 +1,4 @@
+import { UserFacingError } from '../oci/user-facing-error.js';
 /** distribution-spec v1.1 "Error Codes": the JSON body `{"errors":[{code, message, detail}]}`. */
 export interface RegistryErrorDetail {
   code: string;
@@ -26,7 +27,7 @@ const MAX_ERROR_TEXT = 300;
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
 
 /** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
-export class RegistryError extends Error {
+export class RegistryError extends UserFacingError {
   readonly registry: string;
   readonly operation: string;
   readonly reference: string;
@@ -36,7 +37,6 @@ export class RegistryError extends Error {
 
   constructor(info: RegistryErrorInfo, hint?: string) {
     super(RegistryError.format(info, hint));
-    this.name = 'RegistryError';
     this.registry = info.registry;
     this.operation = info.operation;
     this.reference = info.reference;
@@ -116,20 +116,14 @@ function printable(s: string): string {
 }
 
 /** Authentication with the registry failed: no or wrong credentials, or the token service refused. */
-export class AuthenticationError extends Error {
+export class AuthenticationError extends UserFacingError {
   constructor(
     readonly registry: string,
     message: string,
   ) {
     super(message);
-    this.name = 'AuthenticationError';
   }
 }
 
 /** Content that does not match its digest (or size): never stored, never named. */
-export class DigestMismatchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DigestMismatchError';
-  }
-}
+export class DigestMismatchError extends UserFacingError {}

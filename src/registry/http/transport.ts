@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors } from 'undici';
+import { UserFacingError } from '../../oci/user-facing-error.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -67,7 +68,7 @@ export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = {
 };
 
 /** A request that never got an HTTP answer: DNS, refused connection, TLS, timeout, reset. */
-export class TransportError extends Error {
+export class TransportError extends UserFacingError {
   constructor(
     readonly method: string,
     readonly host: string,
@@ -75,17 +76,15 @@ export class TransportError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`${method} request to ${host} failed: ${reason}`, options);
-    this.name = 'TransportError';
   }
 }
 
-export class ResponseTooLargeError extends Error {
+export class ResponseTooLargeError extends UserFacingError {
   constructor(
     readonly url: string,
     readonly limit: number,
   ) {
     super(`the response from ${new URL(url).host} is larger than ${limit} bytes`);
-    this.name = 'ResponseTooLargeError';
   }
 }
 
