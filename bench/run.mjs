@@ -30,6 +30,7 @@ import { checkResult } from './lib/check.mjs';
 import { minimumRequests } from './lib/minimum.mjs';
 import { mergeSnapshots, startProxy } from './lib/proxy.mjs';
 import { startRegistry } from './lib/registries.mjs';
+import { criticalPath, renderWaterfall } from './lib/waterfall.mjs';
 import { machineFacts, renderReport } from './lib/report.mjs';
 import { graphStats, seedBigImage, seedImage, seedIndex, seedManyReferrers } from './lib/seed.mjs';
 import { cleanEnv, curlBaselineInvocation, ensureTools, timed, toolDefs, versions } from './lib/tools.mjs';
@@ -207,6 +208,7 @@ async function main() {
     while (cleanups.length > kindCleanups) await cleanups.pop()();
   }
 
+  writeWaterfalls(results);
   const { text, markdown } = await renderReport({
     results,
     startup,
@@ -219,6 +221,30 @@ async function main() {
   writeFileSync(out, markdown);
   writeFileSync(join(DETAIL_DIR, 'results.json'), JSON.stringify({ facts, startup, results }, null, 1));
   log(`\nwrote ${out} (per-request logs of every measurement: ${join(DETAIL_DIR, 'results.json')})`);
+}
+
+/**
+ * One waterfall per scenario, registry kind and tool, from the first run with latency (where
+ * round trips in a row decide the wall time), into bench/waterfalls/. Each row also gets the
+ * length of its critical path, which the report prints.
+ */
+function writeWaterfalls(results) {
+  const dir = join(root, 'bench', 'waterfalls');
+  mkdirSync(dir, { recursive: true });
+  for (const row of results) {
+    if (row.tool.startsWith('curl')) continue;
+    for (const run of row.runs) run.roundTripsInARow = criticalPath(run.log).length;
+    if (row.cond !== CONDITIONS[1].name || row.runs.length === 0 || row.scenario === '5') continue;
+    const run = row.runs[0];
+    const name = `s${row.scenario}${row.variant ? `x${row.variant}` : ''}-${row.kind}-${row.tool}`;
+    const { svg } = renderWaterfall({
+      title: `Scenario ${row.scenario}${row.variant ? ` ×${row.variant}` : ''}, ${row.kind}, ${row.label}`,
+      subtitle: `${row.cond} per request, ${(run.wallMs / 1000).toFixed(2)} s wall`,
+      rows: run.log,
+      t0: 0,
+    });
+    writeFileSync(join(dir, `${name}.svg`), svg);
+  }
 }
 
 /** Runs a command to completion (harness steps, not measurements); throws on failure. */
@@ -309,6 +335,7 @@ async function measure({
     }
 
     for (const p of proxies) p.reset();
+    const startedAt = performance.now();
     let wallMs = 0;
     let rssKB = 0;
     const exits = [];
@@ -349,7 +376,14 @@ async function measure({
           bytesDown: snap.bytesDown,
           nonHttp: snap.nonHttp,
         },
-        log: snap.log.map((e) => ({ registry: e.registry, method: e.method, path: e.path, status: e.status })),
+        log: snap.log.map((e) => ({
+          registry: e.registry,
+          method: e.method,
+          path: e.path,
+          status: e.status,
+          start: e.t - startedAt,
+          end: e.end === undefined ? undefined : e.end - startedAt,
+        })),
         names: {
           srcRepo: `bench/${{ 1: 's1', 2: 's2', 3: 's2', 6: 's2', 4: 's4', 5: 's5' }[scenario]}`,
           dstRepo: target.repo,

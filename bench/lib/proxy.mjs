@@ -33,7 +33,7 @@ export async function startProxy({ name, upstreamPort }) {
       total: 0,
       bytesUp: 0,
       bytesDown: 0,
-      log: [], // { method, path, status, t }
+      log: [], // { method, path, status, t (arrival), end (answer finished) }
       firstRequestAt: null, // performance.now() of the first request since reset
       nonHttp: 0, // connections that did not speak HTTP (e.g. a TLS ClientHello from crane's https ping)
     };
@@ -80,6 +80,7 @@ export async function startProxy({ name, upstreamPort }) {
           } else res.destroy();
         });
         res.on('close', () => {
+          entry.end = performance.now();
           if (!res.writableFinished) up.destroy();
         });
         req.pipe(up);
