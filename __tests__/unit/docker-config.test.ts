@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { loadDockerConfig } from '../../src/registry/docker-config.js';
 
 const dirs: string[] = [];
@@ -11,9 +11,63 @@ async function configDir(config: unknown): Promise<string> {
   await writeFile(join(dir, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
   return dir;
 }
-afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+// Retries: Windows may hold a helper program that has just exited for a moment.
+afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 }))));
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/**
+ * What the helpers used below do, keyed by their name (docker-credential-<name>): the
+ * docker-credential-helpers protocol, the server on stdin and JSON on stdout.
+ */
+const HELPERS_SCRIPT = `
+const { readSync, writeSync } = require('node:fs');
+const { basename } = require('node:path');
+const chunks = [];
+const buf = Buffer.alloc(65536);
+for (;;) {
+  let n;
+  try {
+    n = readSync(0, buf, 0, buf.length, null);
+  } catch (e) {
+    if (e.code === 'EAGAIN') continue;
+    if (e.code === 'EOF') break;
+    throw e;
+  }
+  if (n === 0) break;
+  chunks.push(Buffer.from(buf.subarray(0, n)));
+}
+const server = Buffer.concat(chunks).toString('utf8').trim();
+const helper = basename(process.argv0).replace(/\\.exe$/i, '').replace(/^docker-credential-/, '');
+let answer = 'credentials not found in native keychain';
+if (helper === 'test') answer = JSON.stringify({ ServerURL: server, Username: 'helper-user', Secret: 'helper-secret-for-' + server });
+if (helper === 'store' && server === 'https://index.docker.io/v1/') answer = JSON.stringify({ Username: '<token>', Secret: 'hub-identity' });
+writeSync(1, answer + '\\n');
+process.exit(answer.startsWith('{') ? 0 : 1);
+`;
+
+/**
+ * Real helper programs found through PATH on every OS, started without a shell: each
+ * docker-credential-<name> (`.exe` on Windows) is the node binary under that name (a symbolic
+ * link, on Windows a copy), and NODE_OPTIONS, which the helpers' environment
+ * carries, has it run HELPERS_SCRIPT first, which answers and exits.
+ */
+async function helperPrograms(names: string[]): Promise<{ bin: string; path: string; nodeOptions: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'helpers-'));
+  dirs.push(dir);
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  const script = join(dir, 'helpers.cjs');
+  await writeFile(script, HELPERS_SCRIPT);
+  for (const name of names) {
+    const program = join(bin, `docker-credential-${name}${process.platform === 'win32' ? '.exe' : ''}`);
+    // A copy on Windows: a hard link would be the running node.exe, which Windows cannot delete.
+    if (process.platform !== 'win32') await symlink(process.execPath, program);
+    else await copyFile(process.execPath, program);
+  }
+  // JSON quoting is what NODE_OPTIONS understands: double quotes, backslashes escaped.
+  return { bin, path: `${bin}${delimiter}${process.env.PATH}`, nodeOptions: `--require ${JSON.stringify(script)}` };
+}
 
 describe('loadDockerConfig', () => {
   it('reads auths entries as docker/login-action writes them', async () => {
@@ -36,25 +90,13 @@ describe('loadDockerConfig', () => {
   });
 
   it('runs credential helpers: credHelpers first, then credsStore', async () => {
-    const bin = await mkdtemp(join(tmpdir(), 'helpers-'));
-    dirs.push(bin);
-    // Real helper programs speaking the docker-credential-helpers protocol: server on stdin, JSON on stdout.
-    await writeFile(
-      join(bin, 'docker-credential-test'),
-      '#!/bin/sh\nread server\necho "{\\"ServerURL\\":\\"$server\\",\\"Username\\":\\"helper-user\\",\\"Secret\\":\\"helper-secret-for-$server\\"}"\n',
-    );
-    await writeFile(
-      join(bin, 'docker-credential-store'),
-      '#!/bin/sh\nread server\nif [ "$server" = "https://index.docker.io/v1/" ]; then echo "{\\"Username\\":\\"<token>\\",\\"Secret\\":\\"hub-identity\\"}"; else echo "credentials not found in native keychain"; exit 1; fi\n',
-    );
-    await chmod(join(bin, 'docker-credential-test'), 0o755);
-    await chmod(join(bin, 'docker-credential-store'), 0o755);
+    const bin = await helperPrograms(['test', 'store']);
     const dir = await configDir({
       credHelpers: { 'gcr.example.io': 'test' },
       credsStore: 'store',
       auths: { 'gcr.example.io': {} },
     });
-    const resolve = await loadDockerConfig({ DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` });
+    const resolve = await loadDockerConfig({ DOCKER_CONFIG: dir, PATH: bin.path, NODE_OPTIONS: bin.nodeOptions });
     expect(await resolve('gcr.example.io')).toEqual({
       username: 'helper-user',
       password: 'helper-secret-for-gcr.example.io',
@@ -69,6 +111,35 @@ describe('loadDockerConfig', () => {
     await expect(resolve('ghcr.io')).rejects.toThrow(
       'The Docker config names the credential helper docker-credential-nonexistent-helper, which is not on PATH',
     );
+  });
+
+  it('never runs a helper from the working directory, only from PATH', async () => {
+    // Node's spawn on Windows would look in the working directory first (libuv's search_path).
+    const helpers = await helperPrograms(['test']);
+    const emptyDir = await mkdtemp(join(tmpdir(), 'empty-'));
+    dirs.push(emptyDir);
+    const dir = await configDir({ credsStore: 'test' });
+    const resolve = await loadDockerConfig({ DOCKER_CONFIG: dir, PATH: emptyDir, NODE_OPTIONS: helpers.nodeOptions });
+    const cwd = process.cwd();
+    process.chdir(helpers.bin);
+    try {
+      await expect(resolve('ghcr.io')).rejects.toThrow('docker-credential-test, which is not on PATH');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('reads ~/.docker/config.json without DOCKER_CONFIG (%USERPROFILE%\\.docker on Windows)', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'home-'));
+    dirs.push(home);
+    await mkdir(join(home, '.docker'));
+    await writeFile(
+      join(home, '.docker', 'config.json'),
+      JSON.stringify({ auths: { 'ghcr.io': { auth: b64('octo:from-home') } } }),
+    );
+    // HOME on Linux and macOS, USERPROFILE on Windows, as the Docker CLI reads them.
+    const resolve = await loadDockerConfig({ HOME: home, USERPROFILE: home });
+    expect(await resolve('ghcr.io')).toEqual({ username: 'octo', password: 'from-home' });
   });
 
   it('treats a missing file as no credentials', async () => {

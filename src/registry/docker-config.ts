@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Credential, CredentialResolver } from './auth.js';
+import { findProgram } from './find-program.js';
 import { DOCKER_HUB } from '../oci/reference.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
 
@@ -26,9 +27,13 @@ interface DockerConfig {
   credsStore?: string;
 }
 
-/** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
+/**
+ * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: the home directory is `$HOME`, on
+ * Windows `%USERPROFILE%` (what the Docker CLI and os.homedir() read), taken from `env`.
+ */
 export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
+  const home = (process.platform === 'win32' ? env.USERPROFILE : env.HOME) || homedir();
+  return join(env.DOCKER_CONFIG || join(home, '.docker'), 'config.json');
 }
 
 /** Reduces a config key (`https://ghcr.io/v1/`, `ghcr.io`) to the registry name it stands for. */
@@ -64,13 +69,19 @@ function decodeEntry(entry: AuthEntry, path: string, key: string): Credential | 
   return undefined;
 }
 
-function runHelper(helper: string, server: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
+async function runHelper(helper: string, server: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
   if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
-    return Promise.reject(new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`));
+    throw new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`);
+  }
+  const program = await findProgram(`docker-credential-${helper}`, { env });
+  if (!program) {
+    throw new DockerConfigError(
+      `The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`,
+    );
   }
   return new Promise((resolve, reject) => {
     const child = execFile(
-      `docker-credential-${helper}`,
+      program, // an absolute path: execFile on Windows would look in the working directory first
       ['get'],
       { timeout: 30_000, maxBuffer: 1024 * 1024, env },
       (err, stdout) => {
