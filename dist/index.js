@@ -45910,7 +45910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 980:
+/***/ 9794:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -52284,7 +52284,53 @@ var promises_ = __nccwpck_require__(1455);
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/registry/find-program.ts
+
+
+
+/**
+ * The absolute path of the program `name` in a directory of PATH, or `undefined`.
+ *
+ * Only absolute PATH entries are searched, never the current directory. Node's spawn on
+ * Windows (libuv's search_path) looks in the current directory first, where a job's checkout
+ * could hold a `docker-credential-desktop.exe` of its own; the Docker CLI (Go's os/exec) never
+ * runs a program found that way. On Windows the name gets `.exe` appended (what credential
+ * helpers are; Node cannot start a `.cmd` or `.bat` without a shell) and the variable may be
+ * spelt `Path`.
+ */
+async function findProgram(name, options = {}) {
+    const env = options.env ?? process.env;
+    const windows = (options.platform ?? process.platform) === 'win32';
+    const pathValue = windows ? Object.entries(env).find(([k]) => k.toUpperCase() === 'PATH')?.[1] : env.PATH;
+    const file = windows && !/\.exe$/i.test(name) ? `${name}.exe` : name;
+    for (const entry of (pathValue ?? '').split(windows ? ';' : external_node_path_.delimiter)) {
+        // Windows allows a PATH entry in double quotes.
+        const dir = windows ? entry.replace(/^"(.*)"$/, '$1') : entry;
+        if (!dir || !(0,external_node_path_.isAbsolute)(dir))
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, file);
+        if (await isProgram(candidate, windows))
+            return candidate;
+    }
+    return undefined;
+}
+async function isProgram(path, windows) {
+    try {
+        if (!(await (0,promises_.stat)(path)).isFile())
+            return false;
+        if (!windows)
+            await (0,promises_.access)(path, external_node_fs_namespaceObject.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/registry/docker-config.ts
+
 
 
 
@@ -52296,9 +52342,13 @@ const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 class DockerConfigError extends UserFacingError {
 }
-/** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
+/**
+ * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: the home directory is `$HOME`, on
+ * Windows `%USERPROFILE%` (what the Docker CLI and os.homedir() read), taken from `env`.
+ */
 function dockerConfigPath(env = process.env) {
-    return (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)((0,external_node_os_namespaceObject.homedir)(), '.docker'), 'config.json');
+    const home = (process.platform === 'win32' ? env.USERPROFILE : env.HOME) || (0,external_node_os_namespaceObject.homedir)();
+    return (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)(home, '.docker'), 'config.json');
 }
 /** Reduces a config key (`https://ghcr.io/v1/`, `ghcr.io`) to the registry name it stands for. */
 function registryOfKey(key) {
@@ -52331,12 +52381,17 @@ function decodeEntry(entry, path, key) {
         return { username, password };
     return undefined;
 }
-function runHelper(helper, server, env) {
+async function runHelper(helper, server, env) {
     if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
-        return Promise.reject(new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`));
+        throw new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`);
+    }
+    const program = await findProgram(`docker-credential-${helper}`, { env });
+    if (!program) {
+        throw new DockerConfigError(`The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`);
     }
     return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.execFile)(`docker-credential-${helper}`, ['get'], { timeout: 30_000, maxBuffer: 1024 * 1024, env }, (err, stdout) => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(program, // an absolute path: execFile on Windows would look in the working directory first
+        ['get'], { timeout: 30_000, maxBuffer: 1024 * 1024, env }, (err, stdout) => {
             if (err) {
                 if (err.code === 'ENOENT') {
                     return reject(new DockerConfigError(`The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`));
@@ -52508,7 +52563,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(980);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9794);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
