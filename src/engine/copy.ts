@@ -6,6 +6,7 @@ import { InvalidManifestError, parseManifest, type Descriptor } from '../oci/man
 import { AuthenticationError, DigestMismatchError, RegistryError } from '../registry/errors.js';
 import { isIndexMediaType, isManifestMediaType } from '../oci/media-types.js';
 import type { FetchedManifest, PushResult, Repository } from '../registry/types.js';
+import { formatRepository } from '../oci/reference.js';
 
 export interface CopyStats {
   manifestsCopied: number;
@@ -66,7 +67,7 @@ export type Side = 'source' | 'target';
 export function onSide<T>(side: Side, repo: Repository, work: Promise<T>): Promise<T> {
   return work.catch((err: unknown) => {
     if (err instanceof Error && !(err as { sided?: boolean }).sided) {
-      err.message = `On the ${side} ${repo.registry}/${repo.name}: ${err.message}`;
+      err.message = `On the ${side} ${formatRepository(repo)}: ${err.message}`;
       (err as { sided?: boolean }).sided = true;
     }
     throw err;

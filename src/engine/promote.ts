@@ -9,7 +9,13 @@ import { DEFAULT_DISCOVER_OPTIONS, discoverReferrers, type ReferrerInfo } from '
 import { referrersTagFor } from '../oci/digest.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
-import { formatReference, formatRepository, sameRepository, type Reference } from '../oci/reference.js';
+import {
+  formatReference,
+  formatReferenceIn,
+  formatRepository,
+  sameRepository,
+  type Reference,
+} from '../oci/reference.js';
 import type {
   FetchedManifest,
   ManifestInfo,
@@ -361,7 +367,7 @@ async function copyInto(
   result: PromotionResult,
   rootPresent = false,
 ): Promise<ReferrerInfo[]> {
-  const where = `${target.registry}/${target.name}`;
+  const where = formatRepository(target);
   const unverified: ReferrerInfo[] = [];
   const plan = new PlanRecorder(where);
   // A dry run walks the same graph with the same reads, and writes nothing.
@@ -413,7 +419,6 @@ async function copyReferrers(
   plan: PlanRecorder,
   dryRun: boolean,
 ): Promise<ReferrerInfo[]> {
-  const where = `${target.registry}/${target.name}`;
   const side = <T>(work: Promise<T>) => onSide('target', target, work);
   const limited = <T>(fn: () => Promise<T>) => copier.limit(() => side(fn()));
   const unverified: ReferrerInfo[] = [];
@@ -532,9 +537,9 @@ async function copyReferrers(
           ...(api === undefined && { condition: 'if the target has no referrers API (its first write will tell)' }),
         });
         if (written && api !== undefined) {
-          result.referrersTags.push(`${where}:${tag}`);
+          result.referrersTags.push(formatReferenceIn(target, tag));
           opts.logger.info(
-            `${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${where}:${tag} (${wanted.length} referrer(s) of ${subject})`,
+            `${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${formatReferenceIn(target, tag)} (${wanted.length} referrer(s) of ${subject})`,
           );
         }
       }),
@@ -654,7 +659,7 @@ async function verify(unproved: Unproved[], manifest: FetchedManifest, opts: Pro
       const missing = referrers.filter((r) => r.subject === subject && !listed.has(r.digest));
       if (missing.length > 0) {
         throw new PromotionError(
-          `Verification failed: ${repo.registry}/${repo.name} does not list ${missing.map((m) => m.digest).join(', ')} as referrers of ${subject}`,
+          `Verification failed: ${formatRepository(repo)} does not list ${missing.map((m) => m.digest).join(', ')} as referrers of ${subject}`,
         );
       }
     });

@@ -1,6 +1,7 @@
 import { onSide } from './copy.js';
 import type { Logger } from './logger.js';
-import { referrersTagFor } from '../oci/digest.js';
+import { isReferrersTag, referrersTagFor } from '../oci/digest.js';
+import { formatReferenceIn } from '../oci/reference.js';
 import type { Repository } from '../registry/types.js';
 import { RegistryError } from '../registry/errors.js';
 
@@ -42,12 +43,11 @@ export async function strayReferrersTags(
   if (repo.capabilities().referrersApi !== true) return [];
   const tags = await repo.digestTagList();
   if (!tags) return [];
-  const where = `${repo.registry}/${repo.name}`;
   const found: StrayReferrersTag[] = [];
   for (const subject of new Set(digests)) {
     const tag = referrersTagFor(subject);
-    if (!tags.has(tag) || !/^sha256-[0-9a-f]{64}$/.test(tag)) continue;
-    const stray: StrayReferrersTag = { reference: `${where}:${tag}`, subject, outcome: 'found' };
+    if (!tags.has(tag) || !isReferrersTag(tag)) continue;
+    const stray: StrayReferrersTag = { reference: formatReferenceIn(repo, tag), subject, outcome: 'found' };
     found.push(stray);
     if (!options.remove) continue;
     try {
@@ -92,6 +92,6 @@ async function removeIfRedundant(
     if (!(err instanceof RegistryError)) throw err;
     return { outcome: 'kept', reason: `the registry refused to delete it: ${err.message}` };
   }
-  options.logger.info(`Removed the stray referrers tag ${repo.registry}/${repo.name}:${tag}`);
+  options.logger.info(`Removed the stray referrers tag ${formatReferenceIn(repo, tag)}`);
   return { outcome: 'removed' };
 }

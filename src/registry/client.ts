@@ -24,10 +24,10 @@ import type {
   RepositoryCapabilities,
   RepositoryProvider,
 } from './types.js';
-import { computeDigest, isDigest, matchesDigest, referrersTagFor, splitDigest } from '../oci/digest.js';
+import { computeDigest, isDigest, isReferrersTag, matchesDigest, referrersTagFor, splitDigest } from '../oci/digest.js';
 import { InvalidManifestError, parseManifest, parseReferrersIndex, type Descriptor } from '../oci/manifest.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType } from '../oci/media-types.js';
-import { DOCKER_HUB } from '../oci/reference.js';
+import { DOCKER_HUB, formatReferenceIn, formatRepository } from '../oci/reference.js';
 
 export type ReferrersApiMode = 'auto' | boolean;
 
@@ -95,7 +95,7 @@ export class RegistryClient implements RepositoryProvider {
   }
 
   repository(ref: { registry: string; repository: string }, access: Access): Repository {
-    const key = `${ref.registry}/${ref.repository}`;
+    const key = formatRepository(ref);
     let repo = this.repositories.get(key);
     if (!repo) {
       let shared = this.registryCaps.get(ref.registry);
@@ -198,7 +198,7 @@ class HttpRepository implements Repository {
    * on repositories without the referrers API, most of which would answer 404.
    */
   private async listDigestTags(): Promise<Set<string> | undefined> {
-    const where = `${this.registry}/${this.name}`;
+    const where = formatRepository(this);
     const tags = new Set<string>();
     let path = '/tags/list?n=1000';
     for (let page = 0; page < MAX_TAG_PAGES; page++) {
@@ -234,7 +234,7 @@ class HttpRepository implements Repository {
   }
 
   private ref(reference: string): string {
-    return `${this.registry}/${this.name}${isDigest(reference) ? '@' : ':'}${reference}`;
+    return formatReferenceIn(this, reference);
   }
 
   /**
@@ -445,7 +445,7 @@ class HttpRepository implements Repository {
   }
 
   private async referrersFromApi(subject: string, learn = true): Promise<ReferrersListing | undefined> {
-    const where = `${this.registry}/${this.name}@${subject}`;
+    const where = this.ref(subject);
     const descriptors: Descriptor[] = [];
     const warnings: string[] = [];
     let path = `/referrers/${subject}`;
@@ -549,7 +549,7 @@ class HttpRepository implements Repository {
   }
 
   async statBlob(digest: string): Promise<boolean> {
-    const where = `${this.registry}/${this.name}@${digest}`;
+    const where = this.ref(digest);
     const res = await this.send({
       method: 'HEAD',
       path: `/blobs/${digest}`,
@@ -562,7 +562,7 @@ class HttpRepository implements Repository {
   }
 
   async fetchBlob(descriptor: Descriptor): Promise<Readable> {
-    const where = `${this.registry}/${this.name}@${descriptor.digest}`;
+    const where = this.ref(descriptor.digest);
     const res = await this.exchange(
       { method: 'GET', path: `/blobs/${descriptor.digest}`, operation: 'get blob', reference: where },
       (req) => this.transport.stream(req),
@@ -586,7 +586,7 @@ class HttpRepository implements Repository {
   }
 
   async mountBlob(descriptor: Descriptor, fromRepository: string): Promise<MountResult> {
-    const where = `${this.registry}/${this.name}@${descriptor.digest}`;
+    const where = this.ref(descriptor.digest);
     const query = new URLSearchParams({ mount: descriptor.digest, from: fromRepository });
     const res = await this.exchange(
       {
@@ -610,7 +610,7 @@ class HttpRepository implements Repository {
   }
 
   async pushBlob(descriptor: Descriptor, data: Readable, session?: string): Promise<void> {
-    const where = `${this.registry}/${this.name}@${descriptor.digest}`;
+    const where = this.ref(descriptor.digest);
     let location = session;
     if (!location) {
       const start = await this.send({
@@ -745,7 +745,7 @@ function immutabilityHint(res: HttpResponse, errors: RegistryErrorDetail[], refe
     (e) => e.code === 'TAG_INVALID' || e.code === 'PRECONDITION' || /immutab/i.test(`${e.code} ${e.message ?? ''}`),
   );
   if (!said) return undefined;
-  return /:sha256-[0-9a-f]{64}$/.test(reference)
+  return isReferrersTag(reference.slice(reference.lastIndexOf(':') + 1))
     ? "The tag is immutable: the registry's immutability rules must exclude sha256-* tags, which the referrers tag schema rewrites"
     : `The tag ${reference} is immutable on this registry: it cannot be moved`;
 }
