@@ -1,3 +1,4 @@
+import { causeOf, onSide } from './copy-error.js';
 import { Limiter } from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PlanNode, PlanRecorder } from './plan.js';
@@ -6,7 +7,6 @@ import { InvalidManifestError, parseManifest, type Descriptor } from '../oci/man
 import { AuthenticationError, DigestMismatchError, RegistryError } from '../registry/errors.js';
 import { isIndexMediaType, isManifestMediaType } from '../oci/media-types.js';
 import type { FetchedManifest, PushResult, Repository } from '../registry/types.js';
-import { formatRepository } from '../oci/reference.js';
 
 export interface CopyStats {
   manifestsCopied: number;
@@ -59,20 +59,6 @@ export interface CopyOutcome {
  * download once it has started, and the upload).
  */
 const BLOB_COPY_ATTEMPTS = 6;
-
-/** Which side of a copy an error came from, for the message the user sees. */
-export type Side = 'source' | 'target';
-
-/** Prefixes an error's message with the side and repository it happened on, keeping its type. */
-export function onSide<T>(side: Side, repo: Repository, work: Promise<T>): Promise<T> {
-  return work.catch((err: unknown) => {
-    if (err instanceof Error && !(err as { sided?: boolean }).sided) {
-      err.message = `On the ${side} ${formatRepository(repo)}: ${err.message}`;
-      (err as { sided?: boolean }).sided = true;
-    }
-    throw err;
-  });
-}
 
 /**
  * Copies manifests with everything they name from one repository to another: children before
@@ -233,9 +219,10 @@ export class GraphCopier {
         // distribution rewrites a repository's blob link in place, so a concurrent promotion
         // mounting the same blob can make it look absent for a moment: link the blobs again
         // and push once more before calling it a failure.
+        const cause = causeOf(err);
         const unknownBlob =
-          err instanceof RegistryError &&
-          err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
+          cause instanceof RegistryError &&
+          cause.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
         if (!unknownBlob || attempt >= 3) throw err;
         this.options.logger.info(
           `${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`,
@@ -316,11 +303,12 @@ export class GraphCopier {
         return await this.doCopyBlob(descriptor, parent);
       } catch (err) {
         // A streamed upload answered 5xx or 429 could not be retried below: it is here.
+        const cause = causeOf(err);
         const final =
-          err instanceof DigestMismatchError ||
-          (err instanceof RegistryError && !err.retryable) ||
-          err instanceof AuthenticationError ||
-          err instanceof InvalidManifestError;
+          cause instanceof DigestMismatchError ||
+          (cause instanceof RegistryError && !cause.retryable) ||
+          cause instanceof AuthenticationError ||
+          cause instanceof InvalidManifestError;
         if (final || attempt >= BLOB_COPY_ATTEMPTS) throw err;
         this.options.logger.info(
           `Copying blob ${descriptor.digest} was interrupted (${(err as Error).message}); starting it again`,

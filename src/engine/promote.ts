@@ -1,4 +1,5 @@
-import { GraphCopier, emptyStats, onSide, type CopyHooks, type CopyStats } from './copy.js';
+import { onSide } from './copy-error.js';
+import { GraphCopier, emptyStats, type CopyHooks, type CopyStats } from './copy.js';
 import type { Logger } from './logger.js';
 import { SILENT_LOGGER } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';

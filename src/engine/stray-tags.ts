@@ -1,4 +1,4 @@
-import { onSide } from './copy.js';
+import { causeOf, onSide } from './copy-error.js';
 import type { Logger } from './logger.js';
 import { isReferrersTag, referrersTagFor } from '../oci/digest.js';
 import { formatReferenceIn } from '../oci/reference.js';
@@ -71,7 +71,7 @@ async function removeIfRedundant(
   try {
     entries = (await side(repo.readReferrersIndex(subject))).descriptors.map((d) => d.digest);
   } catch (err) {
-    if (err instanceof RegistryError) throw err;
+    if (causeOf(err) instanceof RegistryError) throw err;
     return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
   }
   // The API's answer alone: a fallback to the tag schema would read this very tag.
@@ -89,8 +89,8 @@ async function removeIfRedundant(
   try {
     await side(repo.deleteTag(tag));
   } catch (err) {
-    if (!(err instanceof RegistryError)) throw err;
-    return { outcome: 'kept', reason: `the registry refused to delete it: ${err.message}` };
+    if (!(causeOf(err) instanceof RegistryError)) throw err;
+    return { outcome: 'kept', reason: `the registry refused to delete it: ${(err as Error).message}` };
   }
   options.logger.info(`Removed the stray referrers tag ${formatReferenceIn(repo, tag)}`);
   return { outcome: 'removed' };
