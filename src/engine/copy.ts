@@ -53,6 +53,19 @@ export interface CopyOutcome {
   pushed?: PushResult;
 }
 
+/** How one manifest is to be copied: what the caller knows, and what the copy must tell or wait for. */
+interface ManifestCopyWork {
+  /** The manifest's bytes, when the caller has them already. */
+  known: FetchedManifest | undefined;
+  /** The caller knows the target lacks it: no existence check. */
+  assumeAbsent: boolean;
+  /** Told, once the existence check answered, whether the target lacked it. */
+  expanded: (absent: boolean) => void;
+  /** What must be in the target before this manifest (a referrer's subject). */
+  after: Promise<unknown> | undefined;
+  node: NodeInfo;
+}
+
 /**
  * Tries of one blob copy, the first included: one more than the transport gives a buffered
  * request, since each try of a stream has two requests that cannot be retried alone (the
@@ -99,14 +112,13 @@ export class GraphCopier {
       let expanded!: (absent: boolean) => void;
       const expansion = new Promise<boolean>((resolve) => (expanded = resolve));
       this.expansions.set(descriptor.digest, expansion);
-      p = this.doCopyManifest(
-        descriptor,
+      p = this.doCopyManifest(descriptor, {
         known,
-        options.assumeAbsent ?? false,
+        assumeAbsent: options.assumeAbsent ?? false,
         expanded,
-        options.after,
-        options.node ?? {},
-      );
+        after: options.after,
+        node: options.node ?? {},
+      });
       // A failure before the check is reported by the copy itself; the expansion then says "absent".
       p.catch(() => expanded(true));
       this.manifests.set(descriptor.digest, p);
@@ -149,14 +161,8 @@ export class GraphCopier {
     await this.manifests.get(digest);
   }
 
-  private async doCopyManifest(
-    descriptor: Descriptor,
-    known: FetchedManifest | undefined,
-    assumeAbsent: boolean,
-    expanded: (absent: boolean) => void,
-    after: Promise<unknown> | undefined,
-    node: NodeInfo,
-  ): Promise<CopyOutcome> {
+  private async doCopyManifest(descriptor: Descriptor, work: ManifestCopyWork): Promise<CopyOutcome> {
+    const { known, assumeAbsent, expanded, after, node } = work;
     const present =
       !assumeAbsent &&
       (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
