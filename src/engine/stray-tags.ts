@@ -95,3 +95,48 @@ async function removeIfRedundant(
   options.logger.info(`Removed the stray referrers tag ${formatReferenceIn(repo, tag)}`);
   return { outcome: 'removed' };
 }
+
+/** A repository to look at for stray tags, and whether this run writes to it (only then is it cleaned). */
+export interface StrayTagScope {
+  repo: Repository;
+  writes: boolean;
+}
+
+export interface StrayTagReview {
+  tags: StrayReferrersTag[];
+  /** One per tag left in place (or, in a dry run, that would be removed), for the log and the summary. */
+  warnings: string[];
+}
+
+/**
+ * The stray-tag step of a promotion: looks for stray tags named after `digests` in each
+ * repository of `scopes` in turn, removes them (when asked, and only where this run writes),
+ * and says what is left.
+ */
+export async function reviewStrayReferrersTags(
+  scopes: StrayTagScope[],
+  digests: string[],
+  options: StrayTagOptions,
+): Promise<StrayTagReview> {
+  const tags: StrayReferrersTag[] = [];
+  for (const { repo, writes } of scopes) {
+    tags.push(...(await strayReferrersTags(repo, digests, { ...options, remove: options.remove && writes })));
+  }
+  const warnings: string[] = [];
+  for (const stray of tags) {
+    if (stray.outcome === 'removed') continue;
+    const w =
+      stray.outcome === 'would remove'
+        ? `[dry run] would remove the stray referrers tag ${stray.reference}`
+        : `Stray referrers tag ${stray.reference}: the repository has the referrers API, so this tag is a leftover of a client that did not check${
+            stray.outcome === 'kept'
+              ? `; kept because ${stray.reason}`
+              : options.remove
+                ? ' (on a repository this run only reads)'
+                : ''
+          }`;
+    options.logger.warning(w);
+    warnings.push(w);
+  }
+  return { tags, warnings };
+}
