@@ -426,11 +426,11 @@ export class MemoryRepository implements Repository {
       if (!found) return { exists: false, descriptors: [] };
       if (found.digest === subject) {
         this.caps.referrersTagAliasesDigest = true;
-        throw new ReferrersTagContentError(`${this.registry} answers ${tag} with the subject itself`, true);
+        throw new ReferrersTagContentError(`${this.registry} answers ${tag} with the subject itself`, { alias: true });
       }
       const json = JSON.parse(Buffer.from(found.manifest.bytes).toString('utf8')) as ManifestJson;
       if (found.manifest.mediaType !== OCI_INDEX || !Array.isArray(json.manifests)) {
-        throw new ReferrersTagContentError(`${tag} does not hold an OCI image index`, false);
+        throw new ReferrersTagContentError(`${tag} does not hold an OCI image index`, { alias: false });
       }
       return { exists: true, descriptors: json.manifests, ...(this.options.etags && { etag: `"${found.digest}"` }) };
     });

@@ -135,10 +135,10 @@ export class DigestMismatchError extends UserFacingError {}
  * writers must not overwrite it. `alias` marks GitLab's answer of the subject itself.
  */
 export class ReferrersTagContentError extends InvalidManifestError {
-  constructor(
-    message: string,
-    readonly alias: boolean,
-  ) {
+  readonly alias: boolean;
+
+  constructor(message: string, options: { alias: boolean }) {
     super(message);
+    this.alias = options.alias;
   }
 }

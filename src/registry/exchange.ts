@@ -149,12 +149,10 @@ export class Exchange {
     let res = await perform(withAuth(authorization));
     if (res.status !== 401 || !ours || rest.body instanceof Readable) return res;
     discard(res);
-    authorization = await this.auth.unauthorized(
-      this.registry,
-      res.header('www-authenticate'),
-      scopes,
-      authorization !== undefined,
-    );
+    authorization = await this.auth.unauthorized(this.registry, scopes, {
+      wwwAuthenticate: res.header('www-authenticate'),
+      stale: authorization !== undefined,
+    });
     res = await perform(withAuth(authorization));
     if (res.status === 401) {
       const refused = await this.auth.refusal(this.registry);

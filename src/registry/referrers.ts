@@ -65,7 +65,7 @@ export class Referrers implements ReferrersIndexStore {
       this.caps.observeDigestAlias();
       throw new ReferrersTagContentError(
         `${this.exchange.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does), so it cannot hold a referrers index there`,
-        true,
+        { alias: true },
       );
     }
     try {
@@ -78,7 +78,7 @@ export class Referrers implements ReferrersIndexStore {
     } catch (err) {
       throw new ReferrersTagContentError(
         `the referrers tag ${where} does not hold an OCI image index (${(err as Error).message})`,
-        false,
+        { alias: false },
       );
     }
   }
