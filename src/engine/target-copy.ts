@@ -1,5 +1,5 @@
 import { onSide } from './copy-error.js';
-import { copyCosignAttachments } from './cosign-attachments.js';
+import { copyCosignAttachments, type CosignCopyContext } from './cosign-attachments.js';
 import { GraphCopier, type CopyHooks, type CopyOutcome, type CopyStats } from './copy.js';
 import type { Logger } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
@@ -50,6 +50,8 @@ export interface TargetCopyReport {
 export class TargetCopy {
   private readonly copier: GraphCopier;
   private readonly plan: PlanRecorder;
+  /** Where cosign's tag attachments of a manifest this copy handles are copied with it. */
+  private readonly cosign: CosignCopyContext;
   /** Per subject: the referrers the target lists already (a subject this run creates has none). */
   private readonly listedOnTarget = new Map<string, Set<string>>();
   private readonly referrersTags: string[] = [];
@@ -67,6 +69,15 @@ export class TargetCopy {
       plan: this.plan,
       ...(spec.hooks && { hooks: spec.hooks }),
     });
+    this.cosign = {
+      source: spec.source,
+      target: spec.target,
+      copier: this.copier,
+      plan: this.plan,
+      dryRun: spec.dryRun,
+      concurrency: spec.concurrency,
+      logger: spec.logger,
+    };
   }
 
   async run(): Promise<TargetCopyReport> {
@@ -109,18 +120,7 @@ export class TargetCopy {
       // Every subject at once: the requests take slots of the copy's limit, the waits do not.
       await settleAll([...bySubject].map(([subject, ofSubject]) => this.copyReferrersOf(subject, ofSubject)));
     }
-    await copyCosignAttachments(
-      {
-        source: this.spec.source,
-        target: this.spec.target,
-        copier: this.copier,
-        plan: this.plan,
-        dryRun: this.spec.dryRun,
-        concurrency: this.spec.concurrency,
-        logger: this.spec.logger,
-      },
-      manifest.digest,
-    );
+    await copyCosignAttachments(this.cosign, manifest.digest);
   }
 
   /**
