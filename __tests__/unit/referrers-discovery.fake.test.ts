@@ -101,4 +101,19 @@ describe('discoverReferrers (in-memory stand-in)', () => {
     expect(found.referrers).toHaveLength(3);
     expect(found.warnings).toEqual([`more than 3 referrers below ${image.digest}; the rest were not followed`]);
   });
+
+  it("takes GitLab's digest alias (the referrers tag answers the subject itself) as no referrers", async () => {
+    const registry = new MemoryRegistry({ name: 'r.example', referrersApi: false, digestAlias: true });
+    const content = registry.content('app');
+    const image = seedImage(content, { seed: 'alias', tag: 'rc' });
+    // As if the tag listing named it (or gave no answer): the client reads the tag to find out.
+    const repo = registry.repository({ registry: 'r.example', repository: 'app' }, 'pull');
+    const digestTags = await repo.digestTagList();
+    digestTags?.add(image.digest.replace(':', '-'));
+
+    const found = await discoverReferrers(repo, image.digest, OPTIONS);
+
+    expect(found).toEqual({ referrers: [], warnings: [] });
+    expect(repo.capabilities()).toMatchObject({ referrersApi: false, referrersTagAliasesDigest: true });
+  });
 });
