@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { causeOf, CopyError } from '../../src/engine/copy-error.js';
 import { promote, type PromotionResult } from '../../src/engine/promote.js';
 import type { Credential } from '../../src/registry/auth.js';
 import { DigestMismatchError } from '../../src/registry/errors.js';
@@ -293,7 +294,10 @@ describe('across two registries with different credentials', () => {
     const err = await promote(client(creds), request(`${from.host}/corrupt:rc`, [`${to.host}/corrupt:1.0`])).catch(
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(DigestMismatchError);
+    // The side and repository are carried by a CopyError; the registry layer's error is its cause.
+    expect(err).toBeInstanceOf(CopyError);
+    expect(err).toMatchObject({ side: 'source', repository: `${from.host}/corrupt` });
+    expect(causeOf(err)).toBeInstanceOf(DigestMismatchError);
     expect((err as Error).message).toContain(
       `On the source ${from.host}/corrupt: the blob ${from.host}/corrupt@${manifest.layers[0]!.digest} does not match its digest`,
     );
@@ -415,9 +419,10 @@ describe('order across two registries: referrers and cosign tags after what they
   it('leaves no cosign tag for an image whose copy failed', async () => {
     const { layer } = await seedSlowImage('nosig/app', false);
     await corruptBlob(from, layer.digest, 'last');
-    await expect(
-      promote(client(), request(`${from.host}/nosig/app:rc`, [`${to.host}/nosig/app:1.0`])),
-    ).rejects.toBeInstanceOf(DigestMismatchError);
+    const err = await promote(client(), request(`${from.host}/nosig/app:rc`, [`${to.host}/nosig/app:1.0`])).catch(
+      (e: unknown) => e,
+    );
+    expect(causeOf(err)).toBeInstanceOf(DigestMismatchError);
     expect(await listTags(to.target('nosig/app'))).toEqual([]);
   });
 
@@ -431,7 +436,7 @@ describe('order across two registries: referrers and cosign tags after what they
       const err = await promote(client(), request(`${from.host}/broken/app:rc`, [`${to.host}/broken/app:1.0`])).catch(
         (e: unknown) => e,
       );
-      expect(err).toBeInstanceOf(DigestMismatchError);
+      expect(causeOf(err)).toBeInstanceOf(DigestMismatchError);
       await new Promise((r) => setTimeout(r, 200));
     } finally {
       process.off('unhandledRejection', onUnhandled);

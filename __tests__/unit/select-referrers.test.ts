@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { selectReferrers } from '../../src/engine/promote.js';
+import { selectReferrers } from '../../src/engine/policy.js';
 import type { ReferrerInfo } from '../../src/engine/referrers.js';
 
 const d = (n: string) => 'sha256:' + n.repeat(64);

@@ -1,5 +1,5 @@
 import { Inputs } from './constants.js';
-import type { ReferrersApiMode } from '../registry/client.js';
+import type { ReferrersApiMode } from '../registry/capabilities.js';
 import {
   InvalidReferenceError,
   REFERENCE_FORM,

@@ -1,3 +1,4 @@
+import { causeOf, onSide } from './copy-error.js';
 import { Limiter } from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PlanNode, PlanRecorder } from './plan.js';
@@ -52,26 +53,25 @@ export interface CopyOutcome {
   pushed?: PushResult;
 }
 
+/** How one manifest is to be copied: what the caller knows, and what the copy must tell or wait for. */
+interface ManifestCopyWork {
+  /** The manifest's bytes, when the caller has them already. */
+  known: FetchedManifest | undefined;
+  /** The caller knows the target lacks it: no existence check. */
+  assumeAbsent: boolean;
+  /** Told, once the existence check answered, whether the target lacked it. */
+  expanded: (absent: boolean) => void;
+  /** What must be in the target before this manifest (a referrer's subject). */
+  after: Promise<unknown> | undefined;
+  node: NodeInfo;
+}
+
 /**
  * Tries of one blob copy, the first included: one more than the transport gives a buffered
  * request, since each try of a stream has two requests that cannot be retried alone (the
  * download once it has started, and the upload).
  */
 const BLOB_COPY_ATTEMPTS = 6;
-
-/** Which side of a copy an error came from, for the message the user sees. */
-export type Side = 'source' | 'target';
-
-/** Prefixes an error's message with the side and repository it happened on, keeping its type. */
-export function onSide<T>(side: Side, repo: Repository, work: Promise<T>): Promise<T> {
-  return work.catch((err: unknown) => {
-    if (err instanceof Error && !(err as { sided?: boolean }).sided) {
-      err.message = `On the ${side} ${repo.registry}/${repo.name}: ${err.message}`;
-      (err as { sided?: boolean }).sided = true;
-    }
-    throw err;
-  });
-}
 
 /**
  * Copies manifests with everything they name from one repository to another: children before
@@ -112,14 +112,13 @@ export class GraphCopier {
       let expanded!: (absent: boolean) => void;
       const expansion = new Promise<boolean>((resolve) => (expanded = resolve));
       this.expansions.set(descriptor.digest, expansion);
-      p = this.doCopyManifest(
-        descriptor,
+      p = this.doCopyManifest(descriptor, {
         known,
-        options.assumeAbsent ?? false,
+        assumeAbsent: options.assumeAbsent ?? false,
         expanded,
-        options.after,
-        options.node ?? {},
-      );
+        after: options.after,
+        node: options.node ?? {},
+      });
       // A failure before the check is reported by the copy itself; the expansion then says "absent".
       p.catch(() => expanded(true));
       this.manifests.set(descriptor.digest, p);
@@ -162,14 +161,8 @@ export class GraphCopier {
     await this.manifests.get(digest);
   }
 
-  private async doCopyManifest(
-    descriptor: Descriptor,
-    known: FetchedManifest | undefined,
-    assumeAbsent: boolean,
-    expanded: (absent: boolean) => void,
-    after: Promise<unknown> | undefined,
-    node: NodeInfo,
-  ): Promise<CopyOutcome> {
+  private async doCopyManifest(descriptor: Descriptor, work: ManifestCopyWork): Promise<CopyOutcome> {
+    const { known, assumeAbsent, expanded, after, node } = work;
     const present =
       !assumeAbsent &&
       (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
@@ -232,9 +225,10 @@ export class GraphCopier {
         // distribution rewrites a repository's blob link in place, so a concurrent promotion
         // mounting the same blob can make it look absent for a moment: link the blobs again
         // and push once more before calling it a failure.
+        const cause = causeOf(err);
         const unknownBlob =
-          err instanceof RegistryError &&
-          err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
+          cause instanceof RegistryError &&
+          cause.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
         if (!unknownBlob || attempt >= 3) throw err;
         this.options.logger.info(
           `${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`,
@@ -315,11 +309,12 @@ export class GraphCopier {
         return await this.doCopyBlob(descriptor, parent);
       } catch (err) {
         // A streamed upload answered 5xx or 429 could not be retried below: it is here.
+        const cause = causeOf(err);
         const final =
-          err instanceof DigestMismatchError ||
-          (err instanceof RegistryError && !err.retryable) ||
-          err instanceof AuthenticationError ||
-          err instanceof InvalidManifestError;
+          cause instanceof DigestMismatchError ||
+          (cause instanceof RegistryError && !cause.retryable) ||
+          cause instanceof AuthenticationError ||
+          cause instanceof InvalidManifestError;
         if (final || attempt >= BLOB_COPY_ATTEMPTS) throw err;
         this.options.logger.info(
           `Copying blob ${descriptor.digest} was interrupted (${(err as Error).message}); starting it again`,

@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
 import type { Descriptor } from '../oci/manifest.js';
+import { missingDescriptors } from '../oci/referrers-index.js';
 import type { ReferrersIndexStore } from '../registry/types.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
 
@@ -51,8 +52,7 @@ export async function mergeIntoReferrersIndex(
   let existed = false;
   for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
     const current = await limit(() => store.readReferrersIndex(subject));
-    const have = new Set(current.descriptors.map((d) => d.digest));
-    const missing = wanted.filter((d) => !have.has(d.digest));
+    const missing = missingDescriptors(current.descriptors, wanted);
     if (attempt === 1) existed = current.exists;
     if (missing.length === 0) return { wrote, existed };
     if (options.dryRun) return { wrote: false, existed, wouldWrite: true };

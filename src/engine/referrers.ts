@@ -1,8 +1,8 @@
 import type { Logger } from './logger.js';
 import { mapLimit } from './pool.js';
-import { artifactTypeOf, parseManifest } from '../oci/manifest.js';
+import { artifactTypeOf, parseManifest, type Descriptor } from '../oci/manifest.js';
 import { MediaType, isManifestMediaType } from '../oci/media-types.js';
-import type { Repository } from '../registry/types.js';
+import type { FetchedManifest, Repository } from '../registry/types.js';
 
 /** One referrer found in the source repository, as the `referrers` output reports it. */
 export interface ReferrerInfo {
@@ -104,4 +104,40 @@ async function fixReportedArtifactTypes(
     );
     if (actual !== undefined) r.artifactType = actual;
   });
+}
+
+export interface PromotionDiscoverOptions extends DiscoverOptions {
+  /** Also the referrers of an index's children (per-platform attestations and signatures). */
+  children: boolean;
+}
+
+/** The referrers of the promoted manifest and, when asked, of its children, each once. */
+export async function discoverPromotionReferrers(
+  repo: Repository,
+  manifest: FetchedManifest,
+  options: PromotionDiscoverOptions,
+): Promise<Discovery> {
+  const root = await discoverReferrers(repo, manifest.digest, options);
+  if (!options.children) return root;
+  // Per-platform attestations and signatures refer to the child manifests of an index.
+  const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+  const perChild = await mapLimit(parsed.manifests, options.concurrency, (child) =>
+    discoverReferrers(repo, child.digest, options),
+  );
+  const seen = new Set(root.referrers.map((r) => r.digest));
+  const referrers = [...root.referrers];
+  for (const d of perChild)
+    for (const r of d.referrers) if (!seen.has(r.digest) && seen.add(r.digest)) referrers.push(r);
+  return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
+}
+
+/** The descriptor a referrers index lists for a referrer: with its artifactType and annotations. */
+export function referrerDescriptor(r: ReferrerInfo): Descriptor {
+  return {
+    mediaType: r.mediaType,
+    digest: r.digest,
+    size: r.size,
+    ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+    ...(r.annotations && { annotations: r.annotations }),
+  };
 }

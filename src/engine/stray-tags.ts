@@ -1,6 +1,7 @@
-import { onSide } from './copy.js';
+import { causeOf, onSide } from './copy-error.js';
 import type { Logger } from './logger.js';
-import { referrersTagFor } from '../oci/digest.js';
+import { isReferrersTag, referrersTagFor } from '../oci/digest.js';
+import { formatReferenceIn } from '../oci/reference.js';
 import type { Repository } from '../registry/types.js';
 import { RegistryError } from '../registry/errors.js';
 
@@ -42,12 +43,11 @@ export async function strayReferrersTags(
   if (repo.capabilities().referrersApi !== true) return [];
   const tags = await repo.digestTagList();
   if (!tags) return [];
-  const where = `${repo.registry}/${repo.name}`;
   const found: StrayReferrersTag[] = [];
   for (const subject of new Set(digests)) {
     const tag = referrersTagFor(subject);
-    if (!tags.has(tag) || !/^sha256-[0-9a-f]{64}$/.test(tag)) continue;
-    const stray: StrayReferrersTag = { reference: `${where}:${tag}`, subject, outcome: 'found' };
+    if (!tags.has(tag) || !isReferrersTag(tag)) continue;
+    const stray: StrayReferrersTag = { reference: formatReferenceIn(repo, tag), subject, outcome: 'found' };
     found.push(stray);
     if (!options.remove) continue;
     try {
@@ -71,7 +71,7 @@ async function removeIfRedundant(
   try {
     entries = (await side(repo.readReferrersIndex(subject))).descriptors.map((d) => d.digest);
   } catch (err) {
-    if (err instanceof RegistryError) throw err;
+    if (causeOf(err) instanceof RegistryError) throw err;
     return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
   }
   // The API's answer alone: a fallback to the tag schema would read this very tag.
@@ -89,9 +89,54 @@ async function removeIfRedundant(
   try {
     await side(repo.deleteTag(tag));
   } catch (err) {
-    if (!(err instanceof RegistryError)) throw err;
-    return { outcome: 'kept', reason: `the registry refused to delete it: ${err.message}` };
+    if (!(causeOf(err) instanceof RegistryError)) throw err;
+    return { outcome: 'kept', reason: `the registry refused to delete it: ${(err as Error).message}` };
   }
-  options.logger.info(`Removed the stray referrers tag ${repo.registry}/${repo.name}:${tag}`);
+  options.logger.info(`Removed the stray referrers tag ${formatReferenceIn(repo, tag)}`);
   return { outcome: 'removed' };
+}
+
+/** A repository to look at for stray tags, and whether this run writes to it (only then is it cleaned). */
+export interface StrayTagScope {
+  repo: Repository;
+  writes: boolean;
+}
+
+export interface StrayTagReview {
+  tags: StrayReferrersTag[];
+  /** One per tag left in place (or, in a dry run, that would be removed), for the log and the summary. */
+  warnings: string[];
+}
+
+/**
+ * The stray-tag step of a promotion: looks for stray tags named after `digests` in each
+ * repository of `scopes` in turn, removes them (when asked, and only where this run writes),
+ * and says what is left.
+ */
+export async function reviewStrayReferrersTags(
+  scopes: StrayTagScope[],
+  digests: string[],
+  options: StrayTagOptions,
+): Promise<StrayTagReview> {
+  const tags: StrayReferrersTag[] = [];
+  for (const { repo, writes } of scopes) {
+    tags.push(...(await strayReferrersTags(repo, digests, { ...options, remove: options.remove && writes })));
+  }
+  const warnings: string[] = [];
+  for (const stray of tags) {
+    if (stray.outcome === 'removed') continue;
+    const w =
+      stray.outcome === 'would remove'
+        ? `[dry run] would remove the stray referrers tag ${stray.reference}`
+        : `Stray referrers tag ${stray.reference}: the repository has the referrers API, so this tag is a leftover of a client that did not check${
+            stray.outcome === 'kept'
+              ? `; kept because ${stray.reason}`
+              : options.remove
+                ? ' (on a repository this run only reads)'
+                : ''
+          }`;
+    options.logger.warning(w);
+    warnings.push(w);
+  }
+  return { tags, warnings };
 }

@@ -14,7 +14,13 @@ export interface Reference {
 }
 
 export const DOCKER_HUB = 'docker.io';
+/** Host names that stand for Docker Hub, in references and in Docker config keys. */
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+/** The registry name a host stands for: Docker Hub's aliases become `docker.io`, others stay as given. */
+export function normalizeRegistry(host: string): string {
+  return DOCKER_HUB_ALIASES.has(host.toLowerCase()) ? DOCKER_HUB : host;
+}
 
 /** distribution-spec v1.1 "Pulling manifests": tag grammar. */
 export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
@@ -93,10 +99,8 @@ export function parseReference(value: string): Reference {
     registry = parts.shift()!;
     if (!isValidRegistry(registry)) fail(`the registry '${registry}' is not a valid host[:port]`);
   }
-  if (DOCKER_HUB_ALIASES.has(registry.toLowerCase())) {
-    registry = DOCKER_HUB;
-    if (parts.length === 1) parts.unshift('library');
-  }
+  registry = normalizeRegistry(registry);
+  if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
   for (const part of parts) {
     if (!PATH_COMPONENT.test(part)) {
       fail(
@@ -112,8 +116,19 @@ export function parseReference(value: string): Reference {
   return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }
 
-export function formatRepository(ref: Pick<Reference, 'registry' | 'repository'>): string {
-  return `${ref.registry}/${ref.repository}`;
+/** A repository as a reference names it (`repository`) or as a registry client holds it (`name`). */
+export type RepositoryLocation = { readonly registry: string } & (
+  { readonly repository: string } | { readonly name: string }
+);
+
+/** `registry/repository`: the one way a repository is written, in messages and as a key. */
+export function formatRepository(ref: RepositoryLocation): string {
+  return `${ref.registry}/${'repository' in ref ? ref.repository : ref.name}`;
+}
+
+/** `registry/repository:tag` or `registry/repository@digest`, for a tag or digest in a repository. */
+export function formatReferenceIn(repo: RepositoryLocation, tagOrDigest: string): string {
+  return `${formatRepository(repo)}${isDigest(tagOrDigest) ? '@' : ':'}${tagOrDigest}`;
 }
 
 export function formatReference(ref: Reference): string {

@@ -100,7 +100,7 @@ export class Authenticator {
   async authorization(registry: string, scopes: readonly string[]): Promise<string | undefined> {
     const s = this.stateFor(registry);
     if (!s.challenge) return undefined;
-    return this.obtain(registry, s.challenge, scopes, false);
+    return this.obtain(registry, s.challenge, scopes, { refresh: false });
   }
 
   /**
@@ -109,11 +109,10 @@ export class Authenticator {
    */
   async unauthorized(
     registry: string,
-    wwwAuthenticate: string | undefined,
     scopes: readonly string[],
-    stale: boolean,
+    answer: { wwwAuthenticate: string | undefined; stale: boolean },
   ): Promise<string> {
-    const challenges = parseChallenges(wwwAuthenticate);
+    const challenges = parseChallenges(answer.wwwAuthenticate);
     const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
     if (!challenge) {
       throw new AuthenticationError(
@@ -123,7 +122,7 @@ export class Authenticator {
     }
     const s = this.stateFor(registry);
     s.challenge = challenge;
-    return this.obtain(registry, challenge, scopes, stale);
+    return this.obtain(registry, challenge, scopes, { refresh: answer.stale });
   }
 
   /**
@@ -144,7 +143,7 @@ export class Authenticator {
     registry: string,
     challenge: Challenge,
     scopes: readonly string[],
-    refresh: boolean,
+    { refresh }: { refresh: boolean },
   ): Promise<string> {
     const credential = await this.options.credentials(registry);
     if (challenge.scheme === 'basic') {

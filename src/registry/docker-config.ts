@@ -4,12 +4,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Credential, CredentialResolver } from './auth.js';
 import { findProgram } from './find-program.js';
-import { DOCKER_HUB } from '../oci/reference.js';
+import { DOCKER_HUB, normalizeRegistry } from '../oci/reference.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
 
 /** The key the Docker CLI and docker/login-action use for Docker Hub. */
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
-const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 
 export class DockerConfigError extends UserFacingError {}
 
@@ -42,7 +41,7 @@ function registryOfKey(key: string): string {
     .replace(/^[a-z]+:\/\//i, '')
     .split('/')[0]!
     .toLowerCase();
-  return DOCKER_HUB_HOSTS.has(host) ? DOCKER_HUB : host;
+  return normalizeRegistry(host);
 }
 
 /** The server name to hand to a credential helper, as the Docker CLI does. */

@@ -1,4 +1,6 @@
+import { InvalidManifestError } from '../oci/manifest.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
+
 /** distribution-spec v1.1 "Error Codes": the JSON body `{"errors":[{code, message, detail}]}`. */
 export interface RegistryErrorDetail {
   code: string;
@@ -127,3 +129,16 @@ export class AuthenticationError extends UserFacingError {
 
 /** Content that does not match its digest (or size): never stored, never named. */
 export class DigestMismatchError extends UserFacingError {}
+
+/**
+ * A referrers tag whose content is not a referrers index: readers take it as no referrers,
+ * writers must not overwrite it. `alias` marks GitLab's answer of the subject itself.
+ */
+export class ReferrersTagContentError extends InvalidManifestError {
+  readonly alias: boolean;
+
+  constructor(message: string, options: { alias: boolean }) {
+    super(message);
+    this.alias = options.alias;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * promote() on the in-memory STAND-IN registry, for the order of its writes (which a real
+ * registry shows only in its request log) on targets with and without the referrers API, the
+ * overwrite guard, and faults at a chosen write. The same promotions against real registries
+ * are in __tests__/integration/promote-*.test.ts.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { CopyError } from '../../src/engine/copy-error.js';
+import { promote, PromotionError, type PromotionRequest } from '../../src/engine/promote.js';
+import { parseReference } from '../../src/oci/reference.js';
+import { RegistryError } from '../../src/registry/errors.js';
+import {
+  MemoryRegistries,
+  MemoryRegistry,
+  formatOperation,
+  tagOf,
+  type Operation,
+} from '../support/memory-registry.js';
+import { firstWrites, writtenBeforeWhatNamesThem } from '../support/memory-order.js';
+import { seedArtifact, seedGraph, seedImage } from '../support/memory-seed.js';
+
+const OPTIONS = { indexSettleMs: 1, concurrency: 4 };
+const isWrite = (op: Operation) => op.method === 'PUT' || op.method === 'POST' || op.method === 'DELETE';
+
+function request(source: string, targets: string[], extra: Partial<PromotionRequest> = {}): PromotionRequest {
+  return {
+    source: parseReference(source),
+    targets: targets.map((t) => parseReference(t)),
+    copyReferrers: true,
+    dryRun: false,
+    ...extra,
+  };
+}
+
+/** A source registry and a target registry, both with or both without the referrers API. */
+function across(referrersApi: boolean) {
+  const from = new MemoryRegistry({ name: 'from.example', referrersApi });
+  const to = new MemoryRegistry({ name: 'to.example', referrersApi });
+  const g = seedGraph(from.content('app'), { seed: `across-${referrersApi}`, referrersTags: !referrersApi });
+  return { from, to, g, provider: new MemoryRegistries([from, to]) };
+}
+
+describe('promote() into another registry (in-memory stand-in)', () => {
+  for (const referrersApi of [true, false]) {
+    const kind = referrersApi ? 'with the referrers API' : 'without the referrers API';
+
+    it(`writes children before parents, referrers after their subjects, tags last (${kind})`, async () => {
+      const { to, g, provider } = across(referrersApi);
+
+      const result = await promote(provider, request('from.example/app:rc', ['to.example/app:1.0']), OPTIONS);
+
+      expect(result.targets).toEqual([{ reference: 'to.example/app:1.0', digest: g.index.digest, status: 'created' }]);
+      expect(writtenBeforeWhatNamesThem(to, 'app')).toEqual([]);
+      const writes = to.log.filter(isWrite);
+      // The tag is the last write of all.
+      expect(formatOperation(writes[writes.length - 1]!)).toBe('PUT manifest 1.0');
+      expect(writes.filter((op) => op.reference === '1.0')).toHaveLength(1);
+      // Every referrer is there, each once.
+      const first = firstWrites(to, 'app');
+      for (const r of [g.sbom, g.sig, g.att, g.counter]) expect(first.has(r.digest)).toBe(true);
+      expect(new Set(writes.map(formatOperation)).size).toBe(writes.length);
+    });
+
+    it(`maintains referrers tags only on a target without the API, after the referrers they list (${kind})`, async () => {
+      const { to, g, provider } = across(referrersApi);
+
+      const result = await promote(provider, request('from.example/app:rc', ['to.example/app:1.0']), OPTIONS);
+
+      const first = firstWrites(to, 'app');
+      const referrersTagWrites = [...first.keys()].filter((r) => r.startsWith('sha256-'));
+      if (referrersApi) {
+        expect(referrersTagWrites).toEqual([]);
+        expect(result.referrersTags).toEqual([]);
+        return;
+      }
+      const expected = new Map([
+        [g.index.digest, [g.sbom, g.sig]],
+        [g.amd64.digest, [g.att]],
+        [g.sig.digest, [g.counter]],
+      ]);
+      expect(referrersTagWrites.sort()).toEqual([...expected.keys()].map(tagOf).sort());
+      expect(result.referrersTags.sort()).toEqual([...expected.keys()].map((d) => `to.example/app:${tagOf(d)}`).sort());
+      for (const [subject, referrers] of expected) {
+        const tagWrite = first.get(tagOf(subject))!;
+        for (const r of referrers) expect(first.get(r.digest)!.seq).toBeLessThan(tagWrite.seq);
+        const listed = (to.content('app').json(tagOf(subject)) as { manifests: { digest: string }[] }).manifests;
+        expect(listed.map((d) => d.digest).sort()).toEqual(referrers.map((r) => r.digest).sort());
+      }
+    });
+  }
+
+  it('writes nothing in a dry run', async () => {
+    const { to, provider } = across(false);
+    const result = await promote(
+      provider,
+      request('from.example/app:rc', ['to.example/app:1.0'], { dryRun: true }),
+      OPTIONS,
+    );
+    expect(result.targets[0]).toMatchObject({ status: 'created' });
+    expect(to.log.filter(isWrite)).toEqual([]);
+  });
+
+  it('leaves no tag when a write fails half way, and says on which side', async () => {
+    const { to, g, provider } = across(true);
+    to.options.hooks.before = (op) => {
+      if (op.method === 'PUT' && op.reference === g.amd64.digest) {
+        throw new RegistryError({
+          registry: op.registry,
+          operation: 'push manifest',
+          reference: `to.example/app@${op.reference}`,
+          method: 'PUT',
+          status: 400,
+          errors: [{ code: 'MANIFEST_INVALID' }],
+        });
+      }
+    };
+    const err = await promote(provider, request('from.example/app:rc', ['to.example/app:1.0']), OPTIONS).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CopyError);
+    expect(err).toMatchObject({ side: 'target', repository: 'to.example/app' });
+    expect((err as Error).message).toMatch(/^On the target to\.example\/app: push manifest /);
+    expect(to.content('app').tags.has('1.0')).toBe(false);
+    expect(to.content('app').resolve(g.index.digest)).toBeUndefined();
+  });
+});
+
+describe('promote() within one repository (in-memory stand-in)', () => {
+  for (const referrersApi of [true, false]) {
+    it(`only PUTs the target tags, never a sha256-* tag (${referrersApi ? 'API' : 'no API'})`, async () => {
+      const registry = new MemoryRegistry({ name: 'r.example', referrersApi });
+      const content = registry.content('app');
+      const g = seedGraph(content, { seed: `retag-${referrersApi}`, referrersTags: !referrersApi });
+      // An artifact with a subject, promoted by digest: tagging it is not pushing new content.
+      const sbomTag = `app@${g.sbom.digest}`;
+
+      await promote(registry, request('r.example/app:rc', ['r.example/app:1.0', 'r.example/app:stable']), OPTIONS);
+      await promote(registry, request(`r.example/${sbomTag}`, ['r.example/app:sbom-1']), OPTIONS);
+
+      expect(registry.log.filter(isWrite).map(formatOperation).sort()).toEqual([
+        'PUT manifest 1.0',
+        'PUT manifest sbom-1',
+        'PUT manifest stable',
+      ]);
+    });
+  }
+});
+
+describe('the overwrite guard (in-memory stand-in)', () => {
+  it('fails before any write when a target tag points at another digest', async () => {
+    const { to, g, provider } = across(false);
+    const other = seedImage(to.content('app'), { seed: 'other', tag: '1.0' });
+
+    const err = await promote(
+      provider,
+      request('from.example/app:rc', ['to.example/app:1.0', 'to.example/app:new'], { overwrite: false }),
+      OPTIONS,
+    ).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(PromotionError);
+    expect((err as Error).message).toBe(
+      `overwrite is false and a target tag points at another digest: to.example/app:1.0 is ${other.digest}, not ${g.index.digest}. Nothing was written.`,
+    );
+    expect(to.log.filter(isWrite)).toEqual([]);
+    expect(to.content('app').tags.get('1.0')).toBe(other.digest);
+  });
+
+  it('lets a promotion through whose target tags already name the digest', async () => {
+    const registry = new MemoryRegistry({ name: 'r.example' });
+    const image = seedImage(registry.content('app'), { seed: 'same', tag: 'rc' });
+    registry.content('app').tags.set('1.0', image.digest);
+    seedArtifact(registry.content('app'), image, 'application/example');
+
+    const result = await promote(
+      registry,
+      request('r.example/app:rc', ['r.example/app:1.0'], { overwrite: false }),
+      OPTIONS,
+    );
+
+    expect(result.targets[0]).toMatchObject({ status: 'unchanged' });
+    expect(registry.log.filter(isWrite)).toEqual([]);
+  });
+});

@@ -1,0 +1,275 @@
+import { onSide } from './copy-error.js';
+import { copyCosignAttachments, type CosignCopyContext } from './cosign-attachments.js';
+import { GraphCopier, type CopyHooks, type CopyOutcome, type CopyStats } from './copy.js';
+import type { Logger } from './logger.js';
+import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
+import { settleAll } from './pool.js';
+import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrers-index.js';
+import { referrerDescriptor, type ReferrerInfo } from './referrers.js';
+import { referrersTagFor } from '../oci/digest.js';
+import { MediaType } from '../oci/media-types.js';
+import { formatReferenceIn, formatRepository } from '../oci/reference.js';
+import type { FetchedManifest, Repository } from '../registry/types.js';
+
+/** One target repository in another repository than the source: what to copy there, and how. */
+export interface TargetCopySpec {
+  source: Repository;
+  target: Repository;
+  manifest: FetchedManifest;
+  /** The referrers to copy (already selected by referrer-types). */
+  referrers: ReferrerInfo[];
+  copyReferrers: boolean;
+  /** Reads what a copy would read and writes nothing. */
+  dryRun: boolean;
+  /** A tag in the target already names the manifest: its whole image graph is there. */
+  rootPresent: boolean;
+  concurrency: number;
+  logger: Logger;
+  hooks?: CopyHooks;
+  /** Settle time before reading a referrers index back (concurrent writers). */
+  indexSettleMs: number;
+}
+
+/** What the copy into one target repository did (in a dry run: would do). */
+export interface TargetCopyReport {
+  plan: RepositoryPlan;
+  stats: CopyStats;
+  /** Referrers-schema tags written (would be written), as full references. */
+  referrersTags: string[];
+  /** Copied referrers whose discoverability the target has not proved (no OCI-Subject). */
+  unverified: ReferrerInfo[];
+}
+
+/**
+ * The copy of a promotion into one other repository: the image graph, then the referrers level
+ * by level so that subjects come first, the referrers tags of subjects that received referrers
+ * on a target without the referrers API, and cosign's tag attachments of the promoted manifest.
+ * The referrers' own content is fetched and copied while the image graph is; each referrer
+ * manifest is pushed only once its subject is in the target.
+ */
+export class TargetCopy {
+  private readonly copier: GraphCopier;
+  private readonly plan: PlanRecorder;
+  /** Where cosign's tag attachments of a manifest this copy handles are copied with it. */
+  private readonly cosign: CosignCopyContext;
+  /** Per subject: the referrers the target lists already (a subject this run creates has none). */
+  private readonly listedOnTarget = new Map<string, Set<string>>();
+  private readonly referrersTags: string[] = [];
+  private readonly unverified: ReferrerInfo[] = [];
+  /** The promoted manifest was not in the target: this run creates it. Known once its check answered. */
+  private rootCreated = false;
+  private referrersApiAnswer?: Promise<boolean | undefined>;
+
+  constructor(private readonly spec: TargetCopySpec) {
+    this.plan = new PlanRecorder(formatRepository(spec.target));
+    this.copier = new GraphCopier(spec.source, spec.target, {
+      concurrency: spec.concurrency,
+      logger: spec.logger,
+      dryRun: spec.dryRun,
+      plan: this.plan,
+      ...(spec.hooks && { hooks: spec.hooks }),
+    });
+    this.cosign = {
+      source: spec.source,
+      target: spec.target,
+      copier: this.copier,
+      plan: this.plan,
+      dryRun: spec.dryRun,
+      concurrency: spec.concurrency,
+      logger: spec.logger,
+    };
+  }
+
+  async run(): Promise<TargetCopyReport> {
+    const { manifest } = this.spec;
+    const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+    if (this.spec.rootPresent) this.copier.knownPresent(root);
+    const work: Promise<unknown>[] = [this.copier.copyManifest(root, manifest)];
+    if (this.spec.copyReferrers) work.push(this.copyReferrers());
+    await settleAll(work);
+    const stats = { ...this.copier.stats };
+    const would = this.spec.dryRun ? '[dry run] would be: ' : '';
+    this.spec.logger.info(
+      `${this.plan.repository}: ${would}${stats.manifestsCopied} manifest(s) copied, ${stats.manifestsPresent} already there; ${stats.blobsUploaded} blob(s) uploaded (${stats.bytesUploaded} bytes), ${stats.blobsMounted} mounted, ${stats.blobsPresent} already there`,
+    );
+    return {
+      plan: this.plan.plan(),
+      stats,
+      referrersTags: [...this.referrersTags],
+      unverified: [...this.unverified],
+    };
+  }
+
+  /**
+   * The referrers, level by level. What the target already lists is not copied again; a subject
+   * this run created can have nothing listed, so neither a listing nor an existence check is
+   * spent on its referrers.
+   */
+  private async copyReferrers(): Promise<void> {
+    const { manifest, referrers } = this.spec;
+    // Once the root's existence check answered, its children's copies are under way too, so
+    // willCreate answers for every subject of the first level.
+    this.rootCreated = await this.copier.willCreate(manifest.digest);
+    if (!this.rootCreated) await this.referrersApi();
+    const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
+    for (const depth of depths) {
+      const bySubject = new Map<string, ReferrerInfo[]>();
+      for (const r of referrers.filter((x) => x.depth === depth)) {
+        bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
+      }
+      // Every subject at once: the requests take slots of the copy's limit, the waits do not.
+      await settleAll([...bySubject].map(([subject, ofSubject]) => this.copyReferrersOf(subject, ofSubject)));
+    }
+    await copyCosignAttachments(this.cosign, manifest.digest);
+  }
+
+  /**
+   * Whether the target has the referrers API, learned once and only when needed. Within one
+   * registry the source's answer says. Otherwise a probe, sent only where the repository surely
+   * exists (a registry may answer 404 NAME_UNKNOWN for a repository it has never seen, which
+   * says nothing about the API): at once when the root was already there, else once the root
+   * is in. A dry run cannot wait for that: its answer is then unknown (the first write tells).
+   */
+  private referrersApi(): Promise<boolean | undefined> {
+    this.referrersApiAnswer ??= (async () => {
+      const { target, manifest } = this.spec;
+      const known = target.capabilities().referrersApi;
+      if (known !== undefined) return known;
+      if (this.rootCreated) {
+        if (this.spec.dryRun) return undefined;
+        await this.copier.whenCopied(manifest.digest);
+      }
+      const probe = await this.limited(() => target.probeReferrersApi(manifest.digest));
+      if (probe && !this.rootCreated) {
+        this.listedOnTarget.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
+      }
+      return target.capabilities().referrersApi ?? false;
+    })();
+    return this.referrersApiAnswer;
+  }
+
+  /** Copies the referrers of one subject, then makes them discoverable there. */
+  private async copyReferrersOf(subject: string, ofSubject: ReferrerInfo[]): Promise<void> {
+    const subjectCreated = await this.copier.willCreate(subject);
+    const listed = subjectCreated ? new Set<string>() : await this.listedReferrersOf(subject);
+    // A referrer of a subject this run creates is pushed once the subject is in. Observed at
+    // once: the copies below await it only when their turn comes.
+    const subjectCopied = subjectCreated ? this.copier.whenCopied(subject) : undefined;
+    subjectCopied?.catch(() => undefined);
+    const copied = await settleAll(
+      ofSubject
+        .filter((r) => !listed.has(r.digest))
+        .map(async (referrer) => {
+          // Not listed by the API means absent; not listed in a referrers tag may still be
+          // present (a run that died before updating the index), so check then.
+          const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
+          const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), undefined, {
+            assumeAbsent,
+            ...(subjectCopied && { after: subjectCopied }),
+            node: referrerNode(referrer),
+          });
+          return { referrer, outcome };
+        }),
+    );
+    if (subjectCopied) await subjectCopied;
+    const api = await this.referrersApi();
+    this.recordListed(ofSubject, listed, api);
+    if (api) this.unverified.push(...unconfirmedByOciSubject(subject, copied));
+    if (api === true || ofSubject.every((r) => listed.has(r.digest))) return;
+    await this.updateReferrersTag(subject, ofSubject, api);
+  }
+
+  /** What the target lists as referrers of a subject that was there before this run. */
+  private async listedReferrersOf(subject: string): Promise<Set<string>> {
+    let listed = this.listedOnTarget.get(subject);
+    if (!listed) {
+      const { target } = this.spec;
+      const listing = (await this.referrersApi())
+        ? await this.limited(() => target.listReferrers(subject))
+        : await this.limited(() => target.readReferrersIndex(subject));
+      listed = new Set(listing.descriptors.map((d) => d.digest));
+      this.listedOnTarget.set(subject, listed);
+    }
+    return listed;
+  }
+
+  /** The plan's entries for referrers the target listed already, and how the target lists each. */
+  private recordListed(ofSubject: ReferrerInfo[], listed: Set<string>, api: boolean | undefined): void {
+    const listedBy: PlanNode['listedBy'] = api === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
+    for (const r of ofSubject) {
+      if (listed.has(r.digest)) {
+        this.plan.record({
+          digest: r.digest,
+          action: 'present',
+          mediaType: r.mediaType,
+          size: r.size,
+          ...referrerNode(r),
+        });
+      }
+      if (listedBy) this.plan.annotate(r.digest, { listedBy });
+    }
+  }
+
+  /**
+   * distribution-spec v1.1 "Pushing Manifests with Subject", on a target without the API (or,
+   * in a dry run, not known to have it): the subject's referrers tag lists every referrer.
+   */
+  private async updateReferrersTag(
+    subject: string,
+    ofSubject: ReferrerInfo[],
+    api: boolean | undefined,
+  ): Promise<void> {
+    const { target, dryRun, logger } = this.spec;
+    const tag = referrersTagFor(subject);
+    const merge = await onSide(
+      'target',
+      target,
+      mergeIntoReferrersIndex(target, subject, ofSubject.map(referrerDescriptor), {
+        ...DEFAULT_INDEX_MERGE_OPTIONS,
+        settleMs: this.spec.indexSettleMs,
+        logger,
+        limit: (fn) => this.copier.limit(fn),
+        dryRun,
+      }),
+    );
+    const written = merge.wrote || merge.wouldWrite === true;
+    this.plan.record({
+      kind: 'referrers-tag',
+      digest: subject,
+      tag,
+      action: !written ? 'present' : merge.existed ? 'merge' : 'create',
+      mediaType: MediaType.OciIndex,
+      parent: subject,
+      ...(api === undefined && { condition: 'if the target has no referrers API (its first write will tell)' }),
+    });
+    if (written && api !== undefined) {
+      const reference = formatReferenceIn(target, tag);
+      this.referrersTags.push(reference);
+      logger.info(
+        `${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${reference} (${ofSubject.length} referrer(s) of ${subject})`,
+      );
+    }
+  }
+
+  /** A registry request of the referrers copy: under the copy's limit, its failure said to be the target's. */
+  private limited<T>(fn: () => Promise<T>): Promise<T> {
+    return this.copier.limit(() => onSide('target', this.spec.target, fn()));
+  }
+}
+
+/** How a referrer shows in the plan. */
+function referrerNode(r: ReferrerInfo) {
+  return {
+    kind: 'referrer' as const,
+    parent: r.subject,
+    ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+  };
+}
+
+/** Referrers pushed to a registry with the API whose answer did not name the subject it indexed. */
+function unconfirmedByOciSubject(
+  subject: string,
+  copied: { referrer: ReferrerInfo; outcome: CopyOutcome }[],
+): ReferrerInfo[] {
+  return copied.filter(({ outcome }) => outcome.pushed?.ociSubject !== subject).map(({ referrer }) => referrer);
+}
