@@ -45910,7 +45910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9794:
+/***/ 7953:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48998,7 +48998,12 @@ function isReferrersTag(tag) {
 
 
 const DOCKER_HUB = 'docker.io';
+/** Host names that stand for Docker Hub, in references and in Docker config keys. */
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+/** The registry name a host stands for: Docker Hub's aliases become `docker.io`, others stay as given. */
+function normalizeRegistry(host) {
+    return DOCKER_HUB_ALIASES.has(host.toLowerCase()) ? DOCKER_HUB : host;
+}
 /** distribution-spec v1.1 "Pulling manifests": tag grammar. */
 const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** distribution-spec v1.1: one repository path component. */
@@ -49074,11 +49079,9 @@ function parseReference(value) {
         if (!isValidRegistry(registry))
             fail(`the registry '${registry}' is not a valid host[:port]`);
     }
-    if (DOCKER_HUB_ALIASES.has(registry.toLowerCase())) {
-        registry = DOCKER_HUB;
-        if (parts.length === 1)
-            parts.unshift('library');
-    }
+    registry = normalizeRegistry(registry);
+    if (registry === DOCKER_HUB && parts.length === 1)
+        parts.unshift('library');
     for (const part of parts) {
         if (!PATH_COMPONENT.test(part)) {
             fail(part === ''
@@ -49091,8 +49094,13 @@ function parseReference(value) {
         fail(`the repository name is longer than ${MAX_NAME_LENGTH} characters`);
     return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }
+/** `registry/repository`: the one way a repository is written, in messages and as a key. */
 function formatRepository(ref) {
-    return `${ref.registry}/${ref.repository}`;
+    return `${ref.registry}/${'repository' in ref ? ref.repository : ref.name}`;
+}
+/** `registry/repository:tag` or `registry/repository@digest`, for a tag or digest in a repository. */
+function formatReferenceIn(repo, tagOrDigest) {
+    return `${formatRepository(repo)}${isDigest(tagOrDigest) ? '@' : ':'}${tagOrDigest}`;
 }
 function formatReference(ref) {
     let s = formatRepository(ref);
@@ -49613,6 +49621,39 @@ function render(result, extras, limit) {
     return out.join('\n\n') + '\n';
 }
 
+;// CONCATENATED MODULE: ./src/engine/copy-error.ts
+
+
+/**
+ * A registry operation of a copy failed: on which side, in which repository, and why (`cause`,
+ * the registry layer's own error, kept whole). Only errors written for users are wrapped, so
+ * a bug stays a bug that main.ts reports as unexpected.
+ */
+class CopyError extends UserFacingError {
+    side;
+    repository;
+    constructor(side, 
+    /** `registry/repository` */
+    repository, cause) {
+        super(`On the ${side} ${repository}: ${cause.message}`, { cause });
+        this.side = side;
+        this.repository = repository;
+    }
+}
+/** The error below a CopyError (what the registry layer threw), or the error itself. */
+function causeOf(err) {
+    return err instanceof CopyError ? err.cause : err;
+}
+/** Says which side and repository `work` failed on; an error that already says so passes as it is. */
+function onSide(side, repo, work) {
+    return work.catch((err) => {
+        if (err instanceof UserFacingError && !(err instanceof CopyError)) {
+            throw new CopyError(side, formatRepository(repo), err);
+        }
+        throw err;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/engine/limiter.ts
 /**
  * A counting semaphore: at most `limit` registry operations in flight across the whole graph
@@ -49844,6 +49885,7 @@ function parseReferrersIndex(bytes, contentType) {
 
 ;// CONCATENATED MODULE: ./src/registry/errors.ts
 
+
 const MAX_ERROR_TEXT = 300;
 /** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
@@ -49949,8 +49991,20 @@ class AuthenticationError extends UserFacingError {
 /** Content that does not match its digest (or size): never stored, never named. */
 class DigestMismatchError extends UserFacingError {
 }
+/**
+ * A referrers tag whose content is not a referrers index: readers take it as no referrers,
+ * writers must not overwrite it. `alias` marks GitLab's answer of the subject itself.
+ */
+class ReferrersTagContentError extends InvalidManifestError {
+    alias;
+    constructor(message, options) {
+        super(message);
+        this.alias = options.alias;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/engine/copy.ts
+
 
 
 
@@ -49972,16 +50026,6 @@ function emptyStats() {
  * download once it has started, and the upload).
  */
 const BLOB_COPY_ATTEMPTS = 6;
-/** Prefixes an error's message with the side and repository it happened on, keeping its type. */
-function onSide(side, repo, work) {
-    return work.catch((err) => {
-        if (err instanceof Error && !err.sided) {
-            err.message = `On the ${side} ${repo.registry}/${repo.name}: ${err.message}`;
-            err.sided = true;
-        }
-        throw err;
-    });
-}
 /**
  * Copies manifests with everything they name from one repository to another: children before
  * parents, blobs before the manifests naming them, so that nothing in the target ever names
@@ -50017,7 +50061,13 @@ class GraphCopier {
             let expanded;
             const expansion = new Promise((resolve) => (expanded = resolve));
             this.expansions.set(descriptor.digest, expansion);
-            p = this.doCopyManifest(descriptor, known, options.assumeAbsent ?? false, expanded, options.after, options.node ?? {});
+            p = this.doCopyManifest(descriptor, {
+                known,
+                assumeAbsent: options.assumeAbsent ?? false,
+                expanded,
+                after: options.after,
+                node: options.node ?? {},
+            });
             // A failure before the check is reported by the copy itself; the expansion then says "absent".
             p.catch(() => expanded(true));
             this.manifests.set(descriptor.digest, p);
@@ -50057,7 +50107,8 @@ class GraphCopier {
     async whenCopied(digest) {
         await this.manifests.get(digest);
     }
-    async doCopyManifest(descriptor, known, assumeAbsent, expanded, after, node) {
+    async doCopyManifest(descriptor, work) {
+        const { known, assumeAbsent, expanded, after, node } = work;
         const present = !assumeAbsent &&
             (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
         if (present) {
@@ -50118,8 +50169,9 @@ class GraphCopier {
                 // distribution rewrites a repository's blob link in place, so a concurrent promotion
                 // mounting the same blob can make it look absent for a moment: link the blobs again
                 // and push once more before calling it a failure.
-                const unknownBlob = err instanceof RegistryError &&
-                    err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
+                const cause = causeOf(err);
+                const unknownBlob = cause instanceof RegistryError &&
+                    cause.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
                 if (!unknownBlob || attempt >= 3)
                     throw err;
                 this.options.logger.info(`${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`);
@@ -50193,10 +50245,11 @@ class GraphCopier {
             }
             catch (err) {
                 // A streamed upload answered 5xx or 429 could not be retried below: it is here.
-                const final = err instanceof DigestMismatchError ||
-                    (err instanceof RegistryError && !err.retryable) ||
-                    err instanceof AuthenticationError ||
-                    err instanceof InvalidManifestError;
+                const cause = causeOf(err);
+                const final = cause instanceof DigestMismatchError ||
+                    (cause instanceof RegistryError && !cause.retryable) ||
+                    cause instanceof AuthenticationError ||
+                    cause instanceof InvalidManifestError;
                 if (final || attempt >= BLOB_COPY_ATTEMPTS)
                     throw err;
                 this.options.logger.info(`Copying blob ${descriptor.digest} was interrupted (${err.message}); starting it again`);
@@ -50248,117 +50301,25 @@ const SILENT_LOGGER = {
     warning: () => undefined,
 };
 
-;// CONCATENATED MODULE: ./src/engine/plan.ts
-/**
- * The plan of a promotion, node by node: what a dry run would do, or what a real run did.
- * The engine records it as it goes; the action renders it as the job summary.
- */
-/** Collects the nodes of one target repository, each digest (or tag) once. */
-class PlanRecorder {
-    repository;
-    nodes = [];
-    byKey = new Map();
-    constructor(repository) {
-        this.repository = repository;
-    }
-    static key(node) {
-        return node.kind === 'referrers-tag' || node.kind === 'cosign-tag' ? `tag ${node.tag}` : node.digest;
-    }
-    record(node) {
-        const key = PlanRecorder.key(node);
-        if (this.byKey.has(key))
-            return;
-        this.byKey.set(key, node);
-        this.nodes.push(node);
-    }
-    /** Adds what was learned about a referrer after it was recorded: how the target lists it. */
-    annotate(digest, patch) {
-        const node = this.byKey.get(digest);
-        if (node?.kind === 'referrer')
-            Object.assign(node, patch);
-    }
-    plan() {
-        return { repository: this.repository, nodes: this.nodes.map((n) => ({ ...n })) };
-    }
+;// CONCATENATED MODULE: ./src/oci/referrers-index.ts
+
+/** Each digest once, the first entry kept, order kept. */
+function dedupeDescriptors(descriptors) {
+    const seen = new Set();
+    return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
 }
-
-;// CONCATENATED MODULE: ./src/engine/stray-tags.ts
-
-
-
-/**
- * On a repository with the referrers API, a `sha256-<hex>` tag is a leftover of a client that
- * maintained the referrers tag schema without checking for the API. Finds those named after
- * `digests` (from the repository's tag list, read once per run) and, when asked, removes one
- * only when all of this holds: its name is exactly a referrers-schema name, it holds an OCI
- * image index, and the referrers API lists every entry of that index (so nothing is lost).
- * Nothing else is ever deleted. Repositories without the API are left alone: there the tag is
- * the referrers list.
- */
-async function strayReferrersTags(repo, digests, options) {
-    if (repo.capabilities().referrersApi !== true)
-        return [];
-    const tags = await repo.digestTagList();
-    if (!tags)
-        return [];
-    const where = `${repo.registry}/${repo.name}`;
-    const found = [];
-    for (const subject of new Set(digests)) {
-        const tag = referrersTagFor(subject);
-        if (!tags.has(tag) || !/^sha256-[0-9a-f]{64}$/.test(tag))
-            continue;
-        const stray = { reference: `${where}:${tag}`, subject, outcome: 'found' };
-        found.push(stray);
-        if (!options.remove)
-            continue;
-        try {
-            Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
-        }
-        catch (err) {
-            // Cleaning up is not the promotion: a registry failure here keeps the tag and says why.
-            Object.assign(stray, { outcome: 'kept', reason: `checking it failed: ${err.message}` });
-        }
-    }
-    return found;
+/** The entries of `wanted` whose digest `listed` lacks (a merge adds these, and only these). */
+function missingDescriptors(listed, wanted) {
+    const have = new Set(listed.map((d) => d.digest));
+    return dedupeDescriptors(wanted.filter((d) => !have.has(d.digest)));
 }
-async function removeIfRedundant(repo, subject, tag, options) {
-    const side = (work) => onSide('target', repo, work);
-    let entries;
-    try {
-        entries = (await side(repo.readReferrersIndex(subject))).descriptors.map((d) => d.digest);
-    }
-    catch (err) {
-        if (err instanceof RegistryError)
-            throw err;
-        return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
-    }
-    // The API's answer alone: a fallback to the tag schema would read this very tag.
-    const listing = await side(repo.listReferrersFromApi(subject));
-    if (!listing)
-        return { outcome: 'kept', reason: 'the referrers API did not answer with a list for its subject' };
-    const listed = new Set(listing.descriptors.map((d) => d.digest));
-    const unlisted = entries.filter((d) => !listed.has(d));
-    if (unlisted.length > 0) {
-        return {
-            outcome: 'kept',
-            reason: `the referrers API does not list ${unlisted.length} of its ${entries.length} entries (${unlisted.join(', ')})`,
-        };
-    }
-    if (options.dryRun)
-        return { outcome: 'would remove' };
-    try {
-        await side(repo.deleteTag(tag));
-    }
-    catch (err) {
-        if (!(err instanceof RegistryError))
-            throw err;
-        return { outcome: 'kept', reason: `the registry refused to delete it: ${err.message}` };
-    }
-    options.logger.info(`Removed the stray referrers tag ${repo.registry}/${repo.name}:${tag}`);
-    return { outcome: 'removed' };
+/** The bytes of a referrers-tag index: an OCI image index listing `descriptors`. */
+function encodeReferrersIndex(descriptors) {
+    return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: descriptors }));
 }
 
 ;// CONCATENATED MODULE: ./src/engine/referrers-index.ts
+
 
 const DEFAULT_INDEX_MERGE_OPTIONS = { maxAttempts: 6, settleMs: 25 };
 class ReferrersIndexConflictError extends UserFacingError {
@@ -50380,8 +50341,7 @@ async function mergeIntoReferrersIndex(store, subject, wanted, options) {
     let existed = false;
     for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
         const current = await limit(() => store.readReferrersIndex(subject));
-        const have = new Set(current.descriptors.map((d) => d.digest));
-        const missing = wanted.filter((d) => !have.has(d.digest));
+        const missing = missingDescriptors(current.descriptors, wanted);
         if (attempt === 1)
             existed = current.exists;
         if (missing.length === 0)
@@ -50481,15 +50441,34 @@ async function fixReportedArtifactTypes(repo, referrers, options) {
             r.artifactType = actual;
     });
 }
+/** The referrers of the promoted manifest and, when asked, of its children, each once. */
+async function discoverPromotionReferrers(repo, manifest, options) {
+    const root = await discoverReferrers(repo, manifest.digest, options);
+    if (!options.children)
+        return root;
+    // Per-platform attestations and signatures refer to the child manifests of an index.
+    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+    const perChild = await mapLimit(parsed.manifests, options.concurrency, (child) => discoverReferrers(repo, child.digest, options));
+    const seen = new Set(root.referrers.map((r) => r.digest));
+    const referrers = [...root.referrers];
+    for (const d of perChild)
+        for (const r of d.referrers)
+            if (!seen.has(r.digest) && seen.add(r.digest))
+                referrers.push(r);
+    return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
+}
+/** The descriptor a referrers index lists for a referrer: with its artifactType and annotations. */
+function referrerDescriptor(r) {
+    return {
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+        ...(r.annotations && { annotations: r.annotations }),
+    };
+}
 
-;// CONCATENATED MODULE: ./src/engine/promote.ts
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/engine/request.ts
 
 
 
@@ -50522,492 +50501,48 @@ function checkRequest(request) {
         }
     }
 }
-/** Targets grouped by repository, the source's own first, each tag once. */
-function groupTargets(source, targets) {
-    const groups = new Map();
-    groups.set(formatRepository(source), []);
-    const seen = new Set();
-    for (const t of targets) {
-        const key = formatReference(t);
-        if (seen.has(key))
-            continue;
-        seen.add(key);
-        const repo = formatRepository(t);
-        groups.set(repo, [...(groups.get(repo) ?? []), t]);
-    }
-    return [...groups.values()].filter((g) => g.length > 0);
-}
-/** Cosign's tag-based attachments of a digest: still what many signing workflows produce. */
-const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
+
+;// CONCATENATED MODULE: ./src/engine/policy.ts
+
+
+
 /**
- * Promotes the source manifest to each target.
- *
- * Within the source's repository a target is a tag: a PUT of the same bytes with the same
- * media type. distribution-spec v1.1 "Pushing Manifests with Subject": the referrers tag schema
- * is maintained by clients pushing new content; tagging an existing manifest is not that, so no
- * `sha256-*` tag is written there, whatever the manifest's subject and whatever the registry.
- *
- * Into another repository or registry the whole graph is copied, then the referrers (when
- * asked), then, on a target without the referrers API, the referrers indexes of the subjects
- * that received referrers, and the tags last: a tag never points at something incomplete.
+ * Cosign's tag-based attachments of a digest (`sha256-<hex>.<suffix>`), still what many signing
+ * workflows produce, and the artifact types each stands for in the policy gate.
  */
-async function promote(registry, request, options = {}) {
-    const opts = { ...DEFAULT_PROMOTION_OPTIONS, ...options };
-    const log = opts.logger;
-    checkRequest(request);
-    const groups = groupTargets(request.source, request.targets);
-    const tagsSource = groups.some((g) => sameRepository(g[0], request.source));
-    const copying = groups.some((g) => !sameRepository(g[0], request.source));
-    // Which side failed is worth saying only when there are two sides.
-    const sourceSide = (work) => (copying ? onSide('source', source, work) : work);
-    const source = registry.repository(request.source, tagsSource && !request.dryRun ? 'push' : 'pull');
-    const manifest = await sourceSide(source.fetchManifest((request.source.digest ?? request.source.tag)));
-    log.info(`Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`);
-    for (const t of request.targets) {
-        if (t.digest !== undefined && t.digest !== manifest.digest) {
-            throw new PromotionError(`The target ${formatReference(t)} names another digest than the source resolved to (${manifest.digest})`);
-        }
-    }
-    const repositoryOf = (group) => sameRepository(group[0], request.source)
-        ? source
-        : registry.repository(group[0], request.dryRun ? 'pull' : 'push');
-    // Every target tag is looked at before anything is written (for the overwrite guard, and so
-    // that the statuses say what the tags were before this run), while the referrers are found.
-    const before = new Map();
-    const lookAtTags = mapLimit(groups.flatMap((group) => group.filter((t) => t.tag !== undefined).map((t) => [repositoryOf(group), t])), opts.concurrency, async ([repo, t]) => {
-        const side = (work) => (repo === source ? work : onSide('target', repo, work));
-        before.set(formatReference(t), await side(repo.statManifest(t.tag)));
-    });
-    // Observed either way, so that a failure of one does not leave the other unhandled.
-    lookAtTags.catch(() => undefined);
-    const gate = (request.requireReferrers?.length ?? 0) > 0;
-    const perPlatformGate = gate && request.requireReferrersScope === 'per-platform';
-    // Within one repository the referrers stay where they are: looking them up would only fill
-    // an output, so it is done only for the policy gate or to copy them elsewhere.
-    const lookUpReferrers = (copying && request.copyReferrers) || gate || request.removeStrayReferrersTags === true;
-    const [discovery] = await Promise.all([
-        lookUpReferrers
-            ? sourceSide(discoverAll(source, manifest, (copying && request.copyReferrers) || perPlatformGate, opts))
-            : Promise.resolve({ referrers: [], warnings: [] }),
-        lookAtTags,
-    ]);
-    for (const w of discovery.warnings)
-        log.warning(w);
-    if (lookUpReferrers)
-        log.info(`Found ${discovery.referrers.length} referrer(s)`);
-    if (request.requireReferrers?.length) {
-        // A policy refusal is not a registry failure: its message stands without a side.
-        await checkRequiredReferrers(source, manifest, discovery.referrers, request.requireReferrers, request.requireReferrersScope ?? 'root');
-        log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
-    }
-    const toCopy = selectReferrers(discovery.referrers, request.referrerTypes);
-    if (toCopy.length !== discovery.referrers.length) {
-        log.info(`referrer-types selects ${toCopy.length} of ${discovery.referrers.length} referrer(s) to copy`);
-    }
-    const result = {
-        source: formatReference(request.source),
-        digest: manifest.digest,
-        mediaType: manifest.mediaType,
-        size: manifest.size,
-        dryRun: request.dryRun,
-        targets: [],
-        referrers: discovery.referrers,
-        referrersLookedUp: lookUpReferrers,
-        capabilities: {},
-        referrersTags: [],
-        copy: emptyStats(),
-        plan: [],
-        strayReferrersTags: [],
-        warnings: [...discovery.warnings],
-    };
-    if (request.overwrite === false) {
-        const moving = [...before].filter(([, info]) => info !== undefined && info.digest !== manifest.digest);
-        if (moving.length > 0) {
-            throw new PromotionError(`overwrite is false and ${moving.length === 1 ? 'a target tag points' : 'target tags point'} at another digest: ${moving
-                .map(([ref, info]) => `${ref} is ${info.digest}, not ${manifest.digest}`)
-                .join('; ')}. Nothing was written.`);
-        }
-    }
-    // What the registries' own answers have not proved yet, for the verify step.
-    const unproved = [];
-    // Every graph first (into each other repository at once), every tag after: a failed copy
-    // leaves no tag moved anywhere.
-    await settleAll(groups
-        .filter((group) => !sameRepository(group[0], request.source))
-        .map(async (group) => {
-        const target = repositoryOf(group);
-        // A tag there that already names the digest proves the whole image graph is there.
-        const present = group.some((t) => before.get(formatReference(t))?.digest === manifest.digest);
-        const referrers = await copyInto(source, target, manifest, toCopy, request, opts, result, present);
-        unproved.push({ repo: target, tags: [], referrers });
-    }));
-    const tagged = await Promise.all(groups.map((group) => {
-        const target = repositoryOf(group);
-        return tagAll(target, group, manifest, before, request.dryRun, opts, target !== source);
-    }));
-    for (const [i, group] of groups.entries()) {
-        const target = repositoryOf(group);
-        result.targets.push(...tagged[i].results);
-        unproved.push({ repo: target, tags: tagged[i].unconfirmed, referrers: [] });
-        result.capabilities[formatRepository(group[0])] = target.capabilities();
-    }
-    result.capabilities[formatRepository(request.source)] = source.capabilities();
-    if (opts.verify && !request.dryRun)
-        await verify(unproved, manifest, opts);
-    if (lookUpReferrers) {
-        // The promoted manifest, its children and its referrers: the digests whose stray tags count.
-        const digests = [
-            manifest.digest,
-            ...parseManifest(manifest.bytes, manifest.mediaType).manifests.map((m) => m.digest),
-            ...discovery.referrers.map((r) => r.digest),
-        ];
-        const remove = request.removeStrayReferrersTags === true;
-        // The source is looked at where its tag list was read anyway, and cleaned only when this
-        // run writes to it; other targets are looked at when cleaning was asked for.
-        const repos = [source, ...(remove ? groups.map(repositoryOf).filter((r) => r !== source) : [])];
-        for (const repo of repos) {
-            const writes = repo !== source || tagsSource;
-            const found = await strayReferrersTags(repo, digests, {
-                remove: remove && writes,
-                dryRun: request.dryRun,
-                logger: log,
-            });
-            result.strayReferrersTags.push(...found);
-        }
-        for (const stray of result.strayReferrersTags) {
-            if (stray.outcome === 'removed')
-                continue;
-            const w = stray.outcome === 'would remove'
-                ? `[dry run] would remove the stray referrers tag ${stray.reference}`
-                : `Stray referrers tag ${stray.reference}: the repository has the referrers API, so this tag is a leftover of a client that did not check${stray.outcome === 'kept'
-                    ? `; kept because ${stray.reason}`
-                    : remove
-                        ? ' (on a repository this run only reads)'
-                        : ''}`;
-            log.warning(w);
-            result.warnings.push(w);
-        }
-    }
-    return result;
-}
-async function discoverAll(source, manifest, children, opts) {
-    const discover = (digest) => discoverReferrers(source, digest, {
-        maxDepth: opts.maxReferrerDepth,
-        maxCount: opts.maxReferrers,
-        concurrency: opts.concurrency,
-        logger: opts.logger,
-    });
-    const root = await discover(manifest.digest);
-    if (!children)
-        return root;
-    // Per-platform attestations and signatures refer to the child manifests of an index.
-    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
-    const perChild = await mapLimit(parsed.manifests, opts.concurrency, (child) => discover(child.digest));
-    const seen = new Set(root.referrers.map((r) => r.digest));
-    const referrers = [...root.referrers];
-    for (const d of perChild)
-        for (const r of d.referrers)
-            if (!seen.has(r.digest) && seen.add(r.digest))
-                referrers.push(r);
-    return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
-}
-/** The descriptor a referrers index lists for a referrer: with its artifactType and annotations. */
-function indexDescriptor(r) {
-    return {
-        mediaType: r.mediaType,
-        digest: r.digest,
-        size: r.size,
-        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
-        ...(r.annotations && { annotations: r.annotations }),
-    };
-}
-/** Returns the copied referrers whose discoverability the target has not proved yet. */
-async function copyInto(source, target, manifest, referrers, request, opts, result, rootPresent = false) {
-    const where = `${target.registry}/${target.name}`;
-    const unverified = [];
-    const plan = new PlanRecorder(where);
-    // A dry run walks the same graph with the same reads, and writes nothing.
-    const copier = new GraphCopier(source, target, {
-        concurrency: opts.concurrency,
-        logger: opts.logger,
-        dryRun: request.dryRun,
-        plan,
-        ...(opts.hooks && { hooks: opts.hooks }),
-    });
-    const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
-    if (rootPresent)
-        copier.knownPresent(root);
-    // The referrers' own content is fetched and copied while the image graph is; each referrer
-    // manifest is pushed only once its subject is in the target.
-    const work = [copier.copyManifest(root, manifest)];
-    if (request.copyReferrers) {
-        work.push(copyReferrers(source, target, copier, manifest, referrers, opts, result, plan, request.dryRun).then((u) => unverified.push(...u)));
-    }
-    await settleAll(work);
-    result.plan.push(plan.plan());
-    const s = copier.stats;
-    for (const k of Object.keys(s))
-        result.copy[k] += s[k];
-    const would = request.dryRun ? '[dry run] would be: ' : '';
-    opts.logger.info(`${where}: ${would}${s.manifestsCopied} manifest(s) copied, ${s.manifestsPresent} already there; ${s.blobsUploaded} blob(s) uploaded (${s.bytesUploaded} bytes), ${s.blobsMounted} mounted, ${s.blobsPresent} already there`);
-    return unverified;
-}
-/**
- * Copies the referrers, level by level so that subjects come first, and makes them
- * discoverable on the target. What the target already lists is not copied again; a subject this
- * run created can have nothing listed, so neither a listing nor an existence check is spent on
- * its referrers. Returns what still needs verifying: referrers pushed to a registry with the API
- * that did not confirm the subject it indexed (OCI-Subject).
- */
-async function copyReferrers(source, target, copier, manifest, referrers, opts, result, plan, dryRun) {
-    const where = `${target.registry}/${target.name}`;
-    const side = (work) => onSide('target', target, work);
-    const limited = (fn) => copier.limit(() => side(fn()));
-    const unverified = [];
-    const listed = new Map();
-    // Once the root's existence check answered, its children's copies are under way too, so
-    // willCreate answers for every subject of the first level.
-    const rootFresh = await copier.willCreate(manifest.digest);
-    // Whether the target has the referrers API, learned once and only when needed. Within one
-    // registry the source's answer says. Otherwise a probe, sent only where the repository surely
-    // exists (a registry may answer 404 NAME_UNKNOWN for a repository it has never seen, which
-    // says nothing about the API): at once when the root was already there, else once the root
-    // is in. A dry run cannot wait for that: its answer is then unknown (the first write tells).
-    let apiAnswer;
-    const learnApi = () => {
-        apiAnswer ??= (async () => {
-            const known = target.capabilities().referrersApi;
-            if (known !== undefined)
-                return known;
-            if (rootFresh) {
-                if (dryRun)
-                    return undefined;
-                await copier.whenCopied(manifest.digest);
-            }
-            const probe = await limited(() => target.probeReferrersApi(manifest.digest));
-            if (probe && !rootFresh)
-                listed.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
-            return target.capabilities().referrersApi ?? false;
-        })();
-        return apiAnswer;
-    };
-    if (!rootFresh)
-        await learnApi();
-    const listedByOf = (api) => api === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
-    const referrerNode = (r) => ({
-        kind: 'referrer',
-        parent: r.subject,
-        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
-    });
-    const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
-    for (const depth of depths) {
-        const bySubject = new Map();
-        for (const r of referrers) {
-            if (r.depth !== depth)
-                continue;
-            const list = bySubject.get(r.subject);
-            if (list)
-                list.push(r);
-            else
-                bySubject.set(r.subject, [r]);
-        }
-        const subjects = [...bySubject.keys()];
-        // Every subject at once: the requests take slots of the copy's limit, the waits do not.
-        await settleAll(subjects.map(async (subject) => {
-            // A subject this run creates has nothing listed: no listing, no existence checks, and
-            // its referrers' content is copied while it is; each referrer is pushed after it.
-            const fresh = await copier.willCreate(subject);
-            if (!fresh && !listed.has(subject)) {
-                const descriptors = (await learnApi())
-                    ? (await limited(() => target.listReferrers(subject))).descriptors
-                    : (await limited(() => target.readReferrersIndex(subject))).descriptors;
-                listed.set(subject, new Set(descriptors.map((d) => d.digest)));
-            }
-            const already = listed.get(subject) ?? new Set();
-            const wanted = bySubject.get(subject);
-            const after = fresh ? copier.whenCopied(subject) : undefined;
-            // Observed at once: the copies below await it only when their turn comes.
-            after?.catch(() => undefined);
-            const copied = await settleAll(wanted
-                .filter((r) => !already.has(r.digest))
-                .map(async (r) => {
-                // Not listed by the API means absent; not listed in a referrers tag may still be
-                // present (a run that died before updating the index), so check then.
-                const assumeAbsent = fresh || (await learnApi()) === true;
-                const outcome = await copier.copyManifest(indexDescriptor(r), undefined, {
-                    assumeAbsent,
-                    ...(after && { after }),
-                    node: referrerNode(r),
-                });
-                return { r, outcome };
-            }));
-            if (after)
-                await after;
-            const api = await learnApi();
-            const listedBy = listedByOf(api);
-            for (const r of wanted) {
-                if (already.has(r.digest)) {
-                    plan.record({
-                        digest: r.digest,
-                        action: 'present',
-                        mediaType: r.mediaType,
-                        size: r.size,
-                        ...referrerNode(r),
-                    });
-                }
-                if (listedBy)
-                    plan.annotate(r.digest, { listedBy });
-            }
-            for (const { r, outcome } of copied) {
-                if (api && outcome.pushed?.ociSubject !== subject)
-                    unverified.push(r);
-            }
-            if (api === true || wanted.every((r) => already.has(r.digest)))
-                return;
-            const tag = referrersTagFor(subject);
-            const outcome = await side(mergeIntoReferrersIndex(target, subject, wanted.map(indexDescriptor), {
-                ...DEFAULT_INDEX_MERGE_OPTIONS,
-                settleMs: opts.indexSettleMs,
-                logger: opts.logger,
-                limit: copier.limit.bind(copier),
-                dryRun,
-            }));
-            const written = outcome.wrote || outcome.wouldWrite === true;
-            plan.record({
-                kind: 'referrers-tag',
-                digest: subject,
-                tag,
-                action: !written ? 'present' : outcome.existed ? 'merge' : 'create',
-                mediaType: MediaType.OciIndex,
-                parent: subject,
-                ...(api === undefined && { condition: 'if the target has no referrers API (its first write will tell)' }),
-            });
-            if (written && api !== undefined) {
-                result.referrersTags.push(`${where}:${tag}`);
-                opts.logger.info(`${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${where}:${tag} (${wanted.length} referrer(s) of ${subject})`);
-            }
-        }));
-    }
-    await copyCosignAttachments(source, target, copier, manifest.digest, opts, plan, dryRun);
-    return unverified;
-}
-async function copyCosignAttachments(source, target, copier, digest, opts, plan, dryRun) {
-    await mapLimit(COSIGN_SUFFIXES, opts.concurrency, async (suffix) => {
-        const tag = `${referrersTagFor(digest)}.${suffix}`;
-        // One listing of the source's tags answers for all three, where the registry lists them.
-        if ((await source.hasDigestTag(tag)) === false)
-            return;
-        const found = await onSide('source', source, source.statManifest(tag));
-        if (!found)
-            return;
-        await copier.copyManifest({ mediaType: found.mediaType, digest: found.digest, size: found.size }, undefined, {
-            node: { parent: digest },
-        });
-        const there = await onSide('target', target, target.statManifest(tag));
-        const needed = there?.digest !== found.digest;
-        // The tag names the digest it is attached to: it waits until that is in the target.
-        await copier.whenCopied(digest);
-        plan.record({
-            kind: 'cosign-tag',
-            digest: found.digest,
-            tag,
-            action: needed ? 'copy' : 'present',
-            mediaType: found.mediaType,
-            parent: digest,
-        });
-        if (needed && !dryRun) {
-            const m = await onSide('source', source, source.fetchManifest(found.digest));
-            await onSide('target', target, target.pushManifest(tag, m));
-        }
-        if (needed)
-            opts.logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
-    });
-}
-async function tagAll(repo, targets, manifest, before, dryRun, opts, labelSide) {
-    const side = (work) => (labelSide ? onSide('target', repo, work) : work);
-    const tagged = targets.filter((t) => t.tag !== undefined);
-    const unconfirmed = [];
-    const results = await mapLimit(tagged, opts.concurrency, async (target) => {
-        const tag = target.tag;
-        const reference = formatReference({ registry: target.registry, repository: target.repository, tag });
-        const current = before.get(formatReference(target));
-        if (current?.digest === manifest.digest) {
-            opts.logger.info(`${reference} is already ${manifest.digest}: unchanged`);
-            return { reference, digest: manifest.digest, status: 'unchanged' };
-        }
-        const status = current ? 'updated' : 'created';
-        // A PUT answered with our digest (Docker-Content-Digest) proves the tag; else verify reads it.
-        if (!dryRun && !(await side(repo.pushManifest(tag, manifest))).digestConfirmed)
-            unconfirmed.push(target);
-        opts.logger.info(`${dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
-        return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
-    });
-    // A target by digest alone is a copy without a tag.
-    for (const t of targets.filter((x) => x.tag === undefined)) {
-        results.push({
-            reference: formatReference({ ...t, digest: manifest.digest }),
-            digest: manifest.digest,
-            status: 'unchanged',
-        });
-    }
-    return { results, unconfirmed };
-}
-/**
- * Checks that every target resolves to the digest and every copied referrer is discoverable.
- * Most of it was proved on the way by the registries' own answers: a tag PUT answered with our
- * digest, an existence check, a referrers index read back after it was written, a referrer PUT
- * answered with OCI-Subject. Only what was not is read again here.
- */
-async function verify(unproved, manifest, opts) {
-    let reads = 0;
-    for (const { repo, tags, referrers } of unproved) {
-        for (const t of tags) {
-            reads++;
-            const found = await onSide('target', repo, repo.statManifest(t.tag));
-            if (found?.digest !== manifest.digest) {
-                throw new PromotionError(`Verification failed: ${formatReference(t)} resolves to ${found?.digest ?? 'nothing'}, not ${manifest.digest}`);
-            }
-        }
-        const subjects = [...new Set(referrers.map((r) => r.subject))];
-        reads += subjects.length;
-        await mapLimit(subjects, opts.concurrency, async (subject) => {
-            const listed = new Set((await onSide('target', repo, repo.listReferrers(subject))).descriptors.map((d) => d.digest));
-            const missing = referrers.filter((r) => r.subject === subject && !listed.has(r.digest));
-            if (missing.length > 0) {
-                throw new PromotionError(`Verification failed: ${repo.registry}/${repo.name} does not list ${missing.map((m) => m.digest).join(', ')} as referrers of ${subject}`);
-            }
-        });
-    }
-    opts.logger.info(`Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`);
-}
-/** Cosign's tag-based attachments and the artifact types they stand for in the policy gate. */
-const COSIGN_TYPES = {
+const COSIGN_ATTACHMENTS = {
     sig: ['application/vnd.dev.cosign.simplesigning.v1+json', 'application/vnd.dev.cosign.artifact.sig.v1+json'],
     att: ['application/vnd.dsse.envelope.v1+json', 'application/vnd.in-toto+json'],
     sbom: ['application/spdx+json', 'text/spdx', 'application/vnd.cyclonedx+json', 'application/vnd.cyclonedx'],
 };
+const COSIGN_SUFFIXES = Object.keys(COSIGN_ATTACHMENTS);
+/** The tag of a cosign attachment of `digest`: `sha256-<hex>.sig`. */
+function cosignTag(digest, suffix) {
+    return `${referrersTagFor(digest)}.${suffix}`;
+}
 /**
  * The policy gate: every required artifact type must be among the referrers of the promoted
  * manifest (scope `root`) or of every child of the index (`per-platform`), before any write.
  * Cosign's `.sig`/`.att`/`.sbom` tags count for the types they carry.
  */
-async function checkRequiredReferrers(source, manifest, referrers, required, scope) {
+async function checkRequiredReferrers(source, manifest, referrers, options) {
     const parsed = parseManifest(manifest.bytes, manifest.mediaType);
-    const subjects = scope === 'per-platform' && parsed.isIndex ? parsed.manifests.map((m) => m.digest) : [manifest.digest];
+    const subjects = options.scope === 'per-platform' && parsed.isIndex ? parsed.manifests.map((m) => m.digest) : [manifest.digest];
     const missing = [];
     for (const subject of subjects) {
         const have = new Set(referrers.filter((r) => r.subject === subject && r.artifactType).map((r) => r.artifactType));
-        for (const [suffix, types] of Object.entries(COSIGN_TYPES)) {
-            if (!required.some((t) => types.includes(t)))
+        for (const suffix of COSIGN_SUFFIXES) {
+            const types = COSIGN_ATTACHMENTS[suffix];
+            if (!options.required.some((t) => types.includes(t)))
                 continue;
-            const tag = `${referrersTagFor(subject)}.${suffix}`;
+            const tag = cosignTag(subject, suffix);
             if ((await source.hasDigestTag(tag)) === false)
                 continue;
             if (await source.statManifest(tag))
                 for (const t of types)
                     have.add(t);
         }
-        const lacking = required.filter((t) => !have.has(t));
+        const lacking = options.required.filter((t) => !have.has(t));
         if (lacking.length > 0)
             missing.push(`${subject} has no ${lacking.join(', ')}`);
     }
@@ -51042,8 +50577,696 @@ function selectReferrers(referrers, patterns) {
     return kept;
 }
 
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/engine/stray-tags.ts
+
+
+
+
+/**
+ * On a repository with the referrers API, a `sha256-<hex>` tag is a leftover of a client that
+ * maintained the referrers tag schema without checking for the API. Finds those named after
+ * `digests` (from the repository's tag list, read once per run) and, when asked, removes one
+ * only when all of this holds: its name is exactly a referrers-schema name, it holds an OCI
+ * image index, and the referrers API lists every entry of that index (so nothing is lost).
+ * Nothing else is ever deleted. Repositories without the API are left alone: there the tag is
+ * the referrers list.
+ */
+async function strayReferrersTags(repo, digests, options) {
+    if (repo.capabilities().referrersApi !== true)
+        return [];
+    const tags = await repo.digestTagList();
+    if (!tags)
+        return [];
+    const found = [];
+    for (const subject of new Set(digests)) {
+        const tag = referrersTagFor(subject);
+        if (!tags.has(tag) || !isReferrersTag(tag))
+            continue;
+        const stray = { reference: formatReferenceIn(repo, tag), subject, outcome: 'found' };
+        found.push(stray);
+        if (!options.remove)
+            continue;
+        try {
+            Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
+        }
+        catch (err) {
+            // Cleaning up is not the promotion: a registry failure here keeps the tag and says why.
+            Object.assign(stray, { outcome: 'kept', reason: `checking it failed: ${err.message}` });
+        }
+    }
+    return found;
+}
+async function removeIfRedundant(repo, subject, tag, options) {
+    const side = (work) => onSide('target', repo, work);
+    let entries;
+    try {
+        entries = (await side(repo.readReferrersIndex(subject))).descriptors.map((d) => d.digest);
+    }
+    catch (err) {
+        if (causeOf(err) instanceof RegistryError)
+            throw err;
+        return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
+    }
+    // The API's answer alone: a fallback to the tag schema would read this very tag.
+    const listing = await side(repo.listReferrersFromApi(subject));
+    if (!listing)
+        return { outcome: 'kept', reason: 'the referrers API did not answer with a list for its subject' };
+    const listed = new Set(listing.descriptors.map((d) => d.digest));
+    const unlisted = entries.filter((d) => !listed.has(d));
+    if (unlisted.length > 0) {
+        return {
+            outcome: 'kept',
+            reason: `the referrers API does not list ${unlisted.length} of its ${entries.length} entries (${unlisted.join(', ')})`,
+        };
+    }
+    if (options.dryRun)
+        return { outcome: 'would remove' };
+    try {
+        await side(repo.deleteTag(tag));
+    }
+    catch (err) {
+        if (!(causeOf(err) instanceof RegistryError))
+            throw err;
+        return { outcome: 'kept', reason: `the registry refused to delete it: ${err.message}` };
+    }
+    options.logger.info(`Removed the stray referrers tag ${formatReferenceIn(repo, tag)}`);
+    return { outcome: 'removed' };
+}
+/**
+ * The stray-tag step of a promotion: looks for stray tags named after `digests` in each
+ * repository of `scopes` in turn, removes them (when asked, and only where this run writes),
+ * and says what is left.
+ */
+async function reviewStrayReferrersTags(scopes, digests, options) {
+    const tags = [];
+    for (const { repo, writes } of scopes) {
+        tags.push(...(await strayReferrersTags(repo, digests, { ...options, remove: options.remove && writes })));
+    }
+    const warnings = [];
+    for (const stray of tags) {
+        if (stray.outcome === 'removed')
+            continue;
+        const w = stray.outcome === 'would remove'
+            ? `[dry run] would remove the stray referrers tag ${stray.reference}`
+            : `Stray referrers tag ${stray.reference}: the repository has the referrers API, so this tag is a leftover of a client that did not check${stray.outcome === 'kept'
+                ? `; kept because ${stray.reason}`
+                : options.remove
+                    ? ' (on a repository this run only reads)'
+                    : ''}`;
+        options.logger.warning(w);
+        warnings.push(w);
+    }
+    return { tags, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/engine/tagging.ts
+
+
+
+/**
+ * Points every target tag of one repository at the manifest: a PUT of the same bytes with the
+ * same media type. A tag that already names the digest is left alone. Within the source's
+ * repository this is not pushing new content, so no referrers tag is touched (distribution-spec
+ * v1.1 "Pushing Manifests with Subject").
+ */
+async function tagTargets(repo, targets, options) {
+    const { manifest, before, dryRun, logger } = options;
+    const side = (work) => (options.labelSide ? onSide('target', repo, work) : work);
+    const unconfirmed = [];
+    const tagged = targets.filter((t) => t.tag !== undefined);
+    const results = await mapLimit(tagged, options.concurrency, async (target) => {
+        const tag = target.tag;
+        const reference = formatReference({ registry: target.registry, repository: target.repository, tag });
+        const current = before.get(formatReference(target));
+        if (current?.digest === manifest.digest) {
+            logger.info(`${reference} is already ${manifest.digest}: unchanged`);
+            return { reference, digest: manifest.digest, status: 'unchanged' };
+        }
+        const status = current ? 'updated' : 'created';
+        // A PUT answered with our digest (Docker-Content-Digest) proves the tag; else verify reads it.
+        if (!dryRun && !(await side(repo.pushManifest(tag, manifest))).digestConfirmed)
+            unconfirmed.push(target);
+        logger.info(`${dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
+        return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
+    });
+    // A target by digest alone is a copy without a tag.
+    for (const t of targets.filter((x) => x.tag === undefined)) {
+        results.push({
+            reference: formatReference({ ...t, digest: manifest.digest }),
+            digest: manifest.digest,
+            status: 'unchanged',
+        });
+    }
+    return { results, unconfirmed };
+}
+
+;// CONCATENATED MODULE: ./src/engine/cosign-attachments.ts
+
+
+
+/**
+ * Copies cosign's tag-based attachments of `digest` (`sha256-<hex>.sig`, `.att`, `.sbom`) that
+ * the source has: the attachment's manifest with its graph, then the tag, which names the
+ * digest it is attached to and so waits until that is in the target.
+ */
+async function copyCosignAttachments(context, digest) {
+    const { source, target, copier, plan, dryRun, logger } = context;
+    await mapLimit(COSIGN_SUFFIXES, context.concurrency, async (suffix) => {
+        const tag = cosignTag(digest, suffix);
+        // One listing of the source's tags answers for all three, where the registry lists them.
+        if ((await source.hasDigestTag(tag)) === false)
+            return;
+        const found = await onSide('source', source, source.statManifest(tag));
+        if (!found)
+            return;
+        await copier.copyManifest({ mediaType: found.mediaType, digest: found.digest, size: found.size }, undefined, {
+            node: { parent: digest },
+        });
+        const there = await onSide('target', target, target.statManifest(tag));
+        const needed = there?.digest !== found.digest;
+        await copier.whenCopied(digest);
+        plan.record({
+            kind: 'cosign-tag',
+            digest: found.digest,
+            tag,
+            action: needed ? 'copy' : 'present',
+            mediaType: found.mediaType,
+            parent: digest,
+        });
+        if (needed && !dryRun) {
+            const m = await onSide('source', source, source.fetchManifest(found.digest));
+            await onSide('target', target, target.pushManifest(tag, m));
+        }
+        if (needed)
+            logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/plan.ts
+/**
+ * The plan of a promotion, node by node: what a dry run would do, or what a real run did.
+ * The engine records it as it goes; the action renders it as the job summary.
+ */
+/** Collects the nodes of one target repository, each digest (or tag) once. */
+class PlanRecorder {
+    repository;
+    nodes = [];
+    byKey = new Map();
+    constructor(repository) {
+        this.repository = repository;
+    }
+    static key(node) {
+        return node.kind === 'referrers-tag' || node.kind === 'cosign-tag' ? `tag ${node.tag}` : node.digest;
+    }
+    record(node) {
+        const key = PlanRecorder.key(node);
+        if (this.byKey.has(key))
+            return;
+        this.byKey.set(key, node);
+        this.nodes.push(node);
+    }
+    /** Adds what was learned about a referrer after it was recorded: how the target lists it. */
+    annotate(digest, patch) {
+        const node = this.byKey.get(digest);
+        if (node?.kind === 'referrer')
+            Object.assign(node, patch);
+    }
+    plan() {
+        return { repository: this.repository, nodes: this.nodes.map((n) => ({ ...n })) };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/target-copy.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * The copy of a promotion into one other repository: the image graph, then the referrers level
+ * by level so that subjects come first, the referrers tags of subjects that received referrers
+ * on a target without the referrers API, and cosign's tag attachments of the promoted manifest.
+ * The referrers' own content is fetched and copied while the image graph is; each referrer
+ * manifest is pushed only once its subject is in the target.
+ */
+class TargetCopy {
+    spec;
+    copier;
+    plan;
+    /** Where cosign's tag attachments of a manifest this copy handles are copied with it. */
+    cosign;
+    /** Per subject: the referrers the target lists already (a subject this run creates has none). */
+    listedOnTarget = new Map();
+    referrersTags = [];
+    unverified = [];
+    /** The promoted manifest was not in the target: this run creates it. Known once its check answered. */
+    rootCreated = false;
+    referrersApiAnswer;
+    constructor(spec) {
+        this.spec = spec;
+        this.plan = new PlanRecorder(formatRepository(spec.target));
+        this.copier = new GraphCopier(spec.source, spec.target, {
+            concurrency: spec.concurrency,
+            logger: spec.logger,
+            dryRun: spec.dryRun,
+            plan: this.plan,
+            ...(spec.hooks && { hooks: spec.hooks }),
+        });
+        this.cosign = {
+            source: spec.source,
+            target: spec.target,
+            copier: this.copier,
+            plan: this.plan,
+            dryRun: spec.dryRun,
+            concurrency: spec.concurrency,
+            logger: spec.logger,
+        };
+    }
+    async run() {
+        const { manifest } = this.spec;
+        const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+        if (this.spec.rootPresent)
+            this.copier.knownPresent(root);
+        const work = [this.copier.copyManifest(root, manifest)];
+        if (this.spec.copyReferrers)
+            work.push(this.copyReferrers());
+        await settleAll(work);
+        const stats = { ...this.copier.stats };
+        const would = this.spec.dryRun ? '[dry run] would be: ' : '';
+        this.spec.logger.info(`${this.plan.repository}: ${would}${stats.manifestsCopied} manifest(s) copied, ${stats.manifestsPresent} already there; ${stats.blobsUploaded} blob(s) uploaded (${stats.bytesUploaded} bytes), ${stats.blobsMounted} mounted, ${stats.blobsPresent} already there`);
+        return {
+            plan: this.plan.plan(),
+            stats,
+            referrersTags: [...this.referrersTags],
+            unverified: [...this.unverified],
+        };
+    }
+    /**
+     * The referrers, level by level. What the target already lists is not copied again; a subject
+     * this run created can have nothing listed, so neither a listing nor an existence check is
+     * spent on its referrers.
+     */
+    async copyReferrers() {
+        const { manifest, referrers } = this.spec;
+        // Once the root's existence check answered, its children's copies are under way too, so
+        // willCreate answers for every subject of the first level.
+        this.rootCreated = await this.copier.willCreate(manifest.digest);
+        if (!this.rootCreated)
+            await this.referrersApi();
+        const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
+        for (const depth of depths) {
+            const bySubject = new Map();
+            for (const r of referrers.filter((x) => x.depth === depth)) {
+                bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
+            }
+            // Every subject at once: the requests take slots of the copy's limit, the waits do not.
+            await settleAll([...bySubject].map(([subject, ofSubject]) => this.copyReferrersOf(subject, ofSubject)));
+        }
+        await copyCosignAttachments(this.cosign, manifest.digest);
+    }
+    /**
+     * Whether the target has the referrers API, learned once and only when needed. Within one
+     * registry the source's answer says. Otherwise a probe, sent only where the repository surely
+     * exists (a registry may answer 404 NAME_UNKNOWN for a repository it has never seen, which
+     * says nothing about the API): at once when the root was already there, else once the root
+     * is in. A dry run cannot wait for that: its answer is then unknown (the first write tells).
+     */
+    referrersApi() {
+        this.referrersApiAnswer ??= (async () => {
+            const { target, manifest } = this.spec;
+            const known = target.capabilities().referrersApi;
+            if (known !== undefined)
+                return known;
+            if (this.rootCreated) {
+                if (this.spec.dryRun)
+                    return undefined;
+                await this.copier.whenCopied(manifest.digest);
+            }
+            const probe = await this.limited(() => target.probeReferrersApi(manifest.digest));
+            if (probe && !this.rootCreated) {
+                this.listedOnTarget.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
+            }
+            return target.capabilities().referrersApi ?? false;
+        })();
+        return this.referrersApiAnswer;
+    }
+    /** Copies the referrers of one subject, then makes them discoverable there. */
+    async copyReferrersOf(subject, ofSubject) {
+        const subjectCreated = await this.copier.willCreate(subject);
+        const listed = subjectCreated ? new Set() : await this.listedReferrersOf(subject);
+        // A referrer of a subject this run creates is pushed once the subject is in. Observed at
+        // once: the copies below await it only when their turn comes.
+        const subjectCopied = subjectCreated ? this.copier.whenCopied(subject) : undefined;
+        subjectCopied?.catch(() => undefined);
+        const copied = await settleAll(ofSubject
+            .filter((r) => !listed.has(r.digest))
+            .map(async (referrer) => {
+            // Not listed by the API means absent; not listed in a referrers tag may still be
+            // present (a run that died before updating the index), so check then.
+            const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
+            const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), undefined, {
+                assumeAbsent,
+                ...(subjectCopied && { after: subjectCopied }),
+                node: referrerNode(referrer),
+            });
+            return { referrer, outcome };
+        }));
+        if (subjectCopied)
+            await subjectCopied;
+        const api = await this.referrersApi();
+        this.recordListed(ofSubject, listed, api);
+        if (api)
+            this.unverified.push(...unconfirmedByOciSubject(subject, copied));
+        if (api === true || ofSubject.every((r) => listed.has(r.digest)))
+            return;
+        await this.updateReferrersTag(subject, ofSubject, api);
+    }
+    /** What the target lists as referrers of a subject that was there before this run. */
+    async listedReferrersOf(subject) {
+        let listed = this.listedOnTarget.get(subject);
+        if (!listed) {
+            const { target } = this.spec;
+            const listing = (await this.referrersApi())
+                ? await this.limited(() => target.listReferrers(subject))
+                : await this.limited(() => target.readReferrersIndex(subject));
+            listed = new Set(listing.descriptors.map((d) => d.digest));
+            this.listedOnTarget.set(subject, listed);
+        }
+        return listed;
+    }
+    /** The plan's entries for referrers the target listed already, and how the target lists each. */
+    recordListed(ofSubject, listed, api) {
+        const listedBy = api === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
+        for (const r of ofSubject) {
+            if (listed.has(r.digest)) {
+                this.plan.record({
+                    digest: r.digest,
+                    action: 'present',
+                    mediaType: r.mediaType,
+                    size: r.size,
+                    ...referrerNode(r),
+                });
+            }
+            if (listedBy)
+                this.plan.annotate(r.digest, { listedBy });
+        }
+    }
+    /**
+     * distribution-spec v1.1 "Pushing Manifests with Subject", on a target without the API (or,
+     * in a dry run, not known to have it): the subject's referrers tag lists every referrer.
+     */
+    async updateReferrersTag(subject, ofSubject, api) {
+        const { target, dryRun, logger } = this.spec;
+        const tag = referrersTagFor(subject);
+        const merge = await onSide('target', target, mergeIntoReferrersIndex(target, subject, ofSubject.map(referrerDescriptor), {
+            ...DEFAULT_INDEX_MERGE_OPTIONS,
+            settleMs: this.spec.indexSettleMs,
+            logger,
+            limit: (fn) => this.copier.limit(fn),
+            dryRun,
+        }));
+        const written = merge.wrote || merge.wouldWrite === true;
+        this.plan.record({
+            kind: 'referrers-tag',
+            digest: subject,
+            tag,
+            action: !written ? 'present' : merge.existed ? 'merge' : 'create',
+            mediaType: MediaType.OciIndex,
+            parent: subject,
+            ...(api === undefined && { condition: 'if the target has no referrers API (its first write will tell)' }),
+        });
+        if (written && api !== undefined) {
+            const reference = formatReferenceIn(target, tag);
+            this.referrersTags.push(reference);
+            logger.info(`${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${reference} (${ofSubject.length} referrer(s) of ${subject})`);
+        }
+    }
+    /** A registry request of the referrers copy: under the copy's limit, its failure said to be the target's. */
+    limited(fn) {
+        return this.copier.limit(() => onSide('target', this.spec.target, fn()));
+    }
+}
+/** How a referrer shows in the plan. */
+function referrerNode(r) {
+    return {
+        kind: 'referrer',
+        parent: r.subject,
+        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+    };
+}
+/** Referrers pushed to a registry with the API whose answer did not name the subject it indexed. */
+function unconfirmedByOciSubject(subject, copied) {
+    return copied.filter(({ outcome }) => outcome.pushed?.ociSubject !== subject).map(({ referrer }) => referrer);
+}
+
+;// CONCATENATED MODULE: ./src/engine/verify.ts
+
+
+
+
+/**
+ * Checks that every target resolves to the digest and every copied referrer is discoverable.
+ * Most of it was proved on the way by the registries' own answers: a tag PUT answered with our
+ * digest, an existence check, a referrers index read back after it was written, a referrer PUT
+ * answered with OCI-Subject. Only what was not is read again here.
+ */
+async function verifyPromotion(unproved, manifest, options) {
+    let reads = 0;
+    for (const { repo, tags, referrers } of unproved) {
+        for (const t of tags) {
+            reads++;
+            const found = await onSide('target', repo, repo.statManifest(t.tag));
+            if (found?.digest !== manifest.digest) {
+                throw new PromotionError(`Verification failed: ${formatReference(t)} resolves to ${found?.digest ?? 'nothing'}, not ${manifest.digest}`);
+            }
+        }
+        const subjects = [...new Set(referrers.map((r) => r.subject))];
+        reads += subjects.length;
+        await mapLimit(subjects, options.concurrency, async (subject) => {
+            const listed = new Set((await onSide('target', repo, repo.listReferrers(subject))).descriptors.map((d) => d.digest));
+            const missing = referrers.filter((r) => r.subject === subject && !listed.has(r.digest));
+            if (missing.length > 0) {
+                throw new PromotionError(`Verification failed: ${formatRepository(repo)} does not list ${missing.map((m) => m.digest).join(', ')} as referrers of ${subject}`);
+            }
+        });
+    }
+    options.logger.info(`Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/promote.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Promotes the source manifest to each target. This function is the order of a promotion;
+ * each step has a module of its own.
+ *
+ * Within the source's repository a target is a tag: a PUT of the same bytes with the same
+ * media type. distribution-spec v1.1 "Pushing Manifests with Subject": the referrers tag schema
+ * is maintained by clients pushing new content; tagging an existing manifest is not that, so no
+ * `sha256-*` tag is written there, whatever the manifest's subject and whatever the registry.
+ *
+ * Into another repository or registry the whole graph is copied, then the referrers (when
+ * asked), then, on a target without the referrers API, the referrers indexes of the subjects
+ * that received referrers, and the tags last: a tag never points at something incomplete.
+ */
+async function promote(registry, request, options = {}) {
+    const opts = { ...DEFAULT_PROMOTION_OPTIONS, ...options };
+    const log = opts.logger;
+    checkRequest(request);
+    const byRepository = groupTargets(request.source, request.targets);
+    const retagsSource = byRepository.some((targets) => sameRepository(targets[0], request.source));
+    const copying = byRepository.some((targets) => !sameRepository(targets[0], request.source));
+    // Which side failed is worth saying only when there are two sides.
+    const sourceSide = (work) => (copying ? onSide('source', source, work) : work);
+    // 1. Resolve the source.
+    const source = registry.repository(request.source, retagsSource && !request.dryRun ? 'push' : 'pull');
+    const manifest = await sourceSide(source.fetchManifest((request.source.digest ?? request.source.tag)));
+    log.info(`Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`);
+    checkTargetDigests(request.targets, manifest);
+    const groups = byRepository.map((targets) => {
+        const isSource = sameRepository(targets[0], request.source);
+        const repo = isSource ? source : registry.repository(targets[0], request.dryRun ? 'pull' : 'push');
+        return { repo, targets, isSource };
+    });
+    // 2. Every target tag is looked at before anything is written (for the overwrite guard, and
+    // so that the statuses say what the tags were before this run), while the referrers are found.
+    const lookingAtTags = lookAtTargetTags(groups, opts.concurrency);
+    // Observed either way, so that a failure of one does not leave the other unhandled.
+    lookingAtTags.catch(() => undefined);
+    const gate = (request.requireReferrers?.length ?? 0) > 0;
+    const perPlatformGate = gate && request.requireReferrersScope === 'per-platform';
+    // Within one repository the referrers stay where they are: looking them up would only fill
+    // an output, so it is done only for the policy gate or to copy them elsewhere.
+    const lookUpReferrers = (copying && request.copyReferrers) || gate || request.removeStrayReferrersTags === true;
+    const [discovery, before] = await Promise.all([
+        lookUpReferrers
+            ? sourceSide(discoverPromotionReferrers(source, manifest, {
+                children: (copying && request.copyReferrers) || perPlatformGate,
+                maxDepth: opts.maxReferrerDepth,
+                maxCount: opts.maxReferrers,
+                concurrency: opts.concurrency,
+                logger: log,
+            }))
+            : Promise.resolve({ referrers: [], warnings: [] }),
+        lookingAtTags,
+    ]);
+    for (const w of discovery.warnings)
+        log.warning(w);
+    if (lookUpReferrers)
+        log.info(`Found ${discovery.referrers.length} referrer(s)`);
+    // 3. The policy gate (a refusal is not a registry failure: its message stands without a
+    // side), then the referrers to copy.
+    if (request.requireReferrers?.length) {
+        await checkRequiredReferrers(source, manifest, discovery.referrers, {
+            required: request.requireReferrers,
+            scope: request.requireReferrersScope ?? 'root',
+        });
+        log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
+    }
+    const toCopy = selectReferrers(discovery.referrers, request.referrerTypes);
+    if (toCopy.length !== discovery.referrers.length) {
+        log.info(`referrer-types selects ${toCopy.length} of ${discovery.referrers.length} referrer(s) to copy`);
+    }
+    // 4. The overwrite guard.
+    if (request.overwrite === false)
+        refuseToMoveTags(before, manifest);
+    // 5. Every graph first (into each other repository at once), every tag after: a failed copy
+    // leaves no tag moved anywhere.
+    const copies = await settleAll(groups
+        .filter((group) => !group.isSource)
+        .map((group) => new TargetCopy({
+        source,
+        target: group.repo,
+        manifest,
+        referrers: toCopy,
+        copyReferrers: request.copyReferrers,
+        dryRun: request.dryRun,
+        // A tag there that already names the digest proves the whole image graph is there.
+        rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
+        concurrency: opts.concurrency,
+        logger: log,
+        indexSettleMs: opts.indexSettleMs,
+        ...(opts.hooks && { hooks: opts.hooks }),
+    }).run()));
+    // 6. The tags.
+    const tagging = await Promise.all(groups.map((group) => tagTargets(group.repo, group.targets, {
+        manifest,
+        before,
+        dryRun: request.dryRun,
+        labelSide: !group.isSource,
+        concurrency: opts.concurrency,
+        logger: log,
+    })));
+    // What the run learned of each repository, as the copy and the tags left it.
+    const capabilities = {};
+    for (const group of groups)
+        capabilities[formatRepository(group.targets[0])] = group.repo.capabilities();
+    capabilities[formatRepository(request.source)] = source.capabilities();
+    // 7. Verification of what the registries' own answers have not proved yet.
+    if (opts.verify && !request.dryRun) {
+        const copied = groups.filter((group) => !group.isSource);
+        const unproved = [
+            ...copies.map((report, i) => ({ repo: copied[i].repo, tags: [], referrers: report.unverified })),
+            ...groups.map((group, i) => ({ repo: group.repo, tags: tagging[i].unconfirmed, referrers: [] })),
+        ];
+        await verifyPromotion(unproved, manifest, opts);
+    }
+    // 8. Stray referrers tags of the promoted manifest, its children and its referrers. The
+    // source is looked at where its tag list was read anyway, and cleaned only when this run
+    // writes to it; other targets are looked at when cleaning was asked for.
+    const remove = request.removeStrayReferrersTags === true;
+    const stray = lookUpReferrers
+        ? await reviewStrayReferrersTags([
+            { repo: source, writes: retagsSource },
+            ...(remove ? groups.filter((g) => !g.isSource).map((g) => ({ repo: g.repo, writes: true })) : []),
+        ], [
+            manifest.digest,
+            ...parseManifest(manifest.bytes, manifest.mediaType).manifests.map((m) => m.digest),
+            ...discovery.referrers.map((r) => r.digest),
+        ], { remove, dryRun: request.dryRun, logger: log })
+        : { tags: [], warnings: [] };
+    return {
+        source: formatReference(request.source),
+        digest: manifest.digest,
+        mediaType: manifest.mediaType,
+        size: manifest.size,
+        dryRun: request.dryRun,
+        targets: tagging.flatMap((t) => t.results),
+        referrers: discovery.referrers,
+        referrersLookedUp: lookUpReferrers,
+        capabilities,
+        referrersTags: copies.flatMap((c) => c.referrersTags),
+        copy: sumStats(copies.map((c) => c.stats)),
+        plan: copies.map((c) => c.plan),
+        strayReferrersTags: stray.tags,
+        warnings: [...discovery.warnings, ...stray.warnings],
+    };
+}
+/** Targets grouped by repository, the source's own first, each tag once. */
+function groupTargets(source, targets) {
+    const groups = new Map();
+    groups.set(formatRepository(source), []);
+    const seen = new Set();
+    for (const t of targets) {
+        const key = formatReference(t);
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        const repo = formatRepository(t);
+        groups.set(repo, [...(groups.get(repo) ?? []), t]);
+    }
+    return [...groups.values()].filter((g) => g.length > 0);
+}
+function checkTargetDigests(targets, manifest) {
+    for (const t of targets) {
+        if (t.digest !== undefined && t.digest !== manifest.digest) {
+            throw new PromotionError(`The target ${formatReference(t)} names another digest than the source resolved to (${manifest.digest})`);
+        }
+    }
+}
+/** What each target tag names now, by formatted reference (undefined: the tag does not exist). */
+async function lookAtTargetTags(groups, concurrency) {
+    const before = new Map();
+    const tags = groups.flatMap((group) => group.targets.filter((t) => t.tag !== undefined).map((t) => ({ group, t })));
+    await mapLimit(tags, concurrency, async ({ group, t }) => {
+        const found = group.repo.statManifest(t.tag);
+        before.set(formatReference(t), await (group.isSource ? found : onSide('target', group.repo, found)));
+    });
+    return before;
+}
+/** overwrite: false. A target tag that points at another digest fails the run before any write. */
+function refuseToMoveTags(before, manifest) {
+    const moving = [...before].filter(([, info]) => info !== undefined && info.digest !== manifest.digest);
+    if (moving.length === 0)
+        return;
+    throw new PromotionError(`overwrite is false and ${moving.length === 1 ? 'a target tag points' : 'target tags point'} at another digest: ${moving
+        .map(([ref, info]) => `${ref} is ${info.digest}, not ${manifest.digest}`)
+        .join('; ')}. Nothing was written.`);
+}
+function sumStats(all) {
+    const total = emptyStats();
+    for (const s of all)
+        for (const k of Object.keys(total))
+            total[k] += s[k];
+    return total;
+}
+
 ;// CONCATENATED MODULE: ./src/registry/auth.ts
 
 /** RFC 7235 `WWW-Authenticate`: one or more `scheme k=v, k="quoted, value"` challenges. */
@@ -51108,21 +51331,21 @@ class Authenticator {
         const s = this.stateFor(registry);
         if (!s.challenge)
             return undefined;
-        return this.obtain(registry, s.challenge, scopes, false);
+        return this.obtain(registry, s.challenge, scopes, { refresh: false });
     }
     /**
      * Handles a 401: learns the registry's challenge and returns a fresh header. `stale` says the
      * header we sent was refused, so a cached token must not be reused (it expired or was revoked).
      */
-    async unauthorized(registry, wwwAuthenticate, scopes, stale) {
-        const challenges = parseChallenges(wwwAuthenticate);
+    async unauthorized(registry, scopes, answer) {
+        const challenges = parseChallenges(answer.wwwAuthenticate);
         const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
         if (!challenge) {
             throw new AuthenticationError(registry, `authentication failed: ${registry} answered 401 without a usable WWW-Authenticate challenge`);
         }
         const s = this.stateFor(registry);
         s.challenge = challenge;
-        return this.obtain(registry, challenge, scopes, stale);
+        return this.obtain(registry, challenge, scopes, { refresh: answer.stale });
     }
     /**
      * Explains a 401 that came back although we sent what the registry asked for. With Basic
@@ -51135,7 +51358,7 @@ class Authenticator {
         const credential = await this.options.credentials(registry);
         return new AuthenticationError(registry, `authentication failed: ${registry} refused the password for user '${credential?.username ?? ''}'`);
     }
-    async obtain(registry, challenge, scopes, refresh) {
+    async obtain(registry, challenge, scopes, { refresh }) {
         const credential = await this.options.credentials(registry);
         if (challenge.scheme === 'basic') {
             if (refresh || !credential?.username || credential.password === undefined) {
@@ -51245,6 +51468,356 @@ class Authenticator {
         const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S;
         return { header: `Bearer ${token}`, expiresAt: Date.now() + lifetime * 1000 };
     }
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/registry/verify.ts
+
+
+
+
+/**
+ * A pass-through that hashes what flows and checks digest and size at the end. It holds back
+ * the latest chunk until the next one arrives, and the last one until the check passed, so a
+ * consumer (an upload) never receives the complete body of a blob that does not match.
+ */
+function verifyingStream(descriptor, where) {
+    const [algorithm] = splitDigest(descriptor.digest);
+    const hash = (0,external_node_crypto_.createHash)(algorithm);
+    let size = 0;
+    let held;
+    return new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            size += chunk.length;
+            if (size > descriptor.size) {
+                callback(new DigestMismatchError(`the blob ${where} is larger than the ${descriptor.size} bytes its descriptor says`));
+                return;
+            }
+            hash.update(chunk);
+            const previous = held;
+            held = chunk;
+            callback(null, previous);
+        },
+        flush(callback) {
+            const actual = `${algorithm}:${hash.digest('hex')}`;
+            if (size !== descriptor.size) {
+                callback(new DigestMismatchError(`the blob ${where} has ${size} bytes, not the ${descriptor.size} its descriptor says`));
+            }
+            else if (actual !== descriptor.digest) {
+                callback(new DigestMismatchError(`the blob ${where} does not match its digest: its bytes hash to ${actual}`));
+            }
+            else {
+                callback(null, held);
+            }
+        },
+    });
+}
+
+;// CONCATENATED MODULE: ./src/registry/blobs.ts
+
+
+
+/** distribution-spec "Pulling blobs", "Pushing blobs", "Mounting a blob from another repository". */
+class Blobs {
+    exchange;
+    caps;
+    constructor(exchange, caps) {
+        this.exchange = exchange;
+        this.caps = caps;
+    }
+    async statBlob(digest) {
+        const where = this.exchange.ref(digest);
+        const res = await this.exchange.send({
+            method: 'HEAD',
+            path: `/blobs/${digest}`,
+            operation: 'check blob',
+            reference: where,
+        });
+        if (res.status === 200)
+            return true;
+        if (res.status === 404)
+            return false;
+        throw this.exchange.error(res, 'check blob', where);
+    }
+    async fetchBlob(descriptor) {
+        const where = this.exchange.ref(descriptor.digest);
+        const res = await this.exchange.stream({
+            method: 'GET',
+            path: `/blobs/${descriptor.digest}`,
+            operation: 'get blob',
+            reference: where,
+        });
+        if (res.status !== 200) {
+            const body = await readSome(res.body);
+            throw this.exchange.error({ ...res, body }, 'get blob', where, res.status === 401 ? `Check the credentials for ${this.exchange.registry}` : undefined);
+        }
+        const verified = verifyingStream(descriptor, where);
+        res.body.on('error', (err) => verified.destroy(err));
+        // A mismatch can be found before the consumer starts reading (a small blob fits the
+        // buffers); the consumer checks `errored`, so the event itself needs no other listener.
+        verified.on('error', () => undefined);
+        return res.body.pipe(verified);
+    }
+    async mountBlob(descriptor, fromRepository) {
+        const query = new URLSearchParams({ mount: descriptor.digest, from: fromRepository });
+        const res = await this.exchange.answer({
+            method: 'POST',
+            path: `/blobs/uploads/?${query}`,
+            operation: 'mount blob',
+            reference: this.exchange.ref(descriptor.digest),
+            extraScopes: [repositoryScope(fromRepository, ['pull'])],
+        });
+        this.caps.observe('blobMount', res.status === 201);
+        if (res.status === 201)
+            return { mounted: true };
+        // distribution-spec "Mounting a blob from another repository": a 202 means the registry
+        // started an upload session instead; upload into it rather than POSTing again.
+        if (res.status === 202 && res.header('location'))
+            return { mounted: false, session: res.header('location') };
+        // Registries refuse mounts they cannot authorise (401/403/404 when the source is not
+        // visible to the token); a normal upload still works.
+        return { mounted: false };
+    }
+    async pushBlob(descriptor, data, session) {
+        const where = this.exchange.ref(descriptor.digest);
+        let location = session;
+        if (!location) {
+            const start = await this.exchange.send({
+                method: 'POST',
+                path: '/blobs/uploads/',
+                operation: 'start blob upload',
+                reference: where,
+            });
+            location = start.header('location');
+            if (start.status !== 202 || !location) {
+                data.destroy();
+                throw this.exchange.error(start, 'start blob upload', where, start.status === 202 ? 'The registry gave no upload Location' : undefined);
+            }
+        }
+        // The Location is used as given (absolute or relative, with its query), plus the digest.
+        const url = new URL(location, this.exchange.base);
+        if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+            data.destroy();
+            throw new RegistryError({
+                registry: this.exchange.registry,
+                operation: 'upload blob',
+                reference: where,
+                method: 'PUT',
+                status: 0,
+                errors: [],
+            }, `The upload Location has an unsupported scheme ${url.protocol}`);
+        }
+        url.searchParams.append('digest', descriptor.digest);
+        if (data.errored)
+            throw data.errored;
+        const res = await this.exchange.send({
+            method: 'PUT',
+            path: url.href,
+            headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+            body: data,
+            operation: 'upload blob',
+            reference: where,
+        });
+        if (res.status !== 201)
+            throw this.exchange.error(res, 'upload blob', where);
+    }
+}
+/** Reads at most 64 KiB of an error body, for its error codes. */
+async function readSome(body) {
+    const chunks = [];
+    let total = 0;
+    for await (const chunk of body) {
+        if (total < 64 * 1024)
+            chunks.push(chunk);
+        total += chunk.length;
+    }
+    return Buffer.concat(chunks).subarray(0, 64 * 1024);
+}
+
+;// CONCATENATED MODULE: ./src/registry/capabilities.ts
+/** What one repository's answers taught the client so far; fields stay undefined until observed. */
+class CapabilityState {
+    registry;
+    referrersApiMode;
+    caps = {};
+    constructor(registry, 
+    /** The user's referrers-api input: `auto` probes, true/false override the probe. */
+    referrersApiMode) {
+        this.registry = registry;
+        this.referrersApiMode = referrersApiMode;
+        if (referrersApiMode !== 'auto')
+            this.caps.referrersApi = referrersApiMode;
+    }
+    /** Known for this repository, else for another repository of its registry. */
+    referrersApi() {
+        return this.caps.referrersApi ?? this.registry.referrersApi;
+    }
+    /** Known for this repository itself (an answer here, or the user's setting). */
+    ownReferrersApi() {
+        return this.caps.referrersApi;
+    }
+    /**
+     * The referrers API is a feature of a registry, not of one repository: an answer learned in
+     * one repository stands for the others, until one of them answers otherwise.
+     */
+    learnReferrersApi(supported) {
+        this.caps.referrersApi = supported;
+        this.registry.referrersApi = supported;
+    }
+    /** Records an answer that shows an ability, or (once none did) its absence. */
+    observe(ability, shown) {
+        this.caps[ability] = shown || (this.caps[ability] ?? false);
+    }
+    /** The registry resolves `sha256-<hex>` to the subject manifest itself (GitLab). */
+    observeDigestAlias() {
+        this.caps.referrersTagAliasesDigest = true;
+    }
+    snapshot() {
+        const referrersApi = this.referrersApi();
+        return { ...this.caps, ...(referrersApi !== undefined && { referrersApi }) };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/exchange.ts
+
+
+
+
+
+/** Where a registry's API lives: Docker Hub's name is not its API host. */
+function apiHost(registry) {
+    return registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
+}
+/**
+ * The request/answer/error exchange with one repository: every request of the other parts of
+ * the client goes through here, with authentication, and every HTTP failure becomes a
+ * RegistryError that names the registry, reference, status and the registry's error code.
+ */
+class Exchange {
+    registry;
+    name;
+    /** `https://<api host>/v2/<name>` */
+    base;
+    origin;
+    transport;
+    auth;
+    actions = ['pull'];
+    constructor(options) {
+        this.registry = options.registry;
+        this.name = options.name;
+        this.transport = options.transport;
+        this.auth = options.auth;
+        this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(options.registry)}/v2/${options.name}`;
+        this.origin = new URL(this.base).origin;
+    }
+    /** Ask for push once any caller needs it, so one token covers reads and writes. */
+    needPush() {
+        this.actions = ['pull', 'push'];
+    }
+    /** `registry/name:tag` or `registry/name@digest`, for messages. */
+    ref(reference) {
+        return formatReferenceIn(this, reference);
+    }
+    /** `registry/name`, for messages. */
+    get where() {
+        return formatRepository(this);
+    }
+    /** Sends and buffers the answer; a 401 after authentication throws. */
+    async send(opts) {
+        const res = await this.answer(opts);
+        if (res.status === 401) {
+            const write = opts.method !== 'GET' && opts.method !== 'HEAD';
+            throw this.error(res, opts.operation, opts.reference, write
+                ? `Check that the credentials for ${this.registry} may push to ${this.name}`
+                : `Check the credentials for ${this.registry}`);
+        }
+        return res;
+    }
+    /** Sends and buffers the answer, whatever its status (the caller decides what a 401 means). */
+    answer(opts) {
+        return this.exchange(opts, (req) => this.transport.request(req), () => undefined);
+    }
+    /** Sends and hands back the body as a stream, whatever the status. */
+    stream(opts) {
+        return this.exchange(opts, (req) => this.transport.stream(req), (r) => r.body.resume());
+    }
+    /** The RegistryError for an answer that is not what the operation expected. */
+    error(res, operation, reference, hint) {
+        const errors = parseErrorBody(res.body);
+        return new RegistryError({
+            registry: this.registry,
+            operation,
+            reference,
+            method: res.method,
+            status: res.status,
+            errors,
+            ...(res.retry?.stoppedBecause && { retried: res.retry.stoppedBecause }),
+            ...(res.status === 429 && { rateLimit: describeRateLimit(res) }),
+        }, hint ?? immutabilityHint(res, errors, reference));
+    }
+    /**
+     * Sends with authentication: a known scheme up front, else learn it from the 401 and retry
+     * once. Credentials go only to the registry's own origin, never to an upload `Location` or
+     * redirect elsewhere. A streamed body cannot be re-sent, so a 401 on it is final.
+     */
+    async exchange(opts, perform, discard) {
+        const scopes = [repositoryScope(this.name, this.actions), ...(opts.extraScopes ?? [])];
+        const { path, operation: _operation, reference: _reference, extraScopes: _extraScopes, ...rest } = opts;
+        const url = /^https?:\/\//.test(path) ? path : `${this.base}${path}`;
+        const ours = new URL(url).origin === this.origin;
+        const withAuth = (authorization) => ({
+            ...rest,
+            url,
+            headers: { ...rest.headers, ...(authorization && ours && { authorization }) },
+        });
+        let authorization = ours ? await this.auth.authorization(this.registry, scopes) : undefined;
+        let res = await perform(withAuth(authorization));
+        if (res.status !== 401 || !ours || rest.body instanceof external_node_stream_.Readable)
+            return res;
+        discard(res);
+        authorization = await this.auth.unauthorized(this.registry, scopes, {
+            wwwAuthenticate: res.header('www-authenticate'),
+            stale: authorization !== undefined,
+        });
+        res = await perform(withAuth(authorization));
+        if (res.status === 401) {
+            const refused = await this.auth.refusal(this.registry);
+            if (refused) {
+                discard(res);
+                throw refused;
+            }
+        }
+        return res;
+    }
+}
+/** Docker Hub reports its limit as `ratelimit-limit: 100;w=21600` and `ratelimit-remaining`. */
+function describeRateLimit(res) {
+    const parts = [];
+    const limit = res.header('ratelimit-limit');
+    const remaining = res.header('ratelimit-remaining');
+    const retryAfter = res.header('retry-after');
+    if (limit)
+        parts.push(`limit ${limit}`);
+    if (remaining)
+        parts.push(`remaining ${remaining}`);
+    if (retryAfter)
+        parts.push(`retry after ${retryAfter}`);
+    return parts.length ? `rate limit: ${parts.join(', ')}` : 'rate limited';
+}
+/**
+ * Immutable tags answer a PUT with a registry-specific refusal: ECR TAG_INVALID, Harbor
+ * PRECONDITION, others DENIED or MANIFEST_INVALID with "immutable" in the message.
+ */
+function immutabilityHint(res, errors, reference) {
+    if (res.method !== 'PUT' || res.status < 400 || res.status >= 500)
+        return undefined;
+    const said = errors.some((e) => e.code === 'TAG_INVALID' || e.code === 'PRECONDITION' || /immutab/i.test(`${e.code} ${e.message ?? ''}`));
+    if (!said)
+        return undefined;
+    return isReferrersTag(reference.slice(reference.lastIndexOf(':') + 1))
+        ? "The tag is immutable: the registry's immutability rules must exclude sha256-* tags, which the referrers tag schema rewrites"
+        : `The tag ${reference} is immutable on this registry: it cannot be moved`;
 }
 
 ;// CONCATENATED MODULE: ./src/registry/http/transport.ts
@@ -51591,287 +52164,32 @@ class TrafficCounter {
     }
 }
 
-;// CONCATENATED MODULE: ./src/registry/verify.ts
+;// CONCATENATED MODULE: ./src/registry/manifests.ts
 
 
 
 
-/**
- * A pass-through that hashes what flows and checks digest and size at the end. It holds back
- * the latest chunk until the next one arrives, and the last one until the check passed, so a
- * consumer (an upload) never receives the complete body of a blob that does not match.
- */
-function verifyingStream(descriptor, where) {
-    const [algorithm] = splitDigest(descriptor.digest);
-    const hash = (0,external_node_crypto_.createHash)(algorithm);
-    let size = 0;
-    let held;
-    return new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            size += chunk.length;
-            if (size > descriptor.size) {
-                callback(new DigestMismatchError(`the blob ${where} is larger than the ${descriptor.size} bytes its descriptor says`));
-                return;
-            }
-            hash.update(chunk);
-            const previous = held;
-            held = chunk;
-            callback(null, previous);
-        },
-        flush(callback) {
-            const actual = `${algorithm}:${hash.digest('hex')}`;
-            if (size !== descriptor.size) {
-                callback(new DigestMismatchError(`the blob ${where} has ${size} bytes, not the ${descriptor.size} its descriptor says`));
-            }
-            else if (actual !== descriptor.digest) {
-                callback(new DigestMismatchError(`the blob ${where} does not match its digest: its bytes hash to ${actual}`));
-            }
-            else {
-                callback(null, held);
-            }
-        },
-    });
-}
-
-;// CONCATENATED MODULE: ./src/registry/client.ts
-
-
-
-
-
-
-
-
-
-
-
-/** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
-const MAX_TAG_PAGES = 5;
-const DEFAULT_REGISTRY_CLIENT_OPTIONS = {
-    plainHttp: false,
-    credentials: async () => undefined,
-    referrersApi: 'auto',
-    maxReferrersPages: 100,
-    maxReferrers: 10_000,
-};
-/** Where a registry's API lives: Docker Hub's name is not its API host. */
-function apiHost(registry) {
-    return registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
-}
-/** The OCI distribution client: one per run, one keep-alive pool per registry through the transport. */
-class RegistryClient {
-    options;
-    transport;
-    auth;
-    repositories = new Map();
-    /** What one repository of a registry learned about the referrers API, for its others. */
-    registryCaps = new Map();
-    counter = new TrafficCounter();
-    constructor(options = {}) {
-        this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
-        this.transport = withRetry(this.counter.wrap(this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) })), this.options.retry);
-        this.auth = new Authenticator({
-            transport: this.transport,
-            credentials: this.options.credentials,
-            ...(this.options.onSecret && { onSecret: this.options.onSecret }),
-            plainHttp: this.options.plainHttp,
-        });
-    }
-    repository(ref, access) {
-        const key = `${ref.registry}/${ref.repository}`;
-        let repo = this.repositories.get(key);
-        if (!repo) {
-            let shared = this.registryCaps.get(ref.registry);
-            if (!shared) {
-                shared = {};
-                this.registryCaps.set(ref.registry, shared);
-            }
-            repo = new HttpRepository(ref.registry, ref.repository, this.transport, this.auth, this.options, shared);
-            this.repositories.set(key, repo);
-        }
-        // Ask for push once any caller needs it, so one token covers reads and writes.
-        if (access === 'push')
-            repo.needPush();
-        return repo;
-    }
-    /** Requests, bytes and announced rate limits so far, per host (token services included). */
-    traffic() {
-        return this.counter.snapshot();
-    }
-    close() {
-        return this.transport.close();
-    }
-}
-class HttpRepository {
-    registry;
-    name;
-    transport;
-    auth;
-    options;
-    shared;
-    actions = ['pull'];
-    caps = {};
-    base;
-    origin;
-    constructor(registry, name, transport, auth, options, shared) {
-        this.registry = registry;
-        this.name = name;
-        this.transport = transport;
-        this.auth = auth;
-        this.options = options;
-        this.shared = shared;
-        this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(registry)}/v2/${name}`;
-        this.origin = new URL(this.base).origin;
-        if (options.referrersApi !== 'auto')
-            this.caps.referrersApi = options.referrersApi;
-    }
-    /**
-     * The referrers API is a feature of a registry, not of one repository: an answer learned in
-     * one repository stands for the others, until one of them answers otherwise.
-     */
-    learnReferrersApi(supported) {
-        this.caps.referrersApi = supported;
-        this.shared.referrersApi = supported;
-    }
-    referrersApiKnown() {
-        return this.caps.referrersApi ?? this.shared.referrersApi;
-    }
-    /** `sha256-*` tags (referrers indexes, cosign attachments) from one tag listing, taken lazily. */
-    digestTags;
-    async hasDigestTag(tag) {
-        const tags = await this.digestTagList();
-        return tags && tags.has(tag);
-    }
-    digestTagList() {
-        this.digestTags ??= this.listDigestTags().catch(() => undefined);
-        return this.digestTags;
-    }
-    async deleteTag(tag) {
-        const where = this.ref(tag);
-        // Token services grant DELETE through a scope action of its own (distribution: `delete`).
-        const res = await this.send({
-            method: 'DELETE',
-            path: `/manifests/${tag}`,
-            operation: 'delete tag',
-            reference: where,
-            extraScopes: [repositoryScope(this.name, ['delete'])],
-        });
-        if (res.status !== 202 && res.status !== 200)
-            throw this.error(res, 'delete tag', where);
-    }
-    /**
-     * One tag listing (paginated, at most MAX_TAG_PAGES pages of 1000) replaces a GET per digest
-     * on repositories without the referrers API, most of which would answer 404.
-     */
-    async listDigestTags() {
-        const where = `${this.registry}/${this.name}`;
-        const tags = new Set();
-        let path = '/tags/list?n=1000';
-        for (let page = 0; page < MAX_TAG_PAGES; page++) {
-            const res = await this.send({
-                method: 'GET',
-                path,
-                operation: 'list tags of',
-                reference: where,
-                maxResponseBytes: MAX_MANIFEST_BYTES,
-            });
-            // distribution-spec: an unknown repository is 404 NAME_UNKNOWN, and has no tags.
-            if (res.status === 404 && parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN'))
-                return tags;
-            if (res.status !== 200)
-                return undefined;
-            const list = JSON.parse(Buffer.from(res.body).toString('utf8')).tags;
-            if (list !== null && list !== undefined && !Array.isArray(list))
-                return undefined;
-            for (const t of list ?? [])
-                if (typeof t === 'string' && t.startsWith('sha256-'))
-                    tags.add(t);
-            const next = parseNextLink(res.header('link'), res.url);
-            if (!next)
-                return tags;
-            const url = new URL(next);
-            if (url.origin !== this.origin || url.pathname !== new URL(`${this.base}/tags/list`).pathname)
-                return undefined;
-            path = `/tags/list${url.search}`;
-        }
-        return undefined;
-    }
-    needPush() {
-        this.actions = ['pull', 'push'];
-    }
-    capabilities() {
-        const referrersApi = this.referrersApiKnown();
-        return { ...this.caps, ...(referrersApi !== undefined && { referrersApi }) };
-    }
-    ref(reference) {
-        return `${this.registry}/${this.name}${isDigest(reference) ? '@' : ':'}${reference}`;
-    }
-    /**
-     * Sends with authentication: a known scheme up front, else learn it from the 401 and retry
-     * once. Credentials go only to the registry's own origin, never to an upload `Location` or
-     * redirect elsewhere. A streamed body cannot be re-sent, so a 401 on it is final.
-     */
-    async exchange(opts, perform, discard) {
-        const scopes = [repositoryScope(this.name, this.actions), ...(opts.extraScopes ?? [])];
-        const { path, operation: _operation, reference: _reference, extraScopes: _extraScopes, ...rest } = opts;
-        const url = /^https?:\/\//.test(path) ? path : `${this.base}${path}`;
-        const ours = new URL(url).origin === this.origin;
-        const withAuth = (authorization) => ({
-            ...rest,
-            url,
-            headers: { ...rest.headers, ...(authorization && ours && { authorization }) },
-        });
-        let authorization = ours ? await this.auth.authorization(this.registry, scopes) : undefined;
-        let res = await perform(withAuth(authorization));
-        if (res.status !== 401 || !ours || rest.body instanceof external_node_stream_.Readable)
-            return res;
-        discard(res);
-        authorization = await this.auth.unauthorized(this.registry, res.header('www-authenticate'), scopes, authorization !== undefined);
-        res = await perform(withAuth(authorization));
-        if (res.status === 401) {
-            const refused = await this.auth.refusal(this.registry);
-            if (refused) {
-                discard(res);
-                throw refused;
-            }
-        }
-        return res;
-    }
-    async send(opts) {
-        const res = await this.exchange(opts, (req) => this.transport.request(req), () => undefined);
-        if (res.status === 401) {
-            const write = opts.method !== 'GET' && opts.method !== 'HEAD';
-            throw this.error(res, opts.operation, opts.reference, write
-                ? `Check that the credentials for ${this.registry} may push to ${this.name}`
-                : `Check the credentials for ${this.registry}`);
-        }
-        return res;
-    }
-    error(res, operation, reference, hint) {
-        const errors = parseErrorBody(res.body);
-        return new RegistryError({
-            registry: this.registry,
-            operation,
-            reference,
-            method: res.method,
-            status: res.status,
-            errors,
-            ...(res.retry?.stoppedBecause && { retried: res.retry.stoppedBecause }),
-            ...(res.status === 429 && { rateLimit: describeRateLimit(res) }),
-        }, hint ?? immutabilityHint(res, errors, reference));
+/** distribution-spec "Pulling manifests", "Checking if content exists", "Pushing Manifests". */
+class Manifests {
+    exchange;
+    caps;
+    constructor(exchange, caps) {
+        this.exchange = exchange;
+        this.caps = caps;
     }
     async statManifest(reference) {
-        const res = await this.send({
+        const where = this.exchange.ref(reference);
+        const res = await this.exchange.send({
             method: 'HEAD',
             path: `/manifests/${reference}`,
             headers: { accept: MANIFEST_ACCEPT },
             operation: 'check manifest',
-            reference: this.ref(reference),
+            reference: where,
         });
         if (res.status === 404)
             return undefined;
         if (res.status !== 200)
-            throw this.error(res, 'check manifest', this.ref(reference));
+            throw this.exchange.error(res, 'check manifest', where);
         const digest = res.header('docker-content-digest');
         const mediaType = res.header('content-type')?.split(';')[0]?.trim();
         const size = Number(res.header('content-length'));
@@ -51883,10 +52201,10 @@ class HttpRepository {
         return { digest, mediaType, size };
     }
     async fetchManifest(reference) {
-        const where = this.ref(reference);
+        const where = this.exchange.ref(reference);
         let res;
         try {
-            res = await this.send({
+            res = await this.exchange.send({
                 method: 'GET',
                 path: `/manifests/${reference}`,
                 headers: { accept: MANIFEST_ACCEPT },
@@ -51902,25 +52220,9 @@ class HttpRepository {
             throw err;
         }
         if (res.status !== 200)
-            throw this.error(res, 'get manifest', where);
+            throw this.exchange.error(res, 'get manifest', where);
         const bytes = res.body;
-        const announced = res.header('docker-content-digest');
-        let digest;
-        if (isDigest(reference)) {
-            if (!matchesDigest(bytes, reference))
-                throw new InvalidManifestError(`the manifest served for ${where} does not match that digest`);
-            digest = reference;
-        }
-        else if (announced && isDigest(announced)) {
-            // distribution-spec: Docker-Content-Digest may use another algorithm; verify it against the body.
-            if (!matchesDigest(bytes, announced)) {
-                throw new InvalidManifestError(`the manifest served for ${where} does not match the Docker-Content-Digest ${announced} the registry announced`);
-            }
-            digest = splitDigest(announced)[0] === 'sha256' ? announced : computeDigest(bytes);
-        }
-        else {
-            digest = computeDigest(bytes);
-        }
+        const digest = verifiedDigest(bytes, reference, res.header('docker-content-digest'), where);
         let mediaType;
         try {
             mediaType = parseManifest(bytes, res.header('content-type')).mediaType;
@@ -51933,8 +52235,8 @@ class HttpRepository {
         return { digest, mediaType, size: bytes.length, bytes };
     }
     async pushManifest(reference, manifest) {
-        const where = this.ref(reference);
-        const res = await this.send({
+        const where = this.exchange.ref(reference);
+        const res = await this.exchange.send({
             method: 'PUT',
             path: `/manifests/${reference}`,
             headers: { 'content-type': manifest.mediaType },
@@ -51943,8 +52245,8 @@ class HttpRepository {
             reference: where,
         });
         if (res.status !== 201 && res.status !== 200) {
-            throw this.error(res, 'push manifest', where, res.status === 401 || res.status === 403
-                ? `Check that the credentials for ${this.registry} may push to ${this.name}`
+            throw this.exchange.error(res, 'push manifest', where, res.status === 401 || res.status === 403
+                ? `Check that the credentials for ${this.exchange.registry} may push to ${this.exchange.name}`
                 : undefined);
         }
         const stored = res.header('docker-content-digest');
@@ -51952,306 +52254,32 @@ class HttpRepository {
             isDigest(stored) &&
             splitDigest(stored)[0] === splitDigest(manifest.digest)[0] &&
             stored !== manifest.digest) {
-            throw new InvalidManifestError(`${this.registry} stored ${where} as ${stored}, not as ${manifest.digest}: it changed the manifest`);
+            throw new InvalidManifestError(`${this.exchange.registry} stored ${where} as ${stored}, not as ${manifest.digest}: it changed the manifest`);
         }
         const subject = res.header('oci-subject');
         if (hasSubject(manifest))
-            this.caps.ociSubjectHeader = subject !== undefined || (this.caps.ociSubjectHeader ?? false);
+            this.caps.observe('ociSubjectHeader', subject !== undefined);
         return { digestConfirmed: stored === manifest.digest, ...(subject && { ociSubject: subject }) };
     }
-    async probeReferrersApi(subject) {
-        if (this.referrersApiKnown() === false)
-            return undefined;
-        return this.referrersFromApi(subject);
-    }
-    async listReferrers(subject) {
-        if (this.referrersApiKnown() !== false) {
-            const viaApi = await this.referrersFromApi(subject);
-            if (viaApi)
-                return viaApi;
-        }
-        return this.referrersFromTag(subject);
-    }
-    /**
-     * distribution-spec v1.1 "Listing Referrers". Only a 200 carrying an OCI image index means the
-     * API exists; anything else (404, 400, 405, 406, 501, a redirect elsewhere, an HTML page) means
-     * it does not, and the answer is remembered for this repository. Never decided from OCI-Subject.
-     */
-    async listReferrersFromApi(subject) {
-        return this.referrersFromApi(subject, false);
-    }
-    async referrersFromApi(subject, learn = true) {
-        const where = `${this.registry}/${this.name}@${subject}`;
-        const descriptors = [];
-        const warnings = [];
-        let path = `/referrers/${subject}`;
-        for (let page = 0;; page++) {
-            const res = await this.send({
-                method: 'GET',
-                path,
-                headers: { accept: MediaType.OciIndex },
-                maxResponseBytes: MAX_MANIFEST_BYTES,
-                redirect: 'same-host',
-                operation: 'list referrers of',
-                reference: where,
-            });
-            if (res.status === 401 || res.status === 403)
-                throw this.error(res, 'list referrers of', where);
-            if (res.status >= 500 && res.status !== 501)
-                throw this.error(res, 'list referrers of', where);
-            let list;
-            if (res.status === 200) {
-                try {
-                    list = parseReferrersIndex(res.body, res.header('content-type'));
-                }
-                catch {
-                    list = undefined;
-                }
-            }
-            if (!list &&
-                page === 0 &&
-                res.status === 404 &&
-                parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN')) {
-                // The repository does not exist (yet): nothing refers to anything in it, and the
-                // answer says nothing about the API, so the probe stays open.
-                return learn ? { source: 'api', descriptors: [], warnings: [] } : undefined;
-            }
-            if (!list) {
-                if (!learn)
-                    return undefined;
-                if (page > 0)
-                    throw this.error(res, 'list referrers of', where, 'A later page of the referrers list was not an OCI image index');
-                if (this.caps.referrersApi === true && this.options.referrersApi === true) {
-                    throw this.error(res, 'list referrers of', where, "The input referrers-api is 'true' but the registry does not serve the referrers API here");
-                }
-                this.learnReferrersApi(false);
-                return undefined;
-            }
-            if (learn)
-                this.learnReferrersApi(true);
-            descriptors.push(...list);
-            if (descriptors.length > this.options.maxReferrers) {
-                throw new InvalidManifestError(`${where} has more than ${this.options.maxReferrers} referrers; refusing to go on`);
-            }
-            const next = parseNextLink(res.header('link'), res.url);
-            if (!next)
-                break;
-            const nextUrl = new URL(next);
-            if (nextUrl.origin !== new URL(this.base).origin ||
-                !nextUrl.pathname.startsWith(new URL(this.base).pathname + '/referrers/')) {
-                throw new InvalidManifestError(`${this.registry} answered the referrers list of ${where} with a next page outside the repository (${nextUrl.host})`);
-            }
-            if (page + 1 >= this.options.maxReferrersPages) {
-                warnings.push(`the referrers list of ${where} has more than ${this.options.maxReferrersPages} pages; the rest was not read`);
-                break;
-            }
-            path = nextUrl.pathname.slice(new URL(this.base).pathname.length) + nextUrl.search;
-        }
-        // distribution-spec: `artifactType` filtering is optional; we never ask for it, and keep all.
-        return { source: 'api', descriptors: dedupe(descriptors), warnings };
-    }
-    /** distribution-spec v1.1 "Referrers Tag Schema", read side: validated before it is believed. */
-    async referrersFromTag(subject) {
-        if ((await this.hasDigestTag(referrersTagFor(subject))) === false) {
-            return { source: 'tag-schema', descriptors: [], warnings: [] };
-        }
-        try {
-            const index = await this.readReferrersIndex(subject);
-            return { source: 'tag-schema', descriptors: dedupe(index.descriptors), warnings: [] };
-        }
-        catch (err) {
-            if (!(err instanceof ReferrersTagContentError))
-                throw err;
-            // Read side of the tag schema: content that is not an index means no referrers.
-            return {
-                source: 'tag-schema',
-                descriptors: [],
-                warnings: err.alias ? [] : [`${err.message}; treated as no referrers`],
-            };
-        }
-    }
-    async statBlob(digest) {
-        const where = `${this.registry}/${this.name}@${digest}`;
-        const res = await this.send({
-            method: 'HEAD',
-            path: `/blobs/${digest}`,
-            operation: 'check blob',
-            reference: where,
-        });
-        if (res.status === 200)
-            return true;
-        if (res.status === 404)
-            return false;
-        throw this.error(res, 'check blob', where);
-    }
-    async fetchBlob(descriptor) {
-        const where = `${this.registry}/${this.name}@${descriptor.digest}`;
-        const res = await this.exchange({ method: 'GET', path: `/blobs/${descriptor.digest}`, operation: 'get blob', reference: where }, (req) => this.transport.stream(req), (r) => r.body.resume());
-        if (res.status !== 200) {
-            const body = await readSome(res.body);
-            throw this.error({ ...res, body }, 'get blob', where, res.status === 401 ? `Check the credentials for ${this.registry}` : undefined);
-        }
-        const verified = verifyingStream(descriptor, where);
-        res.body.on('error', (err) => verified.destroy(err));
-        // A mismatch can be found before the consumer starts reading (a small blob fits the
-        // buffers); the consumer checks `errored`, so the event itself needs no other listener.
-        verified.on('error', () => undefined);
-        return res.body.pipe(verified);
-    }
-    async mountBlob(descriptor, fromRepository) {
-        const where = `${this.registry}/${this.name}@${descriptor.digest}`;
-        const query = new URLSearchParams({ mount: descriptor.digest, from: fromRepository });
-        const res = await this.exchange({
-            method: 'POST',
-            path: `/blobs/uploads/?${query}`,
-            operation: 'mount blob',
-            reference: where,
-            extraScopes: [repositoryScope(fromRepository, ['pull'])],
-        }, (req) => this.transport.request(req), () => undefined);
-        this.caps.blobMount = res.status === 201 || (this.caps.blobMount ?? false);
-        if (res.status === 201)
-            return { mounted: true };
-        // distribution-spec "Mounting a blob from another repository": a 202 means the registry
-        // started an upload session instead; upload into it rather than POSTing again.
-        if (res.status === 202 && res.header('location'))
-            return { mounted: false, session: res.header('location') };
-        // Registries refuse mounts they cannot authorise (401/403/404 when the source is not
-        // visible to the token); a normal upload still works.
-        return { mounted: false };
-    }
-    async pushBlob(descriptor, data, session) {
-        const where = `${this.registry}/${this.name}@${descriptor.digest}`;
-        let location = session;
-        if (!location) {
-            const start = await this.send({
-                method: 'POST',
-                path: '/blobs/uploads/',
-                operation: 'start blob upload',
-                reference: where,
-            });
-            location = start.header('location');
-            if (start.status !== 202 || !location) {
-                data.destroy();
-                throw this.error(start, 'start blob upload', where, start.status === 202 ? 'The registry gave no upload Location' : undefined);
-            }
-        }
-        // The Location is used as given (absolute or relative, with its query), plus the digest.
-        const url = new URL(location, this.base);
-        if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-            data.destroy();
-            throw new RegistryError({ registry: this.registry, operation: 'upload blob', reference: where, method: 'PUT', status: 0, errors: [] }, `The upload Location has an unsupported scheme ${url.protocol}`);
-        }
-        url.searchParams.append('digest', descriptor.digest);
-        if (data.errored)
-            throw data.errored;
-        const res = await this.send({
-            method: 'PUT',
-            path: url.href,
-            headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-            body: data,
-            operation: 'upload blob',
-            reference: where,
-        });
-        if (res.status !== 201)
-            throw this.error(res, 'upload blob', where);
-    }
-    async readReferrersIndex(subject) {
-        const tag = referrersTagFor(subject);
-        const where = this.ref(tag);
-        const res = await this.send({
-            method: 'GET',
-            path: `/manifests/${tag}`,
-            headers: { accept: MANIFEST_ACCEPT },
-            maxResponseBytes: MAX_MANIFEST_BYTES,
-            operation: 'get referrers tag',
-            reference: where,
-        });
-        if (res.status === 404)
-            return { exists: false, descriptors: [] };
-        if (res.status !== 200)
-            throw this.error(res, 'get referrers tag', where);
-        // GitLab answers `sha256-<hex>` with the manifest `sha256:<hex>` itself.
-        if (matchesDigest(res.body, subject)) {
-            this.caps.referrersTagAliasesDigest = true;
-            throw new ReferrersTagContentError(`${this.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does), so it cannot hold a referrers index there`, true);
-        }
-        try {
-            const etag = res.header('etag');
-            return {
-                exists: true,
-                descriptors: parseReferrersIndex(res.body, res.header('content-type')),
-                ...(etag && { etag }),
-            };
-        }
-        catch (err) {
-            throw new ReferrersTagContentError(`the referrers tag ${where} does not hold an OCI image index (${err.message})`, false);
-        }
-    }
-    async writeReferrersIndex(subject, descriptors, ifMatch) {
-        const tag = referrersTagFor(subject);
-        const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: descriptors }));
-        const res = await this.send({
-            method: 'PUT',
-            path: `/manifests/${tag}`,
-            headers: { 'content-type': MediaType.OciIndex, ...(ifMatch && { 'if-match': ifMatch }) },
-            body: bytes,
-            operation: 'push referrers tag',
-            reference: this.ref(tag),
-        });
-        if (ifMatch && res.status === 412)
-            return undefined;
-        if (res.status !== 201 && res.status !== 200) {
-            const immutable = res.status === 400 || res.status === 409 || res.status === 412 || res.status === 403;
-            throw this.error(res, 'push referrers tag', this.ref(tag), immutable
-                ? `If ${this.registry} has tag immutability rules, they must exclude sha256-* tags, which the referrers tag schema rewrites`
-                : undefined);
-        }
-        void this.digestTags?.then((tags) => tags?.add(tag));
-        return tag;
-    }
-}
-function dedupe(descriptors) {
-    const seen = new Set();
-    return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
-}
-/** Docker Hub reports its limit as `ratelimit-limit: 100;w=21600` and `ratelimit-remaining`. */
-function describeRateLimit(res) {
-    const parts = [];
-    const limit = res.header('ratelimit-limit');
-    const remaining = res.header('ratelimit-remaining');
-    const retryAfter = res.header('retry-after');
-    if (limit)
-        parts.push(`limit ${limit}`);
-    if (remaining)
-        parts.push(`remaining ${remaining}`);
-    if (retryAfter)
-        parts.push(`retry after ${retryAfter}`);
-    return parts.length ? `rate limit: ${parts.join(', ')}` : 'rate limited';
 }
 /**
- * Immutable tags answer a PUT with a registry-specific refusal: ECR TAG_INVALID, Harbor
- * PRECONDITION, others DENIED or MANIFEST_INVALID with "immutable" in the message.
+ * The digest of served manifest bytes, checked against the digest asked for, else against the
+ * one the registry announced (distribution-spec: Docker-Content-Digest may use another
+ * algorithm; verify it against the body), else computed.
  */
-function immutabilityHint(res, errors, reference) {
-    if (res.method !== 'PUT' || res.status < 400 || res.status >= 500)
-        return undefined;
-    const said = errors.some((e) => e.code === 'TAG_INVALID' || e.code === 'PRECONDITION' || /immutab/i.test(`${e.code} ${e.message ?? ''}`));
-    if (!said)
-        return undefined;
-    return /:sha256-[0-9a-f]{64}$/.test(reference)
-        ? "The tag is immutable: the registry's immutability rules must exclude sha256-* tags, which the referrers tag schema rewrites"
-        : `The tag ${reference} is immutable on this registry: it cannot be moved`;
-}
-/**
- * A referrers tag whose content is not a referrers index: readers take it as no referrers,
- * writers must not overwrite it. `alias` marks GitLab's answer of the subject itself.
- */
-class ReferrersTagContentError extends InvalidManifestError {
-    alias;
-    constructor(message, alias) {
-        super(message);
-        this.alias = alias;
+function verifiedDigest(bytes, reference, announced, where) {
+    if (isDigest(reference)) {
+        if (!matchesDigest(bytes, reference))
+            throw new InvalidManifestError(`the manifest served for ${where} does not match that digest`);
+        return reference;
     }
+    if (announced && isDigest(announced)) {
+        if (!matchesDigest(bytes, announced)) {
+            throw new InvalidManifestError(`the manifest served for ${where} does not match the Docker-Content-Digest ${announced} the registry announced`);
+        }
+        return splitDigest(announced)[0] === 'sha256' ? announced : computeDigest(bytes);
+    }
+    return computeDigest(bytes);
 }
 /** Whether a manifest names a subject (cheaply: its bytes mention the field, then a parse confirms). */
 function hasSubject(manifest) {
@@ -52264,16 +52292,457 @@ function hasSubject(manifest) {
         return false;
     }
 }
-/** Reads at most 64 KiB of an error body, for its error codes. */
-async function readSome(body) {
-    const chunks = [];
-    let total = 0;
-    for await (const chunk of body) {
-        if (total < 64 * 1024)
-            chunks.push(chunk);
-        total += chunk.length;
+
+;// CONCATENATED MODULE: ./src/registry/pagination.ts
+
+
+/**
+ * The pages of a listing, followed through RFC 8288 `Link: <url>; rel="next"` (distribution-spec
+ * "Listing Tags" and "Listing Referrers"), one request at a time as the consumer reads. A next
+ * page elsewhere than this repository's own listing (another host, another path) is refused:
+ * the link comes from the registry's answer and credentials go with the request.
+ */
+class LinkPages {
+    exchange;
+    options;
+    /** True once the consumer read `maxPages` pages and the last one named a next page. */
+    truncated = false;
+    constructor(exchange, options) {
+        this.exchange = exchange;
+        this.options = options;
     }
-    return Buffer.concat(chunks).subarray(0, 64 * 1024);
+    async *[Symbol.asyncIterator]() {
+        let path = this.options.request.path;
+        for (let index = 0;; index++) {
+            const res = await this.exchange.send({ ...this.options.request, path });
+            yield { res, index };
+            const next = parseNextLink(res.header('link'), res.url);
+            if (!next)
+                return;
+            path = this.pathOf(next);
+            if (index + 1 >= this.options.maxPages) {
+                this.truncated = true;
+                return;
+            }
+        }
+    }
+    pathOf(next) {
+        const url = new URL(next);
+        const basePath = new URL(this.exchange.base).pathname;
+        const below = url.pathname.startsWith(`${basePath}/`)
+            ? url.pathname.slice(basePath.length) + url.search
+            : undefined;
+        if (url.origin !== this.exchange.origin || below === undefined || !this.options.within(below)) {
+            throw new InvalidManifestError(`${this.exchange.registry} answered the ${this.options.listing} with a next page outside the repository (${url.host})`);
+        }
+        return below;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/referrers.ts
+
+
+
+
+
+
+/**
+ * distribution-spec v1.1 referrers: the API ("Listing Referrers") where the repository has it,
+ * else the referrers tag schema, read and written.
+ */
+class Referrers {
+    exchange;
+    caps;
+    tags;
+    limits;
+    constructor(exchange, caps, tags, limits) {
+        this.exchange = exchange;
+        this.caps = caps;
+        this.tags = tags;
+        this.limits = limits;
+    }
+    async probeReferrersApi(subject) {
+        if (this.caps.referrersApi() === false)
+            return undefined;
+        return this.fromApi(subject, { learn: true });
+    }
+    async listReferrers(subject) {
+        if (this.caps.referrersApi() !== false) {
+            const viaApi = await this.fromApi(subject, { learn: true });
+            if (viaApi)
+                return viaApi;
+        }
+        return this.fromTag(subject);
+    }
+    /** The API's own answer for one subject; nothing is learned from it, and there is no fallback. */
+    listReferrersFromApi(subject) {
+        return this.fromApi(subject, { learn: false });
+    }
+    /** distribution-spec v1.1 "Referrers Tag Schema", read side: validated before it is believed. */
+    async readReferrersIndex(subject) {
+        const tag = referrersTagFor(subject);
+        const where = this.exchange.ref(tag);
+        const res = await this.exchange.send({
+            method: 'GET',
+            path: `/manifests/${tag}`,
+            headers: { accept: MANIFEST_ACCEPT },
+            maxResponseBytes: MAX_MANIFEST_BYTES,
+            operation: 'get referrers tag',
+            reference: where,
+        });
+        if (res.status === 404)
+            return { exists: false, descriptors: [] };
+        if (res.status !== 200)
+            throw this.exchange.error(res, 'get referrers tag', where);
+        // GitLab answers `sha256-<hex>` with the manifest `sha256:<hex>` itself.
+        if (matchesDigest(res.body, subject)) {
+            this.caps.observeDigestAlias();
+            throw new ReferrersTagContentError(`${this.exchange.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does), so it cannot hold a referrers index there`, { alias: true });
+        }
+        try {
+            const etag = res.header('etag');
+            return {
+                exists: true,
+                descriptors: parseReferrersIndex(res.body, res.header('content-type')),
+                ...(etag && { etag }),
+            };
+        }
+        catch (err) {
+            throw new ReferrersTagContentError(`the referrers tag ${where} does not hold an OCI image index (${err.message})`, { alias: false });
+        }
+    }
+    /** distribution-spec v1.1 "Pushing Manifests with Subject", for a registry without the API. */
+    async writeReferrersIndex(subject, descriptors, ifMatch) {
+        const tag = referrersTagFor(subject);
+        const where = this.exchange.ref(tag);
+        const res = await this.exchange.send({
+            method: 'PUT',
+            path: `/manifests/${tag}`,
+            headers: { 'content-type': MediaType.OciIndex, ...(ifMatch && { 'if-match': ifMatch }) },
+            body: encodeReferrersIndex(descriptors),
+            operation: 'push referrers tag',
+            reference: where,
+        });
+        if (ifMatch && res.status === 412)
+            return undefined;
+        if (res.status !== 201 && res.status !== 200) {
+            const immutable = res.status === 400 || res.status === 409 || res.status === 412 || res.status === 403;
+            throw this.exchange.error(res, 'push referrers tag', where, immutable
+                ? `If ${this.exchange.registry} has tag immutability rules, they must exclude sha256-* tags, which the referrers tag schema rewrites`
+                : undefined);
+        }
+        this.tags.noteWritten(tag);
+        return tag;
+    }
+    /**
+     * distribution-spec v1.1 "Listing Referrers". Only a 200 carrying an OCI image index means the
+     * API exists; anything else (404, 400, 405, 406, 501, a redirect elsewhere, an HTML page) means
+     * it does not, and with `learn` the answer is remembered for this repository. Never decided
+     * from OCI-Subject.
+     */
+    async fromApi(subject, { learn }) {
+        const where = this.exchange.ref(subject);
+        const descriptors = [];
+        const pages = new LinkPages(this.exchange, {
+            request: {
+                method: 'GET',
+                path: `/referrers/${subject}`,
+                headers: { accept: MediaType.OciIndex },
+                maxResponseBytes: MAX_MANIFEST_BYTES,
+                redirect: 'same-host',
+                operation: 'list referrers of',
+                reference: where,
+            },
+            maxPages: this.limits.maxReferrersPages,
+            within: (path) => path.startsWith('/referrers/'),
+            listing: `referrers list of ${where}`,
+        });
+        for await (const { res, index } of pages) {
+            if (res.status === 401 || res.status === 403)
+                throw this.exchange.error(res, 'list referrers of', where);
+            if (res.status >= 500 && res.status !== 501)
+                throw this.exchange.error(res, 'list referrers of', where);
+            const list = res.status === 200 ? parseListing(res.body, res.header('content-type')) : undefined;
+            if (!list &&
+                index === 0 &&
+                res.status === 404 &&
+                parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN')) {
+                // The repository does not exist (yet): nothing refers to anything in it, and the
+                // answer says nothing about the API, so the probe stays open.
+                return learn ? { source: 'api', descriptors: [], warnings: [] } : undefined;
+            }
+            if (!list) {
+                if (!learn)
+                    return undefined;
+                if (index > 0)
+                    throw this.exchange.error(res, 'list referrers of', where, 'A later page of the referrers list was not an OCI image index');
+                if (this.caps.ownReferrersApi() === true && this.caps.referrersApiMode === true) {
+                    throw this.exchange.error(res, 'list referrers of', where, "The input referrers-api is 'true' but the registry does not serve the referrers API here");
+                }
+                this.caps.learnReferrersApi(false);
+                return undefined;
+            }
+            if (learn)
+                this.caps.learnReferrersApi(true);
+            descriptors.push(...list);
+            if (descriptors.length > this.limits.maxReferrers) {
+                throw new InvalidManifestError(`${where} has more than ${this.limits.maxReferrers} referrers; refusing to go on`);
+            }
+        }
+        const warnings = pages.truncated
+            ? [`the referrers list of ${where} has more than ${this.limits.maxReferrersPages} pages; the rest was not read`]
+            : [];
+        // distribution-spec: `artifactType` filtering is optional; we never ask for it, and keep all.
+        return { source: 'api', descriptors: dedupeDescriptors(descriptors), warnings };
+    }
+    async fromTag(subject) {
+        if ((await this.tags.hasDigestTag(referrersTagFor(subject))) === false) {
+            return { source: 'tag-schema', descriptors: [], warnings: [] };
+        }
+        try {
+            const index = await this.readReferrersIndex(subject);
+            return { source: 'tag-schema', descriptors: dedupeDescriptors(index.descriptors), warnings: [] };
+        }
+        catch (err) {
+            if (!(err instanceof ReferrersTagContentError))
+                throw err;
+            // Read side of the tag schema: content that is not an index means no referrers.
+            return {
+                source: 'tag-schema',
+                descriptors: [],
+                warnings: err.alias ? [] : [`${err.message}; treated as no referrers`],
+            };
+        }
+    }
+}
+function parseListing(body, contentType) {
+    try {
+        return parseReferrersIndex(body, contentType);
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/tags.ts
+
+
+
+
+/** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
+const MAX_TAG_PAGES = 5;
+/**
+ * distribution-spec "Listing Tags" and "Deleting tags". The tags this client cares about are
+ * `sha256-*` ones (referrers indexes, cosign attachments): one listing, taken lazily once per
+ * run, replaces a GET per digest on repositories without the referrers API, most of which
+ * would answer 404.
+ */
+class Tags {
+    exchange;
+    digestTags;
+    constructor(exchange) {
+        this.exchange = exchange;
+    }
+    async hasDigestTag(tag) {
+        const tags = await this.digestTagList();
+        return tags && tags.has(tag);
+    }
+    /** The repository's `sha256-*` tags; undefined when the listing failed or is too long. */
+    digestTagList() {
+        this.digestTags ??= this.listDigestTags().catch(() => undefined);
+        return this.digestTags;
+    }
+    /** Keeps the listing true after this client wrote a tag. */
+    noteWritten(tag) {
+        void this.digestTags?.then((tags) => tags?.add(tag));
+    }
+    async deleteTag(tag) {
+        const where = this.exchange.ref(tag);
+        // Token services grant DELETE through a scope action of its own (distribution: `delete`).
+        const res = await this.exchange.send({
+            method: 'DELETE',
+            path: `/manifests/${tag}`,
+            operation: 'delete tag',
+            reference: where,
+            extraScopes: [repositoryScope(this.exchange.name, ['delete'])],
+        });
+        if (res.status !== 202 && res.status !== 200)
+            throw this.exchange.error(res, 'delete tag', where);
+    }
+    async listDigestTags() {
+        const tags = new Set();
+        const pages = new LinkPages(this.exchange, {
+            request: {
+                method: 'GET',
+                path: '/tags/list?n=1000',
+                operation: 'list tags of',
+                reference: this.exchange.where,
+                maxResponseBytes: MAX_MANIFEST_BYTES,
+            },
+            maxPages: MAX_TAG_PAGES,
+            within: (path) => path.split('?')[0] === '/tags/list',
+            listing: `tag list of ${this.exchange.where}`,
+        });
+        for await (const { res } of pages) {
+            // distribution-spec: an unknown repository is 404 NAME_UNKNOWN, and has no tags.
+            if (res.status === 404 && parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN'))
+                return tags;
+            if (res.status !== 200)
+                return undefined;
+            const list = JSON.parse(Buffer.from(res.body).toString('utf8')).tags;
+            if (list !== null && list !== undefined && !Array.isArray(list))
+                return undefined;
+            for (const t of list ?? [])
+                if (typeof t === 'string' && t.startsWith('sha256-'))
+                    tags.add(t);
+        }
+        return pages.truncated ? undefined : tags;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/client.ts
+
+
+
+
+
+
+
+
+
+
+
+const DEFAULT_REGISTRY_CLIENT_OPTIONS = {
+    plainHttp: false,
+    credentials: async () => undefined,
+    referrersApi: 'auto',
+    maxReferrersPages: 100,
+    maxReferrers: 10_000,
+};
+/** The OCI distribution client: one per run, one keep-alive pool per registry through the transport. */
+class RegistryClient {
+    options;
+    transport;
+    auth;
+    repositories = new Map();
+    /** What one repository of a registry learned about the referrers API, for its others. */
+    registries = new Map();
+    counter = new TrafficCounter();
+    constructor(options = {}) {
+        this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
+        this.transport = withRetry(this.counter.wrap(this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) })), this.options.retry);
+        this.auth = new Authenticator({
+            transport: this.transport,
+            credentials: this.options.credentials,
+            ...(this.options.onSecret && { onSecret: this.options.onSecret }),
+            plainHttp: this.options.plainHttp,
+        });
+    }
+    repository(ref, access) {
+        const key = formatRepository(ref);
+        let repo = this.repositories.get(key);
+        if (!repo) {
+            let known = this.registries.get(ref.registry);
+            if (!known) {
+                known = {};
+                this.registries.set(ref.registry, known);
+            }
+            const exchange = new Exchange({
+                registry: ref.registry,
+                name: ref.repository,
+                transport: this.transport,
+                auth: this.auth,
+                plainHttp: this.options.plainHttp,
+            });
+            repo = new HttpRepository(exchange, new CapabilityState(known, this.options.referrersApi), this.options);
+            this.repositories.set(key, repo);
+        }
+        if (access === 'push')
+            repo.needPush();
+        return repo;
+    }
+    /** Requests, bytes and announced rate limits so far, per host (token services included). */
+    traffic() {
+        return this.counter.snapshot();
+    }
+    close() {
+        return this.transport.close();
+    }
+}
+/**
+ * One repository over HTTP: a façade over the parts that each do one job (the exchange with
+ * authentication and errors, manifests, blobs, referrers, tags), sharing what they learn.
+ */
+class HttpRepository {
+    exchange;
+    caps;
+    registry;
+    name;
+    manifests;
+    blobs;
+    tags;
+    referrers;
+    constructor(exchange, caps, options) {
+        this.exchange = exchange;
+        this.caps = caps;
+        this.registry = exchange.registry;
+        this.name = exchange.name;
+        this.manifests = new Manifests(exchange, caps);
+        this.blobs = new Blobs(exchange, caps);
+        this.tags = new Tags(exchange);
+        this.referrers = new Referrers(exchange, caps, this.tags, options);
+    }
+    needPush() {
+        this.exchange.needPush();
+    }
+    capabilities() {
+        return this.caps.snapshot();
+    }
+    statManifest(reference) {
+        return this.manifests.statManifest(reference);
+    }
+    fetchManifest(reference) {
+        return this.manifests.fetchManifest(reference);
+    }
+    pushManifest(reference, manifest) {
+        return this.manifests.pushManifest(reference, manifest);
+    }
+    statBlob(digest) {
+        return this.blobs.statBlob(digest);
+    }
+    fetchBlob(descriptor) {
+        return this.blobs.fetchBlob(descriptor);
+    }
+    pushBlob(descriptor, data, session) {
+        return this.blobs.pushBlob(descriptor, data, session);
+    }
+    mountBlob(descriptor, fromRepository) {
+        return this.blobs.mountBlob(descriptor, fromRepository);
+    }
+    listReferrers(subject) {
+        return this.referrers.listReferrers(subject);
+    }
+    probeReferrersApi(subject) {
+        return this.referrers.probeReferrersApi(subject);
+    }
+    listReferrersFromApi(subject) {
+        return this.referrers.listReferrersFromApi(subject);
+    }
+    readReferrersIndex(subject) {
+        return this.referrers.readReferrersIndex(subject);
+    }
+    writeReferrersIndex(subject, descriptors, ifMatch) {
+        return this.referrers.writeReferrersIndex(subject, descriptors, ifMatch);
+    }
+    hasDigestTag(tag) {
+        return this.tags.hasDigestTag(tag);
+    }
+    digestTagList() {
+        return this.tags.digestTagList();
+    }
+    deleteTag(tag) {
+        return this.tags.deleteTag(tag);
+    }
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -52339,7 +52808,6 @@ async function isProgram(path, windows) {
 
 /** The key the Docker CLI and docker/login-action use for Docker Hub. */
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
-const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 class DockerConfigError extends UserFacingError {
 }
 /**
@@ -52356,7 +52824,7 @@ function registryOfKey(key) {
         .replace(/^[a-z]+:\/\//i, '')
         .split('/')[0]
         .toLowerCase();
-    return DOCKER_HUB_HOSTS.has(host) ? DOCKER_HUB : host;
+    return normalizeRegistry(host);
 }
 /** The server name to hand to a credential helper, as the Docker CLI does. */
 function helperServerName(registry) {
@@ -52563,7 +53031,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9794);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7953);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
