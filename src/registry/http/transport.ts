@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors } from 'undici';
+import { Agent } from 'undici';
 import { UserFacingError } from '../../oci/user-facing-error.js';
+import { describeNetworkError, TransportError } from './failures.js';
+
+export { TransportError } from './failures.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -67,18 +70,6 @@ export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = {
   userAgent: 'oci-promote-action',
 };
 
-/** A request that never got an HTTP answer: DNS, refused connection, TLS, timeout, reset. */
-export class TransportError extends UserFacingError {
-  constructor(
-    readonly method: string,
-    readonly host: string,
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${method} request to ${host} failed: ${reason}`, options);
-  }
-}
-
 export class ResponseTooLargeError extends UserFacingError {
   constructor(
     readonly url: string,
@@ -90,27 +81,6 @@ export class ResponseTooLargeError extends UserFacingError {
 
 const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
-
-function describeNetworkError(err: unknown): string {
-  if (err instanceof undiciErrors.ConnectTimeoutError) return 'connection timed out';
-  if (err instanceof undiciErrors.HeadersTimeoutError) return 'timed out waiting for response headers';
-  if (err instanceof undiciErrors.BodyTimeoutError) return 'timed out reading the response body';
-  const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
-    case 'UND_ERR_CLOSED':
-      return 'connection closed';
-  }
-  if (typeof code === 'string' && /CERT|TLS|SSL|SELF_SIGNED/i.test(code)) return `TLS error (${code})`;
-  return code ? `network error (${code})` : 'network error';
-}
 
 /**
  * The one place that talks to undici. One Agent holds one keep-alive pool per origin, so each
@@ -138,8 +108,8 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
         body: req.body ?? null,
       });
     } catch (err) {
-      if (req.body instanceof Readable && req.body.errored) throw req.body.errored;
-      throw new TransportError(req.method, url.host, describeNetworkError(err), { cause: err });
+      if (req.body instanceof Readable && req.body.errored) throw toTransportError(req.body.errored, req.method, url);
+      throw toTransportError(err, req.method, url);
     }
     const headers = res.headers;
     const body = res.body;
@@ -196,14 +166,20 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
           chunks.push(chunk);
         }
       } catch (err) {
-        if (err instanceof ResponseTooLargeError) throw err;
-        throw new TransportError(res.method, new URL(res.url).host, describeNetworkError(err), { cause: err });
+        throw toTransportError(err, res.method, new URL(res.url));
       }
       return { ...res, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
     },
     stream: follow,
     close: () => agent.close(),
   };
+}
+
+/** Errors written for users pass as they are; anything else is described, retryable or not. */
+function toTransportError(err: unknown, method: string, url: URL): UserFacingError {
+  if (err instanceof UserFacingError) return err;
+  const { reason, retryable } = describeNetworkError(err, url);
+  return new TransportError(method, url.host, reason, { cause: err, retryable });
 }
 
 /** RFC 8288 `Link: <url>; rel="next"`, resolved against the URL that answered. */
