@@ -9,6 +9,7 @@ import {
   type HttpResponse,
   type HttpTransport,
 } from './http/transport.js';
+import { resolveHeaderUrl } from './http/header-url.js';
 import { withRetry, type RetryOptions } from './http/retry.js';
 import { TrafficCounter, type HostTraffic } from './http/traffic.js';
 import { verifyingStream } from './verify.js';
@@ -254,6 +255,7 @@ class HttpRepository implements Repository {
     const withAuth = (authorization: string | undefined): HttpRequest => ({
       ...rest,
       url,
+      operation: `${opts.operation} ${opts.reference}`,
       headers: { ...rest.headers, ...(authorization && ours && { authorization }) },
     });
     let authorization = ours ? await this.auth.authorization(this.registry, scopes) : undefined;
@@ -506,7 +508,10 @@ class HttpRepository implements Repository {
           `${where} has more than ${this.options.maxReferrers} referrers; refusing to go on`,
         );
       }
-      const next = parseNextLink(res.header('link'), res.url);
+      const next = parseNextLink(res.header('link'), res.url, {
+        method: 'GET',
+        operation: `list referrers of ${where}`,
+      });
       if (!next) break;
       const nextUrl = new URL(next);
       if (
@@ -603,7 +608,16 @@ class HttpRepository implements Repository {
     if (res.status === 201) return { mounted: true };
     // distribution-spec "Mounting a blob from another repository": a 202 means the registry
     // started an upload session instead; upload into it rather than POSTing again.
-    if (res.status === 202 && res.header('location')) return { mounted: false, session: res.header('location')! };
+    // A relative Location resolves against the URL that answered (RFC 3986), not below /v2/.
+    const location = res.header('location');
+    if (res.status === 202 && location) {
+      const session = resolveHeaderUrl('Location', location, {
+        base: res.url,
+        method: 'POST',
+        operation: `mount blob ${where}`,
+      });
+      return { mounted: false, session: session.href };
+    }
     // Registries refuse mounts they cannot authorise (401/403/404 when the source is not
     // visible to the token); a normal upload still works.
     return { mounted: false };
@@ -612,6 +626,8 @@ class HttpRepository implements Repository {
   async pushBlob(descriptor: Descriptor, data: Readable, session?: string): Promise<void> {
     const where = `${this.registry}/${this.name}@${descriptor.digest}`;
     let location = session;
+    // A mount's session arrives resolved; a fresh one resolves against the POST that answered.
+    let answeredBy = this.base;
     if (!location) {
       const start = await this.send({
         method: 'POST',
@@ -620,6 +636,7 @@ class HttpRepository implements Repository {
         reference: where,
       });
       location = start.header('location');
+      answeredBy = start.url;
       if (start.status !== 202 || !location) {
         data.destroy();
         throw this.error(
@@ -631,7 +648,17 @@ class HttpRepository implements Repository {
       }
     }
     // The Location is used as given (absolute or relative, with its query), plus the digest.
-    const url = new URL(location, this.base);
+    let url: URL;
+    try {
+      url = resolveHeaderUrl('Location', location, {
+        base: answeredBy,
+        method: 'POST',
+        operation: `start blob upload ${where}`,
+      });
+    } catch (err) {
+      data.destroy();
+      throw err;
+    }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       data.destroy();
       throw new RegistryError(

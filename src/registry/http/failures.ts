@@ -17,6 +17,28 @@ export class TransportError extends UserFacingError {
   }
 }
 
+/** What a request is for, to name in errors: `get manifest ghcr.io/acme/app:rc`. */
+function what(method: string, host: string, operation: string | undefined): string {
+  return operation ? `${operation} failed` : `${method} request to ${host} failed`;
+}
+
+/** A header whose value is shown in an error: one printable line, its query left out (signed URLs). */
+function showHeader(value: string): string {
+  const q = value.indexOf('?');
+  // eslint-disable-next-line no-control-regex
+  const shown = (q < 0 ? value : `${value.slice(0, q)}?…`).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
+}
+
+/** A header that had to be a URL (Location, Link) and is not one. */
+export class InvalidHeaderError extends UserFacingError {
+  constructor(info: { header: string; value: string; method: string; host: string; operation?: string }) {
+    super(
+      `${what(info.method, info.host, info.operation)}: the registry ${info.host} sent an invalid ${info.header} header: '${showHeader(info.value)}'`,
+    );
+  }
+}
+
 /** OpenSSL's and Node's codes for a certificate that does not verify, as users would read them. */
 const CERTIFICATE_FAILURES: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'is self-signed',

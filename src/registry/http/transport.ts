@@ -2,8 +2,10 @@ import { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { UserFacingError } from '../../oci/user-facing-error.js';
 import { describeNetworkError, TransportError } from './failures.js';
+import { resolveHeaderUrl } from './header-url.js';
 
 export { TransportError } from './failures.js';
+export { parseNextLink } from './header-url.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -23,6 +25,8 @@ export interface HttpRequest {
   /** Largest body this caller will buffer; more fails with ResponseTooLargeError. */
   maxResponseBytes?: number;
   redirect?: RedirectPolicy;
+  /** What the request is for (`get manifest ghcr.io/acme/app:rc`), named in the errors it raises. */
+  operation?: string;
 }
 
 /** Set on an answer when retries happened: how many tries, and why trying stopped. */
@@ -134,7 +138,17 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
       const location = res.header('location');
       const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
       if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS) return res;
-      const next = new URL(location, url);
+      let next: URL;
+      try {
+        next = resolveHeaderUrl('Location', location, {
+          base: url.href,
+          method: current.method,
+          ...(req.operation && { operation: req.operation }),
+        });
+      } catch (err) {
+        res.body.resume();
+        throw err;
+      }
       const toGet = res.status === 303 && current.method !== 'HEAD';
       // A streamed body cannot be sent twice; such a redirect is the caller's to handle.
       const unrepeatable = !toGet && current.body instanceof Readable;
@@ -180,14 +194,4 @@ function toTransportError(err: unknown, method: string, url: URL): UserFacingErr
   if (err instanceof UserFacingError) return err;
   const { reason, retryable } = describeNetworkError(err, url);
   return new TransportError(method, url.host, reason, { cause: err, retryable });
-}
-
-/** RFC 8288 `Link: <url>; rel="next"`, resolved against the URL that answered. */
-export function parseNextLink(header: string | undefined, base: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(/,(?=\s*<)/)) {
-    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
-    if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2]!)) return new URL(m[1]!, base).href;
-  }
-  return undefined;
 }
