@@ -318,7 +318,7 @@ export class GraphCopier {
         const final =
           err instanceof DigestMismatchError ||
           (err instanceof RegistryError && !err.retryable) ||
-          // A certificate that does not verify, a host that does not resolve.
+          // A certificate that does not verify, a host that does not resolve, a passed deadline.
           (err instanceof TransportError && !err.retryable) ||
           err instanceof AuthenticationError ||
           err instanceof InvalidManifestError;

@@ -569,7 +569,13 @@ class HttpRepository implements Repository {
   async fetchBlob(descriptor: Descriptor): Promise<Readable> {
     const where = `${this.registry}/${this.name}@${descriptor.digest}`;
     const res = await this.exchange(
-      { method: 'GET', path: `/blobs/${descriptor.digest}`, operation: 'get blob', reference: where },
+      {
+        method: 'GET',
+        path: `/blobs/${descriptor.digest}`,
+        operation: 'get blob',
+        reference: where,
+        expectedBytes: descriptor.size,
+      },
       (req) => this.transport.stream(req),
       (r) => r.body.resume(),
     );

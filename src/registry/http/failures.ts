@@ -39,6 +39,14 @@ export class InvalidHeaderError extends UserFacingError {
   }
 }
 
+/** The whole request took longer than its deadline (see deadline.ts); not retried. */
+export class DeadlineError extends TransportError {
+  constructor(info: { method: string; host: string; operation?: string; deadline: string }) {
+    super(info.method, info.host, `no complete answer within ${info.deadline}`, { retryable: false });
+    this.message = `${what(info.method, info.host, info.operation)}: ${info.host} gave no complete answer within ${info.deadline}; not retried`;
+  }
+}
+
 /** OpenSSL's and Node's codes for a certificate that does not verify, as users would read them. */
 const CERTIFICATE_FAILURES: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'is self-signed',

@@ -1,6 +1,7 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { UserFacingError } from '../../oci/user-facing-error.js';
+import { expectedBytes, startDeadline, type Deadline } from './deadline.js';
 import { describeNetworkError, TransportError } from './failures.js';
 import { resolveHeaderUrl } from './header-url.js';
 
@@ -25,6 +26,11 @@ export interface HttpRequest {
   /** Largest body this caller will buffer; more fails with ResponseTooLargeError. */
   maxResponseBytes?: number;
   redirect?: RedirectPolicy;
+  /**
+   * Bytes the answer or the body is expected to carry (a blob's size), for the deadline; else
+   * the request body's size. See deadline.ts.
+   */
+  expectedBytes?: number;
   /** What the request is for (`get manifest ghcr.io/acme/app:rc`), named in the errors it raises. */
   operation?: string;
 }
@@ -60,7 +66,10 @@ export interface HttpTransport {
 }
 
 export interface TransportOptions {
-  /** Connect timeout and the longest wait for headers or between body chunks. */
+  /**
+   * Connect timeout and the longest wait for headers or between body chunks; each request also
+   * has an overall deadline derived from it (deadline.ts).
+   */
   timeoutMs: number;
   /** Keep-alive connections per origin. */
   connections: number;
@@ -101,8 +110,9 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
   });
 
   /** One request, no redirects; the body is left for the caller to read or dump. */
-  async function send(req: HttpRequest, url: URL): Promise<HttpStreamResponse> {
+  async function send(req: HttpRequest, url: URL, deadline: Deadline): Promise<HttpStreamResponse> {
     let res;
+    deadline.at(url.host);
     try {
       res = await agent.request({
         origin: url.origin,
@@ -110,6 +120,7 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
         method: req.method,
         headers: { 'user-agent': opts.userAgent, ...req.headers },
         body: req.body ?? null,
+        signal: deadline.signal,
       });
     } catch (err) {
       if (req.body instanceof Readable && req.body.errored) throw toTransportError(req.body.errored, req.method, url);
@@ -130,11 +141,11 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
   }
 
   /** Follows redirects as `req.redirect` allows, never carrying Authorization to another origin. */
-  async function follow(req: HttpRequest): Promise<HttpStreamResponse> {
+  async function follow(req: HttpRequest, deadline: Deadline): Promise<HttpStreamResponse> {
     let url = new URL(req.url);
     let current = req;
     for (let hop = 0; ; hop++) {
-      const res = await send(current, url);
+      const res = await send(current, url, deadline);
       const location = res.header('location');
       const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
       if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS) return res;
@@ -164,34 +175,77 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
     }
   }
 
+  function deadlineFor(req: HttpRequest): Deadline {
+    return startDeadline({
+      method: req.method,
+      host: new URL(req.url).host,
+      ...(req.operation && { operation: req.operation }),
+      timeoutMs: opts.timeoutMs,
+      expectedBytes: expectedBytes(req),
+    });
+  }
+
   return {
     async request(req: HttpRequest): Promise<HttpResponse> {
-      const res = await follow(req);
-      const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-      const chunks: Buffer[] = [];
-      let total = 0;
+      const deadline = deadlineFor(req);
       try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          total += chunk.length;
-          if (total > limit) {
-            res.body.destroy();
-            throw new ResponseTooLargeError(res.url, limit);
+        const res = await follow(req, deadline);
+        const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+        const chunks: Buffer[] = [];
+        let total = 0;
+        try {
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            total += chunk.length;
+            if (total > limit) {
+              res.body.destroy();
+              throw new ResponseTooLargeError(res.url, limit);
+            }
+            chunks.push(chunk);
           }
-          chunks.push(chunk);
+        } catch (err) {
+          throw toTransportError(err, res.method, new URL(res.url));
         }
-      } catch (err) {
-        throw toTransportError(err, res.method, new URL(res.url));
+        return { ...res, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
+      } finally {
+        deadline.clear();
       }
-      return { ...res, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
     },
-    stream: follow,
+    async stream(req: HttpRequest): Promise<HttpStreamResponse> {
+      const deadline = deadlineFor(req);
+      let res: HttpStreamResponse;
+      try {
+        res = await follow(req, deadline);
+      } catch (err) {
+        deadline.clear();
+        throw err;
+      }
+      return { ...res, body: guardBody(res.body, res.method, new URL(res.url), deadline) };
+    },
     close: () => agent.close(),
   };
 }
 
-/** Errors written for users pass as they are; anything else is described, retryable or not. */
+/** Errors written for users pass as they are (a deadline, a header); anything else is described. */
 function toTransportError(err: unknown, method: string, url: URL): UserFacingError {
   if (err instanceof UserFacingError) return err;
   const { reason, retryable } = describeNetworkError(err, url);
   return new TransportError(method, url.host, reason, { cause: err, retryable });
+}
+
+/**
+ * A streamed body whose failures reach the reader as TransportErrors (undici's own errors are
+ * not written for users), and whose deadline ends when the body does.
+ */
+function guardBody(body: Readable, method: string, url: URL, deadline: Deadline): Readable {
+  const out = new PassThrough();
+  body.on('error', (err) => out.destroy(toTransportError(err, method, url)));
+  // Readers listen for errors their own way (async iteration, a listener); one that only
+  // drains the body (a discarded answer) must not crash the process.
+  out.on('error', () => undefined);
+  out.on('close', () => {
+    deadline.clear();
+    if (!body.destroyed && !body.readableEnded) body.destroy();
+  });
+  body.pipe(out);
+  return out;
 }
