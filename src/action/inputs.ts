@@ -28,7 +28,7 @@ export interface ActionInputs {
   dryRun: boolean;
   concurrency: number;
   verify: boolean;
-  /** Connect and idle-read timeout for every request, in milliseconds. */
+  /** Connect and idle-read timeout for every request, in milliseconds; also sets each request's deadline and bounds credential helpers. */
   timeoutMs: number;
   requireReferrers: string[];
   requireReferrersScope: 'root' | 'per-platform';
