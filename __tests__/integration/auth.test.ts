@@ -122,6 +122,15 @@ describe('distribution with token auth', () => {
     expect(await listTags(registry.target('acme/pullonly'))).toEqual(['rc']);
   });
 
+  it('says what the registry answered when no credentials are known', async () => {
+    // The token service gives anonymous callers a token without access; the registry refuses it.
+    const err = await promote(clientWith(undefined), request(registry, 'acme/token', ['8'])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryError);
+    expect((err as Error).message).toBe(
+      `get manifest ${registry.host}/acme/token:rc failed: ${registry.host} answered HTTP 401 (authentication failed) UNAUTHORIZED: authentication required. Check the credentials for ${registry.host}`,
+    );
+  });
+
   it('fails clearly on a wrong password at the token service', async () => {
     const err = await promote(
       clientWith({ username: 'pusher', password: 'wrong' }),
@@ -130,7 +139,7 @@ describe('distribution with token auth', () => {
     expect(err).toBeInstanceOf(AuthenticationError);
     expect((err as Error).message).toMatch(
       new RegExp(
-        `^authentication failed as user 'pusher': the token service of ${registry.host.replace(/\./g, '\\.')} \\(127\\.0\\.0\\.1:\\d+\\) answered HTTP 401`,
+        `^authentication failed as user 'pusher': the token service of ${registry.host.replace(/\./g, '\\.')} \\(127\\.0\\.0\\.1:\\d+\\) answered HTTP 401 UNAUTHORIZED$`,
       ),
     );
   });

@@ -90,7 +90,10 @@ describe('blob mount and upload (fake registry)', () => {
     };
     const repo = target();
     const mount = await repo.mountBlob(DESC, 'staging/app');
-    expect(mount).toEqual({ mounted: false, session: '/v2/prod/app/blobs/uploads/session-1?_state=abc' });
+    expect(mount).toEqual({
+      mounted: false,
+      session: `http://${host}/v2/prod/app/blobs/uploads/session-1?_state=abc`,
+    });
     await repo.pushBlob(DESC, Readable.from([BLOB]), mount.mounted ? undefined : mount.session);
     const authed = seen.filter((s) => s.authorization?.startsWith('Bearer'));
     expect(authed.map((s) => `${s.method} ${s.url}`)).toEqual([

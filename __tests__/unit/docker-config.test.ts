@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { loadDockerConfig } from '../../src/registry/docker-config.js';
+import { UserFacingError } from '../../src/oci/user-facing-error.js';
+import { DockerConfigError, loadDockerConfig } from '../../src/registry/docker-config.js';
 
 const dirs: string[] = [];
 async function configDir(config: unknown): Promise<string> {
@@ -39,6 +40,20 @@ for (;;) {
 }
 const server = Buffer.concat(chunks).toString('utf8').trim();
 const helper = basename(process.argv0).replace(/\\.exe$/i, '').replace(/^docker-credential-/, '');
+if (helper === 'hang') {
+  // Ignores SIGTERM, and a child of its own holds stdout open after the helper is killed.
+  process.on('SIGTERM', () => undefined);
+  require('node:child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  setTimeout(() => process.exit(0), 5000);
+  return;
+}
+if (helper === 'null') {
+  writeSync(1, 'null\\n');
+  process.exit(0);
+}
 let answer = 'credentials not found in native keychain';
 if (helper === 'test') answer = JSON.stringify({ ServerURL: server, Username: 'helper-user', Secret: 'helper-secret-for-' + server });
 if (helper === 'store' && server === 'https://index.docker.io/v1/') answer = JSON.stringify({ Username: '<token>', Secret: 'hub-identity' });
@@ -151,6 +166,60 @@ describe('loadDockerConfig', () => {
     const dir = await configDir('{"auths": {"ghcr.io": {"auth": "c2VjcmV0LXZhbHVl"');
     await expect(loadDockerConfig({ DOCKER_CONFIG: dir })).rejects.toThrow(
       `The Docker config ${join(dir, 'config.json')} is not valid JSON`,
+    );
+  });
+
+  it('stops a credential helper that hangs, saying it timed out after N s and naming it', async () => {
+    const helpers = await helperPrograms(['hang']);
+    const dir = await configDir({ credHelpers: { 'ghcr.io': 'hang' } });
+    const resolve = await loadDockerConfig(
+      { DOCKER_CONFIG: dir, PATH: helpers.path, NODE_OPTIONS: helpers.nodeOptions },
+      undefined,
+      { helperTimeoutMs: 500 },
+    );
+    const started = Date.now();
+    const err = await resolve('ghcr.io').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DockerConfigError);
+    expect((err as Error).message).toBe(
+      'The credential helper docker-credential-hang timed out after 0.5 s for ghcr.io (the Docker config names it)',
+    );
+    expect(Date.now() - started).toBeLessThan(2500);
+  }, 10_000);
+
+  it.each([
+    [
+      'an auth that is not a string',
+      { auths: { 'ghcr.io': { auth: 5 } } },
+      /has an 'auth' for 'ghcr.io' that is not base64 of user:password/,
+    ],
+    [
+      'auths that is a list',
+      { auths: [{ auth: 'x' }] },
+      /The Docker config .*config.json is not valid: 'auths' must be an object/,
+    ],
+    [
+      'a credsStore that is not a string',
+      { credsStore: 5 },
+      /The Docker config .*config.json is not valid: 'credsStore' must be a helper name/,
+    ],
+  ])('names the file for %s, never failing with a TypeError', async (_name, config, message) => {
+    const dir = await configDir(config);
+    const err = await (async () =>
+      (await loadDockerConfig({ DOCKER_CONFIG: dir, PATH: '/nonexistent' }))('ghcr.io'))().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserFacingError);
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('takes a helper answer that is JSON but not an object as not JSON', async () => {
+    const helpers = await helperPrograms(['null']);
+    const dir = await configDir({ credsStore: 'null' });
+    const resolve = await loadDockerConfig({
+      DOCKER_CONFIG: dir,
+      PATH: helpers.path,
+      NODE_OPTIONS: helpers.nodeOptions,
+    });
+    await expect(resolve('ghcr.io')).rejects.toThrow(
+      'The credential helper docker-credential-null answered with something that is not a JSON object',
     );
   });
 });

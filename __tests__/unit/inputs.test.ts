@@ -75,6 +75,16 @@ describe('parseInputs', () => {
     expect(r.plainHttp).toBe(true);
   });
 
+  it.each([
+    ['a short sha256- prefix', 'sha256-abc'],
+    ['a cosign signature tag', `sha256-${'b'.repeat(64)}.sig`],
+    ['uppercase hex', `sha256-${'B'.repeat(64)}`],
+    ['an unregistered algorithm', `md5-${'b'.repeat(32)}`],
+    ['63 hex digits', `sha256-${'b'.repeat(63)}`],
+  ])('accepts a tag that only looks close to the referrers tag schema: %s', (_name, tag) => {
+    expect(parseInputs(getter({ ...base, targets: tag })).targets[0]!.tag).toBe(tag);
+  });
+
   it.each<[string, Record<string, string>, RegExp]>([
     ['missing source', { targets: '1' }, /Input source is required/],
     ['missing targets', { source: 'ghcr.io/a/b:1' }, /Input targets is required/],
@@ -272,6 +282,51 @@ describe('parseInputs', () => {
       'a referrer-types pattern without a subtype',
       { ...base, 'referrer-types': 'application' },
       /^Invalid referrer-types 'application': expected an artifact type such as application\/spdx\+json \(with \* for any run of characters\)$/,
+    ],
+    [
+      'a target tag of the referrers tag schema',
+      { ...base, targets: `sha256-${'b'.repeat(64)}` },
+      /^Invalid target 'sha256-b{64}': a tag of the form <algorithm>-<hex digest> names the referrers of sha256:b{64} in the OCI referrers tag schema; tagging must never create one$/,
+    ],
+    [
+      'a referrers-schema tag among other targets, in a full reference',
+      { ...base, targets: `1.2.3\nghcr.io/acme/app:sha256-${'c'.repeat(64)}` },
+      /^Invalid target 'ghcr\.io\/acme\/app:sha256-c{64}': .* referrers tag schema/,
+    ],
+    [
+      'a truncated sha512 referrers-schema tag',
+      { ...base, targets: `sha512-${'d'.repeat(64)}` },
+      /^Invalid target 'sha512-d{64}': .*names the referrers of a sha512 digest starting d{64} in the OCI referrers tag schema/,
+    ],
+    [
+      'a full-length sha512 referrers-schema tag',
+      { ...base, targets: `sha512-${'e'.repeat(128)}` },
+      /^Invalid target 'sha512-e{128}': .*names the referrers of sha512:e{128} in the OCI referrers tag schema/,
+    ],
+    [
+      'a blake3 referrers-schema tag',
+      { ...base, targets: `blake3-${'f'.repeat(64)}` },
+      /^Invalid target 'blake3-f{64}': .* referrers tag schema/,
+    ],
+    [
+      'a referrers-schema source tag a target would keep',
+      { source: `ghcr.io/acme/app:sha256-${'a'.repeat(64)}`, targets: 'ghcr.io/acme/mirror' },
+      /^Invalid target 'ghcr\.io\/acme\/mirror': it would take the source's tag sha256-a{64}, .* referrers tag schema/,
+    ],
+    [
+      'a sha512 source digest',
+      { ...base, source: `ghcr.io/acme/app@sha512:${'a'.repeat(128)}` },
+      /^Invalid source 'ghcr\.io\/acme\/app@sha512:a{128}': only sha256 digests are supported/,
+    ],
+    [
+      'a sha512 source digest with a tag',
+      { ...base, source: `ghcr.io/acme/app:rc@sha512:${'a'.repeat(128)}` },
+      /^Invalid source .*: only sha256 digests are supported/,
+    ],
+    [
+      'a sha512 target digest',
+      { ...base, targets: `ghcr.io/acme/app:1@sha512:${'a'.repeat(128)}` },
+      /^Invalid target 'ghcr\.io\/acme\/app:1@sha512:a{128}': only sha256 digests are supported/,
     ],
     [
       'an unknown require-referrers-scope',

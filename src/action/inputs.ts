@@ -9,6 +9,7 @@ import {
   withTag,
   type Reference,
 } from '../oci/reference.js';
+import { isReferrersTag, splitDigest } from '../oci/digest.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
 
 /** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
@@ -27,7 +28,7 @@ export interface ActionInputs {
   dryRun: boolean;
   concurrency: number;
   verify: boolean;
-  /** Connect and idle-read timeout for every request, in milliseconds. */
+  /** Connect and idle-read timeout for every request, in milliseconds; also sets each request's deadline and bounds credential helpers. */
   timeoutMs: number;
   requireReferrers: string[];
   requireReferrersScope: 'root' | 'per-platform';
@@ -99,6 +100,33 @@ function parseReferrersApi(value: string): ReferrersApiMode {
   throw new InputError(`Invalid ${Inputs.ReferrersApi} '${value}': expected auto, true or false`);
 }
 
+/**
+ * distribution-spec v1.1 "Referrers Tag Schema" owns the tags `<alg>-<hex>`: such a tag holds
+ * the referrers index of that digest, so a promotion that created one would plant a fake index.
+ */
+function referrersTagReason(tag: string): string | undefined {
+  if (!isReferrersTag(tag)) return undefined;
+  const i = tag.indexOf('-');
+  const [algorithm, encoded] = [tag.slice(0, i), tag.slice(i + 1)];
+  const subject =
+    algorithm === 'sha512' && encoded.length === 64 ? `a sha512 digest starting ${encoded}` : `${algorithm}:${encoded}`;
+  return `names the referrers of ${subject} in the OCI referrers tag schema; tagging must never create one`;
+}
+
+/**
+ * Only sha256: registries name and report manifests by their sha256 digest, the referrers tag
+ * schema and the verify step compare digests of one algorithm, and a sha512 source would be
+ * written under tags before its digest could be checked. Refused before any request.
+ */
+function refuseOtherDigestAlgorithms(what: string, value: string, ref: Reference): void {
+  if (ref.digest === undefined) return;
+  const [algorithm] = splitDigest(ref.digest);
+  if (algorithm === 'sha256') return;
+  throw new InputError(
+    `Invalid ${what} '${value}': only sha256 digests are supported, not ${algorithm}; name the manifest by its sha256 digest (registries report and compare manifests by sha256)`,
+  );
+}
+
 function parseSource(value: string): Reference {
   const v = value.trim();
   if (v === '') throw new InputError(`Input ${Inputs.Source} is required: ${REFERENCE_FORM}`);
@@ -107,6 +135,7 @@ function parseSource(value: string): Reference {
     if (ref.tag === undefined && ref.digest === undefined) {
       throw new InputError(`Invalid ${Inputs.Source} '${v}': name a tag or a digest (${REFERENCE_FORM})`);
     }
+    refuseOtherDigestAlgorithms(Inputs.Source, v, ref);
     return ref;
   } catch (err) {
     if (err instanceof InvalidReferenceError)
@@ -121,9 +150,14 @@ function parseSource(value: string): Reference {
  */
 function parseTarget(item: string, source: Reference): Reference {
   if (!/[/:@]/.test(item)) {
+    const reason = referrersTagReason(item);
+    if (reason) throw new InputError(`Invalid target '${item}': a tag of the form <algorithm>-<hex digest> ${reason}`);
     if (!isValidTag(item)) throw new InputError(`Invalid target '${item}': a tag is ${TAG_FORM}`);
     return withTag(source, item);
   }
+  const tag = /:([^/:@]*)(?:@|$)/.exec(item)?.[1];
+  const reason = tag !== undefined && referrersTagReason(tag);
+  if (reason) throw new InputError(`Invalid target '${item}': a tag of the form <algorithm>-<hex digest> ${reason}`);
   let ref: Reference;
   try {
     ref = parseReference(item);
@@ -138,8 +172,15 @@ function parseTarget(item: string, source: Reference): Reference {
         `Invalid target '${item}': name a tag (${REFERENCE_FORM}); the source is a digest, so there is no tag to keep`,
       );
     }
+    const kept = referrersTagReason(source.tag);
+    if (kept) {
+      throw new InputError(
+        `Invalid target '${item}': it would take the source's tag ${source.tag}, which ${kept}; name another tag`,
+      );
+    }
     return withTag(ref, source.tag);
   }
+  refuseOtherDigestAlgorithms('target', item, ref);
   return ref;
 }
 

@@ -28,7 +28,9 @@ export async function run(): Promise<void> {
     if (inputs.credentials) {
       core.setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
     }
-    const dockerConfig = await loadDockerConfig(process.env, (s) => core.setSecret(s));
+    const dockerConfig = await loadDockerConfig(process.env, (s) => core.setSecret(s), {
+      helperTimeoutMs: inputs.timeoutMs,
+    });
     client = new RegistryClient({
       plainHttp: inputs.plainHttp,
       referrersApi: inputs.referrersApi,

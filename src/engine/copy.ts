@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 import type { PlanNode, PlanRecorder } from './plan.js';
 import { settleAll } from './pool.js';
 import { InvalidManifestError, parseManifest, type Descriptor } from '../oci/manifest.js';
-import { AuthenticationError, DigestMismatchError, RegistryError } from '../registry/errors.js';
+import { AuthenticationError, DigestMismatchError, RegistryError, TransportError } from '../registry/errors.js';
 import { isIndexMediaType, isManifestMediaType } from '../oci/media-types.js';
 import type { FetchedManifest, PushResult, Repository } from '../registry/types.js';
 
@@ -300,8 +300,8 @@ export class GraphCopier {
   /**
    * A blob streams from source to target, so the transport cannot replay it: a connection cut
    * in the middle of either side restarts the copy here, with a fresh download and a fresh
-   * upload session. Answers the transport already retried, refusals and content that does not
-   * match its digest are final.
+   * upload session. Answers the transport already retried, refusals, failures that cannot heal
+   * and content that does not match its digest are final.
    */
   private async copyBlobWithRetry(descriptor: Descriptor, parent?: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -313,6 +313,8 @@ export class GraphCopier {
         const final =
           cause instanceof DigestMismatchError ||
           (cause instanceof RegistryError && !cause.retryable) ||
+          // A certificate that does not verify, a host that does not resolve, a passed deadline.
+          (cause instanceof TransportError && !cause.retryable) ||
           cause instanceof AuthenticationError ||
           cause instanceof InvalidManifestError;
         if (final || attempt >= BLOB_COPY_ATTEMPTS) throw err;

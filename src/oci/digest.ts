@@ -52,7 +52,11 @@ export function referrersTagFor(digest: string): string {
   return `${algorithm.slice(0, 32)}-${encoded.slice(0, 64)}`;
 }
 
-/** True for tag names that follow the referrers tag schema (`sha256-<64 hex>`, `sha512-<64 hex>`). */
+/**
+ * True for tag names that follow the referrers tag schema for a registered algorithm
+ * (image-spec v1.1 "Registered algorithms": sha256, sha512, blake3): `<alg>-<64 hex>`, the
+ * encoded part truncated to 64 characters, and sha512's full 128 as older clients wrote it.
+ */
 export function isReferrersTag(tag: string): boolean {
-  return /^(sha256|sha512)-[a-f0-9]{64}$/.test(tag);
+  return /^(?:(?:sha256|sha512|blake3)-[a-f0-9]{64}|sha512-[a-f0-9]{128})$/.test(tag);
 }

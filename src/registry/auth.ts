@@ -73,6 +73,14 @@ export interface AuthenticatorOptions {
   plainHttp?: boolean;
 }
 
+/**
+ * A token goes into `Authorization: Bearer <token>`: RFC 6750 allows visible ASCII only. One
+ * with a space, a control or a non-ASCII character would be refused by the HTTP client or,
+ * worse, split the header; it is refused here, without ever printing it.
+ */
+const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
+const UNUSABLE_TOKEN = 'cannot be sent in an HTTP header (it holds a space, a control or a non-ASCII character)';
+
 /** Tokens are refreshed this long before they expire, so that a request never carries a stale one. */
 const EXPIRY_MARGIN_MS = 10_000;
 const DEFAULT_TOKEN_LIFETIME_S = 60;
@@ -160,6 +168,11 @@ export class Authenticator {
       return header;
     }
     if (credential?.registryToken) {
+      if (!HEADER_SAFE_TOKEN.test(credential.registryToken))
+        throw new AuthenticationError(
+          registry,
+          `authentication failed: the registry token for ${registry} in the Docker config ${UNUSABLE_TOKEN}`,
+        );
       if (refresh)
         throw new AuthenticationError(
           registry,
@@ -229,6 +242,7 @@ export class Authenticator {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: form.toString(),
         maxResponseBytes: 1024 * 1024,
+        operation: `get a token for ${registry} from ${realmUrl.host}`,
       });
     } else {
       if (service) realmUrl.searchParams.set('service', service);
@@ -243,6 +257,7 @@ export class Authenticator {
         url: realmUrl.href,
         headers,
         maxResponseBytes: 1024 * 1024,
+        operation: `get a token for ${registry} from ${realmUrl.host}`,
       });
     }
     if (res.status !== 200) {
@@ -252,20 +267,32 @@ export class Authenticator {
         `authentication failed${who}: the token service of ${registry} (${realmUrl.host}) answered HTTP ${res.status}${codes.length ? ` ${codes.join(', ')}` : ''}`,
       );
     }
-    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    let parsed: unknown;
     try {
-      body = JSON.parse(Buffer.from(res.body).toString('utf8'));
+      parsed = JSON.parse(Buffer.from(res.body).toString('utf8'));
     } catch {
       throw new AuthenticationError(
         registry,
         `authentication failed: the token service of ${registry} answered with something that is not JSON`,
       );
     }
+    // JSON that is not an object (null, a list, a number) holds no token either.
+    const body = (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : {}) as {
+      token?: unknown;
+      access_token?: unknown;
+      expires_in?: unknown;
+    };
     const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
     if (typeof token !== 'string' || token === '') {
       throw new AuthenticationError(
         registry,
         `authentication failed: the token service of ${registry} answered without a token`,
+      );
+    }
+    if (!HEADER_SAFE_TOKEN.test(token)) {
+      throw new AuthenticationError(
+        registry,
+        `authentication failed: the token service of ${registry} (${realmUrl.host}) answered with a token that ${UNUSABLE_TOKEN}`,
       );
     }
     this.options.onSecret?.(token);

@@ -3,6 +3,7 @@ import { repositoryScope } from './auth.js';
 import type { CapabilityState } from './capabilities.js';
 import { RegistryError } from './errors.js';
 import type { Exchange } from './exchange.js';
+import { resolveHeaderUrl } from './http/header-url.js';
 import type { BlobStore, MountResult } from './types.js';
 import { verifyingStream } from './verify.js';
 import type { Descriptor } from '../oci/manifest.js';
@@ -34,6 +35,7 @@ export class Blobs implements BlobStore {
       path: `/blobs/${descriptor.digest}`,
       operation: 'get blob',
       reference: where,
+      expectedBytes: descriptor.size,
     });
     if (res.status !== 200) {
       const body = await readSome(res.body);
@@ -65,7 +67,16 @@ export class Blobs implements BlobStore {
     if (res.status === 201) return { mounted: true };
     // distribution-spec "Mounting a blob from another repository": a 202 means the registry
     // started an upload session instead; upload into it rather than POSTing again.
-    if (res.status === 202 && res.header('location')) return { mounted: false, session: res.header('location')! };
+    // A relative Location resolves against the URL that answered (RFC 3986), not below /v2/.
+    const location = res.header('location');
+    if (res.status === 202 && location) {
+      const session = resolveHeaderUrl('Location', location, {
+        base: res.url,
+        method: 'POST',
+        operation: `mount blob ${this.exchange.ref(descriptor.digest)}`,
+      });
+      return { mounted: false, session: session.href };
+    }
     // Registries refuse mounts they cannot authorise (401/403/404 when the source is not
     // visible to the token); a normal upload still works.
     return { mounted: false };
@@ -74,6 +85,8 @@ export class Blobs implements BlobStore {
   async pushBlob(descriptor: Descriptor, data: Readable, session?: string): Promise<void> {
     const where = this.exchange.ref(descriptor.digest);
     let location = session;
+    // A mount's session arrives resolved; a fresh one resolves against the POST that answered.
+    let answeredBy = this.exchange.base;
     if (!location) {
       const start = await this.exchange.send({
         method: 'POST',
@@ -82,6 +95,7 @@ export class Blobs implements BlobStore {
         reference: where,
       });
       location = start.header('location');
+      answeredBy = start.url;
       if (start.status !== 202 || !location) {
         data.destroy();
         throw this.exchange.error(
@@ -93,7 +107,17 @@ export class Blobs implements BlobStore {
       }
     }
     // The Location is used as given (absolute or relative, with its query), plus the digest.
-    const url = new URL(location, this.exchange.base);
+    let url: URL;
+    try {
+      url = resolveHeaderUrl('Location', location, {
+        base: answeredBy,
+        method: 'POST',
+        operation: `start blob upload ${where}`,
+      });
+    } catch (err) {
+      data.destroy();
+      throw err;
+    }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       data.destroy();
       throw new RegistryError(

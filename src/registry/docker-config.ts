@@ -12,6 +12,13 @@ const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 
 export class DockerConfigError extends UserFacingError {}
 
+export interface DockerConfigOptions {
+  /** How long a credential helper may run before it is stopped (the action's `timeout`). */
+  helperTimeoutMs: number;
+}
+
+export const DEFAULT_DOCKER_CONFIG_OPTIONS: DockerConfigOptions = { helperTimeoutMs: 60_000 };
+
 interface AuthEntry {
   auth?: string;
   username?: string;
@@ -49,7 +56,21 @@ function helperServerName(registry: string): string {
   return registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
 }
 
-function decodeEntry(entry: AuthEntry, path: string, key: string): Credential | undefined {
+/** A field of the config as a string; anything else (a number, a list) counts as absent. */
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function decodeEntry(raw: AuthEntry, path: string, key: string): Credential | undefined {
+  if (raw.auth !== undefined && typeof raw.auth !== 'string')
+    throw new DockerConfigError(
+      `The Docker config ${path} has an 'auth' for '${key}' that is not base64 of user:password`,
+    );
+  const entry: AuthEntry = {};
+  for (const field of ['auth', 'username', 'password', 'identitytoken', 'registrytoken'] as const) {
+    const value = text(raw[field]);
+    if (value !== undefined) entry[field] = value;
+  }
   if (entry.registrytoken) return { registryToken: entry.registrytoken };
   let username = entry.username;
   let password = entry.password;
@@ -68,22 +89,29 @@ function decodeEntry(entry: AuthEntry, path: string, key: string): Credential | 
   return undefined;
 }
 
-async function runHelper(helper: string, server: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
+async function runHelper(
+  helper: string,
+  server: string,
+  context: { env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<Credential | undefined> {
   if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
     throw new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`);
   }
-  const program = await findProgram(`docker-credential-${helper}`, { env });
+  const program = await findProgram(`docker-credential-${helper}`, { env: context.env });
   if (!program) {
     throw new DockerConfigError(
       `The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`,
     );
   }
   return new Promise((resolve, reject) => {
+    let timedOut = false;
     const child = execFile(
       program, // an absolute path: execFile on Windows would look in the working directory first
       ['get'],
-      { timeout: 30_000, maxBuffer: 1024 * 1024, env },
+      { maxBuffer: 1024 * 1024, env: context.env },
       (err, stdout) => {
+        clearTimeout(timer);
+        if (timedOut) return;
         if (err) {
           if ((err as { code?: unknown }).code === 'ENOENT') {
             return reject(
@@ -100,21 +128,43 @@ async function runHelper(helper: string, server: string, env: NodeJS.ProcessEnv)
             ),
           );
         }
+        let out: unknown;
         try {
-          const out = JSON.parse(stdout) as { Username?: string; Secret?: string };
-          if (!out.Secret) return resolve(undefined);
-          // The Docker CLI's convention: the user name `<token>` marks an identity token.
-          if (out.Username === '<token>') return resolve({ identityToken: out.Secret });
-          resolve({ username: out.Username ?? '', password: out.Secret });
+          out = JSON.parse(stdout);
         } catch {
-          reject(
+          out = undefined;
+        }
+        if (typeof out !== 'object' || out === null || Array.isArray(out)) {
+          return reject(
             new DockerConfigError(
-              `The credential helper docker-credential-${helper} answered with something that is not JSON`,
+              `The credential helper docker-credential-${helper} answered with something that is not a JSON object`,
             ),
           );
         }
+        const secret = text((out as { Secret?: unknown }).Secret);
+        const username = text((out as { Username?: unknown }).Username);
+        if (!secret) return resolve(undefined);
+        // The Docker CLI's convention: the user name `<token>` marks an identity token.
+        if (username === '<token>') return resolve({ identityToken: secret });
+        resolve({ username: username ?? '', password: secret });
       },
     );
+    // A helper that hangs (a locked keychain, a prompt nobody answers) must not hold the run.
+    // SIGKILL, since it may ignore SIGTERM; and the pipes are closed here, since a child of the
+    // helper may hold them open after the helper is gone.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      reject(
+        new DockerConfigError(
+          `The credential helper docker-credential-${helper} timed out after ${context.timeoutMs / 1000} s for ${server} (the Docker config names it)`,
+        ),
+      );
+    }, context.timeoutMs);
+    // A helper that exits without reading stdin must not crash the process with EPIPE.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(server);
   });
 }
@@ -127,7 +177,9 @@ async function runHelper(helper: string, server: string, env: NodeJS.ProcessEnv)
 export async function loadDockerConfig(
   env: NodeJS.ProcessEnv = process.env,
   onSecret?: (s: string) => void,
+  options: Partial<DockerConfigOptions> = {},
 ): Promise<CredentialResolver> {
+  const { helperTimeoutMs } = { ...DEFAULT_DOCKER_CONFIG_OPTIONS, ...options };
   const path = dockerConfigPath(env);
   let text: string;
   try {
@@ -146,6 +198,13 @@ export async function loadDockerConfig(
   } catch {
     throw new DockerConfigError(`The Docker config ${path} is not valid JSON`);
   }
+  for (const field of ['auths', 'credHelpers'] as const) {
+    const value = config[field];
+    if (value !== undefined && value !== null && (typeof value !== 'object' || Array.isArray(value)))
+      throw new DockerConfigError(`The Docker config ${path} is not valid: '${field}' must be an object`);
+  }
+  if (config.credsStore !== undefined && typeof config.credsStore !== 'string')
+    throw new DockerConfigError(`The Docker config ${path} is not valid: 'credsStore' must be a helper name`);
   const auths = new Map<string, { key: string; entry: AuthEntry }>();
   for (const [key, entry] of Object.entries(config.auths ?? {})) {
     if (entry && typeof entry === 'object') auths.set(registryOfKey(key), { key, entry });
@@ -159,11 +218,12 @@ export async function loadDockerConfig(
   const lookup = async (registry: string): Promise<Credential | undefined> => {
     const helper = helpers.get(registry);
     let credential: Credential | undefined;
-    if (helper) credential = await runHelper(helper, helperServerName(registry), env);
+    const context = { env, timeoutMs: helperTimeoutMs };
+    if (helper) credential = await runHelper(helper, helperServerName(registry), context);
     const found = auths.get(registry);
     if (!credential && found) credential = decodeEntry(found.entry, path, found.key);
     if (!credential && config.credsStore)
-      credential = await runHelper(config.credsStore, helperServerName(registry), env);
+      credential = await runHelper(config.credsStore, helperServerName(registry), context);
     for (const secret of [credential?.password, credential?.identityToken, credential?.registryToken]) {
       if (secret) onSecret?.(secret);
     }

@@ -1,6 +1,8 @@
 import { InvalidManifestError } from '../oci/manifest.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
 
+/** For the engine, which knows registries only through this layer: a request that got no answer. */
+export { TransportError } from './http/failures.js';
 /** distribution-spec v1.1 "Error Codes": the JSON body `{"errors":[{code, message, detail}]}`. */
 export interface RegistryErrorDetail {
   code: string;

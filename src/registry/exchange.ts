@@ -143,6 +143,7 @@ export class Exchange {
     const withAuth = (authorization: string | undefined): HttpRequest => ({
       ...rest,
       url,
+      operation: `${opts.operation} ${opts.reference}`,
       headers: { ...rest.headers, ...(authorization && ours && { authorization }) },
     });
     let authorization = ours ? await this.auth.authorization(this.registry, scopes) : undefined;

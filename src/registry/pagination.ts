@@ -1,5 +1,6 @@
 import type { Exchange, SendOptions } from './exchange.js';
-import { parseNextLink, type HttpResponse } from './http/transport.js';
+import { parseNextLink } from './http/header-url.js';
+import type { HttpResponse } from './http/transport.js';
 import { InvalidManifestError } from '../oci/manifest.js';
 
 export interface PagesOptions {
@@ -39,7 +40,10 @@ export class LinkPages implements AsyncIterable<Page> {
     for (let index = 0; ; index++) {
       const res = await this.exchange.send({ ...this.options.request, path });
       yield { res, index };
-      const next = parseNextLink(res.header('link'), res.url);
+      const next = parseNextLink(res.header('link'), res.url, {
+        method: 'GET',
+        operation: `${this.options.request.operation} ${this.options.request.reference}`,
+      });
       if (!next) return;
       path = this.pathOf(next);
       if (index + 1 >= this.options.maxPages) {

@@ -58,8 +58,9 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Retries what is safe to retry: connection failures and timeouts (a body cut off mid-way
- * included, for buffered answers), and 408, 429, 500, 502, 503, 504, with exponential backoff
+ * Retries what is safe to retry and may heal: connection failures and timeouts (a body cut off
+ * mid-way included, for buffered answers; not a certificate, a name that does not resolve or
+ * a passed deadline), and 408, 429, 500, 502, 503, 504, with exponential backoff
  * and full jitter, honouring `Retry-After` within a bound. A request whose body is a stream is
  * never re-sent. Gives up after a bounded number of tries and total time.
  */
@@ -87,7 +88,9 @@ export function withRetry(inner: HttpTransport, options: Partial<RetryOptions> =
         reason = `HTTP ${result.status}`;
         retryAfterMs = parseRetryAfter(result.header('retry-after'));
       } catch (err) {
-        if (!(err instanceof TransportError) || !replayable) throw err;
+        // A certificate that does not verify, a host that does not resolve, a passed deadline:
+        // trying again cannot help.
+        if (!(err instanceof TransportError) || !replayable || !err.retryable) throw err;
         reason = err.reason;
         failure = err;
       }

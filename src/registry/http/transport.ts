@@ -1,6 +1,12 @@
-import { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors } from 'undici';
+import { PassThrough, Readable } from 'node:stream';
+import { Agent } from 'undici';
 import { UserFacingError } from '../../oci/user-facing-error.js';
+import { expectedBytes, startDeadline, type Deadline } from './deadline.js';
+import { describeNetworkError, TransportError } from './failures.js';
+import { resolveHeaderUrl } from './header-url.js';
+
+export { TransportError } from './failures.js';
+export { parseNextLink } from './header-url.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -20,6 +26,13 @@ export interface HttpRequest {
   /** Largest body this caller will buffer; more fails with ResponseTooLargeError. */
   maxResponseBytes?: number;
   redirect?: RedirectPolicy;
+  /**
+   * Bytes the answer or the body is expected to carry (a blob's size), for the deadline; else
+   * the request body's size. See deadline.ts.
+   */
+  expectedBytes?: number;
+  /** What the request is for (`get manifest ghcr.io/acme/app:rc`), named in the errors it raises. */
+  operation?: string;
 }
 
 /** Set on an answer when retries happened: how many tries, and why trying stopped. */
@@ -53,7 +66,10 @@ export interface HttpTransport {
 }
 
 export interface TransportOptions {
-  /** Connect timeout and the longest wait for headers or between body chunks. */
+  /**
+   * Connect timeout and the longest wait for headers or between body chunks; each request also
+   * has an overall deadline derived from it (deadline.ts).
+   */
   timeoutMs: number;
   /** Keep-alive connections per origin. */
   connections: number;
@@ -67,18 +83,6 @@ export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = {
   userAgent: 'oci-promote-action',
 };
 
-/** A request that never got an HTTP answer: DNS, refused connection, TLS, timeout, reset. */
-export class TransportError extends UserFacingError {
-  constructor(
-    readonly method: string,
-    readonly host: string,
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${method} request to ${host} failed: ${reason}`, options);
-  }
-}
-
 export class ResponseTooLargeError extends UserFacingError {
   constructor(
     readonly url: string,
@@ -90,27 +94,6 @@ export class ResponseTooLargeError extends UserFacingError {
 
 const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
-
-function describeNetworkError(err: unknown): string {
-  if (err instanceof undiciErrors.ConnectTimeoutError) return 'connection timed out';
-  if (err instanceof undiciErrors.HeadersTimeoutError) return 'timed out waiting for response headers';
-  if (err instanceof undiciErrors.BodyTimeoutError) return 'timed out reading the response body';
-  const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
-    case 'UND_ERR_CLOSED':
-      return 'connection closed';
-  }
-  if (typeof code === 'string' && /CERT|TLS|SSL|SELF_SIGNED/i.test(code)) return `TLS error (${code})`;
-  return code ? `network error (${code})` : 'network error';
-}
 
 /**
  * The one place that talks to undici. One Agent holds one keep-alive pool per origin, so each
@@ -127,8 +110,9 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
   });
 
   /** One request, no redirects; the body is left for the caller to read or dump. */
-  async function send(req: HttpRequest, url: URL): Promise<HttpStreamResponse> {
+  async function send(req: HttpRequest, url: URL, deadline: Deadline): Promise<HttpStreamResponse> {
     let res;
+    deadline.at(url.host);
     try {
       res = await agent.request({
         origin: url.origin,
@@ -136,10 +120,11 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
         method: req.method,
         headers: { 'user-agent': opts.userAgent, ...req.headers },
         body: req.body ?? null,
+        signal: deadline.signal,
       });
     } catch (err) {
-      if (req.body instanceof Readable && req.body.errored) throw req.body.errored;
-      throw new TransportError(req.method, url.host, describeNetworkError(err), { cause: err });
+      if (req.body instanceof Readable && req.body.errored) throw toTransportError(req.body.errored, req.method, url);
+      throw toTransportError(err, req.method, url);
     }
     const headers = res.headers;
     const body = res.body;
@@ -156,15 +141,25 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
   }
 
   /** Follows redirects as `req.redirect` allows, never carrying Authorization to another origin. */
-  async function follow(req: HttpRequest): Promise<HttpStreamResponse> {
+  async function follow(req: HttpRequest, deadline: Deadline): Promise<HttpStreamResponse> {
     let url = new URL(req.url);
     let current = req;
     for (let hop = 0; ; hop++) {
-      const res = await send(current, url);
+      const res = await send(current, url, deadline);
       const location = res.header('location');
       const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
       if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS) return res;
-      const next = new URL(location, url);
+      let next: URL;
+      try {
+        next = resolveHeaderUrl('Location', location, {
+          base: url.href,
+          method: current.method,
+          ...(req.operation && { operation: req.operation }),
+        });
+      } catch (err) {
+        res.body.resume();
+        throw err;
+      }
       const toGet = res.status === 303 && current.method !== 'HEAD';
       // A streamed body cannot be sent twice; such a redirect is the caller's to handle.
       const unrepeatable = !toGet && current.body instanceof Readable;
@@ -180,38 +175,77 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
     }
   }
 
+  function deadlineFor(req: HttpRequest): Deadline {
+    return startDeadline({
+      method: req.method,
+      host: new URL(req.url).host,
+      ...(req.operation && { operation: req.operation }),
+      timeoutMs: opts.timeoutMs,
+      expectedBytes: expectedBytes(req),
+    });
+  }
+
   return {
     async request(req: HttpRequest): Promise<HttpResponse> {
-      const res = await follow(req);
-      const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-      const chunks: Buffer[] = [];
-      let total = 0;
+      const deadline = deadlineFor(req);
       try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          total += chunk.length;
-          if (total > limit) {
-            res.body.destroy();
-            throw new ResponseTooLargeError(res.url, limit);
+        const res = await follow(req, deadline);
+        const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+        const chunks: Buffer[] = [];
+        let total = 0;
+        try {
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            total += chunk.length;
+            if (total > limit) {
+              res.body.destroy();
+              throw new ResponseTooLargeError(res.url, limit);
+            }
+            chunks.push(chunk);
           }
-          chunks.push(chunk);
+        } catch (err) {
+          throw toTransportError(err, res.method, new URL(res.url));
         }
-      } catch (err) {
-        if (err instanceof ResponseTooLargeError) throw err;
-        throw new TransportError(res.method, new URL(res.url).host, describeNetworkError(err), { cause: err });
+        return { ...res, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
+      } finally {
+        deadline.clear();
       }
-      return { ...res, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
     },
-    stream: follow,
+    async stream(req: HttpRequest): Promise<HttpStreamResponse> {
+      const deadline = deadlineFor(req);
+      let res: HttpStreamResponse;
+      try {
+        res = await follow(req, deadline);
+      } catch (err) {
+        deadline.clear();
+        throw err;
+      }
+      return { ...res, body: guardBody(res.body, res.method, new URL(res.url), deadline) };
+    },
     close: () => agent.close(),
   };
 }
 
-/** RFC 8288 `Link: <url>; rel="next"`, resolved against the URL that answered. */
-export function parseNextLink(header: string | undefined, base: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(/,(?=\s*<)/)) {
-    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
-    if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2]!)) return new URL(m[1]!, base).href;
-  }
-  return undefined;
+/** Errors written for users pass as they are (a deadline, a header); anything else is described. */
+function toTransportError(err: unknown, method: string, url: URL): UserFacingError {
+  if (err instanceof UserFacingError) return err;
+  const { reason, retryable } = describeNetworkError(err, url);
+  return new TransportError(method, url.host, reason, { cause: err, retryable });
+}
+
+/**
+ * A streamed body whose failures reach the reader as TransportErrors (undici's own errors are
+ * not written for users), and whose deadline ends when the body does.
+ */
+function guardBody(body: Readable, method: string, url: URL, deadline: Deadline): Readable {
+  const out = new PassThrough();
+  body.on('error', (err) => out.destroy(toTransportError(err, method, url)));
+  // Readers listen for errors their own way (async iteration, a listener); one that only
+  // drains the body (a discarded answer) must not crash the process.
+  out.on('error', () => undefined);
+  out.on('close', () => {
+    deadline.clear();
+    if (!body.destroyed && !body.readableEnded) body.destroy();
+  });
+  body.pipe(out);
+  return out;
 }
