@@ -45910,7 +45910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7953:
+/***/ 7508:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48989,9 +48989,13 @@ function referrersTagFor(digest) {
     const [algorithm, encoded] = splitDigest(parseDigest(digest));
     return `${algorithm.slice(0, 32)}-${encoded.slice(0, 64)}`;
 }
-/** True for tag names that follow the referrers tag schema (`sha256-<64 hex>`, `sha512-<64 hex>`). */
+/**
+ * True for tag names that follow the referrers tag schema for a registered algorithm
+ * (image-spec v1.1 "Registered algorithms": sha256, sha512, blake3): `<alg>-<64 hex>`, the
+ * encoded part truncated to 64 characters, and sha512's full 128 as older clients wrote it.
+ */
 function isReferrersTag(tag) {
-    return /^(sha256|sha512)-[a-f0-9]{64}$/.test(tag);
+    return /^(?:(?:sha256|sha512|blake3)-[a-f0-9]{64}|sha512-[a-f0-9]{128})$/.test(tag);
 }
 
 ;// CONCATENATED MODULE: ./src/oci/reference.ts
@@ -49124,6 +49128,7 @@ function sameRepository(a, b) {
 
 
 
+
 /** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
 const DEFAULT_CONCURRENCY = 8;
 /** Long enough for a slow registry under load, short enough that a dead connection does not hold a release. */
@@ -49190,6 +49195,31 @@ function parseReferrersApi(value) {
         return false;
     throw new InputError(`Invalid ${Inputs.ReferrersApi} '${value}': expected auto, true or false`);
 }
+/**
+ * distribution-spec v1.1 "Referrers Tag Schema" owns the tags `<alg>-<hex>`: such a tag holds
+ * the referrers index of that digest, so a promotion that created one would plant a fake index.
+ */
+function referrersTagReason(tag) {
+    if (!isReferrersTag(tag))
+        return undefined;
+    const i = tag.indexOf('-');
+    const [algorithm, encoded] = [tag.slice(0, i), tag.slice(i + 1)];
+    const subject = algorithm === 'sha512' && encoded.length === 64 ? `a sha512 digest starting ${encoded}` : `${algorithm}:${encoded}`;
+    return `names the referrers of ${subject} in the OCI referrers tag schema; tagging must never create one`;
+}
+/**
+ * Only sha256: registries name and report manifests by their sha256 digest, the referrers tag
+ * schema and the verify step compare digests of one algorithm, and a sha512 source would be
+ * written under tags before its digest could be checked. Refused before any request.
+ */
+function refuseOtherDigestAlgorithms(what, value, ref) {
+    if (ref.digest === undefined)
+        return;
+    const [algorithm] = splitDigest(ref.digest);
+    if (algorithm === 'sha256')
+        return;
+    throw new InputError(`Invalid ${what} '${value}': only sha256 digests are supported, not ${algorithm}; name the manifest by its sha256 digest (registries report and compare manifests by sha256)`);
+}
 function parseSource(value) {
     const v = value.trim();
     if (v === '')
@@ -49199,6 +49229,7 @@ function parseSource(value) {
         if (ref.tag === undefined && ref.digest === undefined) {
             throw new InputError(`Invalid ${Inputs.Source} '${v}': name a tag or a digest (${REFERENCE_FORM})`);
         }
+        refuseOtherDigestAlgorithms(Inputs.Source, v, ref);
         return ref;
     }
     catch (err) {
@@ -49213,10 +49244,17 @@ function parseSource(value) {
  */
 function parseTarget(item, source) {
     if (!/[/:@]/.test(item)) {
+        const reason = referrersTagReason(item);
+        if (reason)
+            throw new InputError(`Invalid target '${item}': a tag of the form <algorithm>-<hex digest> ${reason}`);
         if (!isValidTag(item))
             throw new InputError(`Invalid target '${item}': a tag is ${TAG_FORM}`);
         return withTag(source, item);
     }
+    const tag = /:([^/:@]*)(?:@|$)/.exec(item)?.[1];
+    const reason = tag !== undefined && referrersTagReason(tag);
+    if (reason)
+        throw new InputError(`Invalid target '${item}': a tag of the form <algorithm>-<hex digest> ${reason}`);
     let ref;
     try {
         ref = parseReference(item);
@@ -49230,8 +49268,13 @@ function parseTarget(item, source) {
         if (source.tag === undefined) {
             throw new InputError(`Invalid target '${item}': name a tag (${REFERENCE_FORM}); the source is a digest, so there is no tag to keep`);
         }
+        const kept = referrersTagReason(source.tag);
+        if (kept) {
+            throw new InputError(`Invalid target '${item}': it would take the source's tag ${source.tag}, which ${kept}; name another tag`);
+        }
         return withTag(ref, source.tag);
     }
+    refuseOtherDigestAlgorithms('target', item, ref);
     return ref;
 }
 /** Targets are separated by newlines and/or commas, as docker/metadata-action's `tags` output is. */
@@ -49883,8 +49926,115 @@ function parseReferrersIndex(bytes, contentType) {
     return m.manifests;
 }
 
+;// CONCATENATED MODULE: ./src/registry/http/failures.ts
+
+
+/** A request that never got a complete HTTP answer: DNS, refused connection, TLS, timeout, reset. */
+class TransportError extends UserFacingError {
+    method;
+    host;
+    reason;
+    /** Whether trying again may help: a reset may heal, a certificate that does not verify will not. */
+    retryable;
+    constructor(method, host, reason, options) {
+        super(`${method} request to ${host} failed: ${reason}`, options);
+        this.method = method;
+        this.host = host;
+        this.reason = reason;
+        this.retryable = options?.retryable ?? true;
+    }
+}
+/** What a request is for, to name in errors: `get manifest ghcr.io/acme/app:rc`. */
+function what(method, host, operation) {
+    return operation ? `${operation} failed` : `${method} request to ${host} failed`;
+}
+/** A header whose value is shown in an error: one printable line, its query left out (signed URLs). */
+function showHeader(value) {
+    const q = value.indexOf('?');
+    // eslint-disable-next-line no-control-regex
+    const shown = (q < 0 ? value : `${value.slice(0, q)}?…`).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+    return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
+}
+/** A header that had to be a URL (Location, Link) and is not one. */
+class InvalidHeaderError extends UserFacingError {
+    constructor(info) {
+        super(`${what(info.method, info.host, info.operation)}: the registry ${info.host} sent an invalid ${info.header} header: '${showHeader(info.value)}'`);
+    }
+}
+/** The whole request took longer than its deadline (see deadline.ts); not retried. */
+class DeadlineError extends TransportError {
+    constructor(info) {
+        super(info.method, info.host, `no complete answer within ${info.deadline}`, { retryable: false });
+        this.message = `${what(info.method, info.host, info.operation)}: ${info.host} gave no complete answer within ${info.deadline}; not retried`;
+    }
+}
+/** OpenSSL's and Node's codes for a certificate that does not verify, as users would read them. */
+const CERTIFICATE_FAILURES = {
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'is self-signed',
+    SELF_SIGNED_CERT_IN_CHAIN: 'is signed by a self-signed certificate that is not trusted here',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'is signed by an issuer that is not trusted here',
+    UNABLE_TO_GET_ISSUER_CERT: 'is signed by an issuer that is not trusted here',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'is signed by an issuer that is not trusted here',
+    CERT_UNTRUSTED: 'is not trusted here',
+    CERT_HAS_EXPIRED: 'has expired',
+    CERT_NOT_YET_VALID: 'is not valid yet',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'does not name that host',
+    CERT_SIGNATURE_FAILURE: 'has a signature that does not verify',
+    CERT_REVOKED: 'has been revoked',
+};
+function errorCode(err) {
+    const code = err?.code ?? err?.cause?.code;
+    return typeof code === 'string' ? code : undefined;
+}
+/**
+ * Why a request got no answer, and whether trying again may help. What cannot heal within a
+ * run (a certificate that does not verify, a host name that does not resolve, a request that
+ * cannot be sent) fails at once.
+ */
+function describeNetworkError(err, url) {
+    if (err instanceof undici/* errors */.sO.ConnectTimeoutError)
+        return { reason: 'connection timed out', retryable: true };
+    if (err instanceof undici/* errors */.sO.HeadersTimeoutError)
+        return { reason: 'timed out waiting for response headers', retryable: true };
+    if (err instanceof undici/* errors */.sO.BodyTimeoutError)
+        return { reason: 'timed out reading the response body', retryable: true };
+    const code = errorCode(err);
+    const retry = (reason) => ({ reason, retryable: true });
+    const final = (reason, hint) => ({
+        reason: `${reason}; not retried${hint ? ` (${hint})` : ''}`,
+        retryable: false,
+    });
+    switch (code) {
+        case 'ECONNREFUSED':
+            return retry('connection refused');
+        case 'ENOTFOUND':
+            return final(`the host ${url.hostname} does not resolve (ENOTFOUND)`);
+        case 'EAI_AGAIN':
+            return retry(`the name lookup of ${url.hostname} failed for now (EAI_AGAIN)`);
+        case 'ECONNRESET':
+        case 'UND_ERR_SOCKET':
+            return retry('connection reset');
+        case 'UND_ERR_CLOSED':
+            return retry('connection closed');
+        case 'UND_ERR_INVALID_ARG':
+            return final(`the request could not be sent: ${err.message}`);
+        case 'ERR_SSL_WRONG_VERSION_NUMBER':
+            return final(`${url.host} does not speak TLS (HTTPS) there (${code})`, 'plain-http: true is for registries without TLS');
+    }
+    if (code && code in CERTIFICATE_FAILURES) {
+        return final(`the certificate of ${url.host} ${CERTIFICATE_FAILURES[code]} (${code})`, 'NODE_EXTRA_CA_CERTS adds a CA the runner lacks');
+    }
+    if (code && /CERT|SELF_SIGNED/.test(code))
+        return final(`the certificate of ${url.host} does not verify (${code})`);
+    if (code && /TLS|SSL/i.test(code))
+        return retry(`TLS error (${code})`);
+    return retry(code ? `network error (${code})` : 'network error');
+}
+
 ;// CONCATENATED MODULE: ./src/registry/errors.ts
 
+
+/** For the engine, which knows registries only through this layer: a request that got no answer. */
 
 const MAX_ERROR_TEXT = 300;
 /** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
@@ -50235,8 +50385,8 @@ class GraphCopier {
     /**
      * A blob streams from source to target, so the transport cannot replay it: a connection cut
      * in the middle of either side restarts the copy here, with a fresh download and a fresh
-     * upload session. Answers the transport already retried, refusals and content that does not
-     * match its digest are final.
+     * upload session. Answers the transport already retried, refusals, failures that cannot heal
+     * and content that does not match its digest are final.
      */
     async copyBlobWithRetry(descriptor, parent) {
         for (let attempt = 1;; attempt++) {
@@ -50248,6 +50398,8 @@ class GraphCopier {
                 const cause = causeOf(err);
                 const final = cause instanceof DigestMismatchError ||
                     (cause instanceof RegistryError && !cause.retryable) ||
+                    // A certificate that does not verify, a host that does not resolve, a passed deadline.
+                    (cause instanceof TransportError && !cause.retryable) ||
                     cause instanceof AuthenticationError ||
                     cause instanceof InvalidManifestError;
                 if (final || attempt >= BLOB_COPY_ATTEMPTS)
@@ -51304,6 +51456,13 @@ function parseChallenges(header) {
 function repositoryScope(repository, actions) {
     return `repository:${repository}:${actions.join(',')}`;
 }
+/**
+ * A token goes into `Authorization: Bearer <token>`: RFC 6750 allows visible ASCII only. One
+ * with a space, a control or a non-ASCII character would be refused by the HTTP client or,
+ * worse, split the header; it is refused here, without ever printing it.
+ */
+const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
+const UNUSABLE_TOKEN = 'cannot be sent in an HTTP header (it holds a space, a control or a non-ASCII character)';
 /** Tokens are refreshed this long before they expire, so that a request never carries a stale one. */
 const EXPIRY_MARGIN_MS = 10_000;
 const DEFAULT_TOKEN_LIFETIME_S = 60;
@@ -51371,6 +51530,8 @@ class Authenticator {
             return header;
         }
         if (credential?.registryToken) {
+            if (!HEADER_SAFE_TOKEN.test(credential.registryToken))
+                throw new AuthenticationError(registry, `authentication failed: the registry token for ${registry} in the Docker config ${UNUSABLE_TOKEN}`);
             if (refresh)
                 throw new AuthenticationError(registry, `authentication failed: ${registry} refused the registry token from the Docker config`);
             return `Bearer ${credential.registryToken}`;
@@ -51430,6 +51591,7 @@ class Authenticator {
                 headers: { 'content-type': 'application/x-www-form-urlencoded' },
                 body: form.toString(),
                 maxResponseBytes: 1024 * 1024,
+                operation: `get a token for ${registry} from ${realmUrl.host}`,
             });
         }
         else {
@@ -51447,27 +51609,67 @@ class Authenticator {
                 url: realmUrl.href,
                 headers,
                 maxResponseBytes: 1024 * 1024,
+                operation: `get a token for ${registry} from ${realmUrl.host}`,
             });
         }
         if (res.status !== 200) {
             const codes = parseErrorBody(res.body).map((e) => e.code);
             throw new AuthenticationError(registry, `authentication failed${who}: the token service of ${registry} (${realmUrl.host}) answered HTTP ${res.status}${codes.length ? ` ${codes.join(', ')}` : ''}`);
         }
-        let body;
+        let parsed;
         try {
-            body = JSON.parse(Buffer.from(res.body).toString('utf8'));
+            parsed = JSON.parse(Buffer.from(res.body).toString('utf8'));
         }
         catch {
             throw new AuthenticationError(registry, `authentication failed: the token service of ${registry} answered with something that is not JSON`);
         }
+        // JSON that is not an object (null, a list, a number) holds no token either.
+        const body = (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : {});
         const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
         if (typeof token !== 'string' || token === '') {
             throw new AuthenticationError(registry, `authentication failed: the token service of ${registry} answered without a token`);
+        }
+        if (!HEADER_SAFE_TOKEN.test(token)) {
+            throw new AuthenticationError(registry, `authentication failed: the token service of ${registry} (${realmUrl.host}) answered with a token that ${UNUSABLE_TOKEN}`);
         }
         this.options.onSecret?.(token);
         const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S;
         return { header: `Bearer ${token}`, expiresAt: Date.now() + lifetime * 1000 };
     }
+}
+
+;// CONCATENATED MODULE: ./src/registry/http/header-url.ts
+
+/**
+ * A URL a registry sent in a header (a redirect or upload `Location`, a `Link`), resolved
+ * against the URL of the request that returned it, as RFC 3986 says: a relative upload
+ * Location `<uuid>?_state=…` lands next to the upload path, not below `/v2/`. One that does
+ * not parse is the registry's fault and is reported as such, never as a TypeError.
+ */
+function resolveHeaderUrl(header, value, context) {
+    try {
+        return new URL(value, context.base);
+    }
+    catch {
+        throw new InvalidHeaderError({
+            header,
+            value,
+            method: context.method,
+            host: new URL(context.base).host,
+            ...(context.operation && { operation: context.operation }),
+        });
+    }
+}
+/** RFC 8288 `Link: <url>; rel="next"`, resolved against the URL that answered. */
+function parseNextLink(header, base, context = { method: 'GET' }) {
+    if (!header)
+        return undefined;
+    for (const part of header.split(/,(?=\s*<)/)) {
+        const m = /^\s*<([^>]*)>(.*)$/.exec(part);
+        if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2]))
+            return resolveHeaderUrl('Link', m[1], { ...context, base }).href;
+    }
+    return undefined;
 }
 
 // EXTERNAL MODULE: external "node:stream"
@@ -51518,6 +51720,7 @@ function verifyingStream(descriptor, where) {
 
 
 
+
 /** distribution-spec "Pulling blobs", "Pushing blobs", "Mounting a blob from another repository". */
 class Blobs {
     exchange;
@@ -51547,6 +51750,7 @@ class Blobs {
             path: `/blobs/${descriptor.digest}`,
             operation: 'get blob',
             reference: where,
+            expectedBytes: descriptor.size,
         });
         if (res.status !== 200) {
             const body = await readSome(res.body);
@@ -51573,8 +51777,16 @@ class Blobs {
             return { mounted: true };
         // distribution-spec "Mounting a blob from another repository": a 202 means the registry
         // started an upload session instead; upload into it rather than POSTing again.
-        if (res.status === 202 && res.header('location'))
-            return { mounted: false, session: res.header('location') };
+        // A relative Location resolves against the URL that answered (RFC 3986), not below /v2/.
+        const location = res.header('location');
+        if (res.status === 202 && location) {
+            const session = resolveHeaderUrl('Location', location, {
+                base: res.url,
+                method: 'POST',
+                operation: `mount blob ${this.exchange.ref(descriptor.digest)}`,
+            });
+            return { mounted: false, session: session.href };
+        }
         // Registries refuse mounts they cannot authorise (401/403/404 when the source is not
         // visible to the token); a normal upload still works.
         return { mounted: false };
@@ -51582,6 +51794,8 @@ class Blobs {
     async pushBlob(descriptor, data, session) {
         const where = this.exchange.ref(descriptor.digest);
         let location = session;
+        // A mount's session arrives resolved; a fresh one resolves against the POST that answered.
+        let answeredBy = this.exchange.base;
         if (!location) {
             const start = await this.exchange.send({
                 method: 'POST',
@@ -51590,13 +51804,25 @@ class Blobs {
                 reference: where,
             });
             location = start.header('location');
+            answeredBy = start.url;
             if (start.status !== 202 || !location) {
                 data.destroy();
                 throw this.exchange.error(start, 'start blob upload', where, start.status === 202 ? 'The registry gave no upload Location' : undefined);
             }
         }
         // The Location is used as given (absolute or relative, with its query), plus the digest.
-        const url = new URL(location, this.exchange.base);
+        let url;
+        try {
+            url = resolveHeaderUrl('Location', location, {
+                base: answeredBy,
+                method: 'POST',
+                operation: `start blob upload ${where}`,
+            });
+        }
+        catch (err) {
+            data.destroy();
+            throw err;
+        }
         if (url.protocol !== 'https:' && url.protocol !== 'http:') {
             data.destroy();
             throw new RegistryError({
@@ -51769,6 +51995,7 @@ class Exchange {
         const withAuth = (authorization) => ({
             ...rest,
             url,
+            operation: `${opts.operation} ${opts.reference}`,
             headers: { ...rest.headers, ...(authorization && ours && { authorization }) },
         });
         let authorization = ours ? await this.auth.authorization(this.registry, scopes) : undefined;
@@ -51820,7 +52047,72 @@ function immutabilityHint(res, errors, reference) {
         : `The tag ${reference} is immutable on this registry: it cannot be moved`;
 }
 
+;// CONCATENATED MODULE: ./src/registry/http/deadline.ts
+
+/**
+ * The overall deadline of one request (one try, redirects and the whole body included), on top
+ * of the idle timeouts between chunks: a registry that sends a byte a second never trips an
+ * idle timeout, and must not hold a run for minutes.
+ *
+ *   deadline = timeout × (2 + expected bytes / 8 MiB)
+ *
+ * Manifests, tag lists, tokens and other answers capped at 4 MiB get twice the timeout. A
+ * blob gets one more timeout for every 8 MiB it carries: with the default timeout of 60 s a
+ * floor rate of 8 MiB a minute (about 140 KB/s), which a longer timeout lowers.
+ */
+const DEADLINE_TIMEOUTS = 2;
+const DEADLINE_BYTES_PER_TIMEOUT = 8 * 1024 * 1024;
+function deadlineMs(timeoutMs, expectedBytes) {
+    return Math.ceil(timeoutMs * (DEADLINE_TIMEOUTS + Math.max(0, expectedBytes) / DEADLINE_BYTES_PER_TIMEOUT));
+}
+function seconds(ms) {
+    return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
+}
+/** `4 s (2 × the timeout of 2 s)`, or with the blob share: `… + 1 timeout per 8 MiB of 3 MiB)`. */
+function describeDeadline(timeoutMs, expectedBytes) {
+    const rule = expectedBytes > 0
+        ? `2 × the timeout of ${seconds(timeoutMs)}, plus one timeout per 8 MiB of the ${expectedBytes} bytes expected`
+        : `2 × the timeout of ${seconds(timeoutMs)}`;
+    return `its deadline of ${seconds(deadlineMs(timeoutMs, expectedBytes))} (${rule})`;
+}
+/** The size a request is expected to carry: given by the caller (a blob download), else its body's. */
+function expectedBytes(req) {
+    if (req.expectedBytes !== undefined)
+        return req.expectedBytes;
+    if (typeof req.body === 'string')
+        return Buffer.byteLength(req.body);
+    if (req.body instanceof Uint8Array)
+        return req.body.byteLength;
+    const declared = Number(req.headers?.['content-length']);
+    return Number.isFinite(declared) ? declared : 0;
+}
+function startDeadline(info) {
+    const controller = new AbortController();
+    let host = info.host;
+    const ms = deadlineMs(info.timeoutMs, info.expectedBytes);
+    const timer = setTimeout(() => {
+        controller.abort(new DeadlineError({
+            method: info.method,
+            host,
+            ...(info.operation && { operation: info.operation }),
+            deadline: describeDeadline(info.timeoutMs, info.expectedBytes),
+        }));
+    }, ms);
+    // An open socket keeps the process alive while it matters; the timer alone must not.
+    timer.unref();
+    return {
+        signal: controller.signal,
+        at: (h) => void (host = h),
+        clear: () => clearTimeout(timer),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/registry/http/transport.ts
+
+
+
+
+
 
 
 
@@ -51829,18 +52121,6 @@ const DEFAULT_TRANSPORT_OPTIONS = {
     connections: 8,
     userAgent: 'oci-promote-action',
 };
-/** A request that never got an HTTP answer: DNS, refused connection, TLS, timeout, reset. */
-class TransportError extends UserFacingError {
-    method;
-    host;
-    reason;
-    constructor(method, host, reason, options) {
-        super(`${method} request to ${host} failed: ${reason}`, options);
-        this.method = method;
-        this.host = host;
-        this.reason = reason;
-    }
-}
 class ResponseTooLargeError extends UserFacingError {
     url;
     limit;
@@ -51852,30 +52132,6 @@ class ResponseTooLargeError extends UserFacingError {
 }
 const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
-function describeNetworkError(err) {
-    if (err instanceof undici/* errors */.sO.ConnectTimeoutError)
-        return 'connection timed out';
-    if (err instanceof undici/* errors */.sO.HeadersTimeoutError)
-        return 'timed out waiting for response headers';
-    if (err instanceof undici/* errors */.sO.BodyTimeoutError)
-        return 'timed out reading the response body';
-    const code = err?.code ?? err?.cause?.code;
-    switch (code) {
-        case 'ECONNREFUSED':
-            return 'connection refused';
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
-            return 'host not found';
-        case 'ECONNRESET':
-        case 'UND_ERR_SOCKET':
-            return 'connection reset';
-        case 'UND_ERR_CLOSED':
-            return 'connection closed';
-    }
-    if (typeof code === 'string' && /CERT|TLS|SSL|SELF_SIGNED/i.test(code))
-        return `TLS error (${code})`;
-    return code ? `network error (${code})` : 'network error';
-}
 /**
  * The one place that talks to undici. One Agent holds one keep-alive pool per origin, so each
  * registry gets its own pool; connections are reused across requests and tokens.
@@ -51890,8 +52146,9 @@ function createTransport(options = {}) {
         keepAliveTimeout: 30_000,
     });
     /** One request, no redirects; the body is left for the caller to read or dump. */
-    async function send(req, url) {
+    async function send(req, url, deadline) {
         let res;
+        deadline.at(url.host);
         try {
             res = await agent.request({
                 origin: url.origin,
@@ -51899,12 +52156,13 @@ function createTransport(options = {}) {
                 method: req.method,
                 headers: { 'user-agent': opts.userAgent, ...req.headers },
                 body: req.body ?? null,
+                signal: deadline.signal,
             });
         }
         catch (err) {
             if (req.body instanceof external_node_stream_.Readable && req.body.errored)
-                throw req.body.errored;
-            throw new TransportError(req.method, url.host, describeNetworkError(err), { cause: err });
+                throw toTransportError(req.body.errored, req.method, url);
+            throw toTransportError(err, req.method, url);
         }
         const headers = res.headers;
         const body = res.body;
@@ -51920,16 +52178,27 @@ function createTransport(options = {}) {
         };
     }
     /** Follows redirects as `req.redirect` allows, never carrying Authorization to another origin. */
-    async function follow(req) {
+    async function follow(req, deadline) {
         let url = new URL(req.url);
         let current = req;
         for (let hop = 0;; hop++) {
-            const res = await send(current, url);
+            const res = await send(current, url, deadline);
             const location = res.header('location');
             const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
             if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS)
                 return res;
-            const next = new URL(location, url);
+            let next;
+            try {
+                next = resolveHeaderUrl('Location', location, {
+                    base: url.href,
+                    method: current.method,
+                    ...(req.operation && { operation: req.operation }),
+                });
+            }
+            catch (err) {
+                res.body.resume();
+                throw err;
+            }
             const toGet = res.status === 303 && current.method !== 'HEAD';
             // A streamed body cannot be sent twice; such a redirect is the caller's to handle.
             const unrepeatable = !toGet && current.body instanceof external_node_stream_.Readable;
@@ -51947,43 +52216,81 @@ function createTransport(options = {}) {
             url = next;
         }
     }
+    function deadlineFor(req) {
+        return startDeadline({
+            method: req.method,
+            host: new URL(req.url).host,
+            ...(req.operation && { operation: req.operation }),
+            timeoutMs: opts.timeoutMs,
+            expectedBytes: expectedBytes(req),
+        });
+    }
     return {
         async request(req) {
-            const res = await follow(req);
-            const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-            const chunks = [];
-            let total = 0;
+            const deadline = deadlineFor(req);
             try {
-                for await (const chunk of res.body) {
-                    total += chunk.length;
-                    if (total > limit) {
-                        res.body.destroy();
-                        throw new ResponseTooLargeError(res.url, limit);
+                const res = await follow(req, deadline);
+                const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+                const chunks = [];
+                let total = 0;
+                try {
+                    for await (const chunk of res.body) {
+                        total += chunk.length;
+                        if (total > limit) {
+                            res.body.destroy();
+                            throw new ResponseTooLargeError(res.url, limit);
+                        }
+                        chunks.push(chunk);
                     }
-                    chunks.push(chunk);
                 }
+                catch (err) {
+                    throw toTransportError(err, res.method, new URL(res.url));
+                }
+                return { ...res, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
+            }
+            finally {
+                deadline.clear();
+            }
+        },
+        async stream(req) {
+            const deadline = deadlineFor(req);
+            let res;
+            try {
+                res = await follow(req, deadline);
             }
             catch (err) {
-                if (err instanceof ResponseTooLargeError)
-                    throw err;
-                throw new TransportError(res.method, new URL(res.url).host, describeNetworkError(err), { cause: err });
+                deadline.clear();
+                throw err;
             }
-            return { ...res, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
+            return { ...res, body: guardBody(res.body, res.method, new URL(res.url), deadline) };
         },
-        stream: follow,
         close: () => agent.close(),
     };
 }
-/** RFC 8288 `Link: <url>; rel="next"`, resolved against the URL that answered. */
-function parseNextLink(header, base) {
-    if (!header)
-        return undefined;
-    for (const part of header.split(/,(?=\s*<)/)) {
-        const m = /^\s*<([^>]*)>(.*)$/.exec(part);
-        if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2]))
-            return new URL(m[1], base).href;
-    }
-    return undefined;
+/** Errors written for users pass as they are (a deadline, a header); anything else is described. */
+function toTransportError(err, method, url) {
+    if (err instanceof UserFacingError)
+        return err;
+    const { reason, retryable } = describeNetworkError(err, url);
+    return new TransportError(method, url.host, reason, { cause: err, retryable });
+}
+/**
+ * A streamed body whose failures reach the reader as TransportErrors (undici's own errors are
+ * not written for users), and whose deadline ends when the body does.
+ */
+function guardBody(body, method, url, deadline) {
+    const out = new external_node_stream_.PassThrough();
+    body.on('error', (err) => out.destroy(toTransportError(err, method, url)));
+    // Readers listen for errors their own way (async iteration, a listener); one that only
+    // drains the body (a discarded answer) must not crash the process.
+    out.on('error', () => undefined);
+    out.on('close', () => {
+        deadline.clear();
+        if (!body.destroyed && !body.readableEnded)
+            body.destroy();
+    });
+    body.pipe(out);
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/registry/http/retry.ts
@@ -52009,8 +52316,9 @@ function parseRetryAfter(value, now = Date.now()) {
 }
 const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
- * Retries what is safe to retry: connection failures and timeouts (a body cut off mid-way
- * included, for buffered answers), and 408, 429, 500, 502, 503, 504, with exponential backoff
+ * Retries what is safe to retry and may heal: connection failures and timeouts (a body cut off
+ * mid-way included, for buffered answers; not a certificate, a name that does not resolve or
+ * a passed deadline), and 408, 429, 500, 502, 503, 504, with exponential backoff
  * and full jitter, honouring `Retry-After` within a bound. A request whose body is a stream is
  * never re-sent. Gives up after a bounded number of tries and total time.
  */
@@ -52034,7 +52342,9 @@ function withRetry(inner, options = {}) {
                 retryAfterMs = parseRetryAfter(result.header('retry-after'));
             }
             catch (err) {
-                if (!(err instanceof TransportError) || !replayable)
+                // A certificate that does not verify, a host that does not resolve, a passed deadline:
+                // trying again cannot help.
+                if (!(err instanceof TransportError) || !replayable || !err.retryable)
                     throw err;
                 reason = err.reason;
                 failure = err;
@@ -52316,7 +52626,10 @@ class LinkPages {
         for (let index = 0;; index++) {
             const res = await this.exchange.send({ ...this.options.request, path });
             yield { res, index };
-            const next = parseNextLink(res.header('link'), res.url);
+            const next = parseNextLink(res.header('link'), res.url, {
+                method: 'GET',
+                operation: `${this.options.request.operation} ${this.options.request.reference}`,
+            });
             if (!next)
                 return;
             path = this.pathOf(next);
@@ -52810,6 +53123,7 @@ async function isProgram(path, windows) {
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 class DockerConfigError extends UserFacingError {
 }
+const DEFAULT_DOCKER_CONFIG_OPTIONS = { helperTimeoutMs: 60_000 };
 /**
  * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: the home directory is `$HOME`, on
  * Windows `%USERPROFILE%` (what the Docker CLI and os.homedir() read), taken from `env`.
@@ -52830,7 +53144,19 @@ function registryOfKey(key) {
 function helperServerName(registry) {
     return registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
 }
-function decodeEntry(entry, path, key) {
+/** A field of the config as a string; anything else (a number, a list) counts as absent. */
+function docker_config_text(value) {
+    return typeof value === 'string' ? value : undefined;
+}
+function decodeEntry(raw, path, key) {
+    if (raw.auth !== undefined && typeof raw.auth !== 'string')
+        throw new DockerConfigError(`The Docker config ${path} has an 'auth' for '${key}' that is not base64 of user:password`);
+    const entry = {};
+    for (const field of ['auth', 'username', 'password', 'identitytoken', 'registrytoken']) {
+        const value = docker_config_text(raw[field]);
+        if (value !== undefined)
+            entry[field] = value;
+    }
     if (entry.registrytoken)
         return { registryToken: entry.registrytoken };
     let username = entry.username;
@@ -52849,17 +53175,21 @@ function decodeEntry(entry, path, key) {
         return { username, password };
     return undefined;
 }
-async function runHelper(helper, server, env) {
+async function runHelper(helper, server, context) {
     if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
         throw new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`);
     }
-    const program = await findProgram(`docker-credential-${helper}`, { env });
+    const program = await findProgram(`docker-credential-${helper}`, { env: context.env });
     if (!program) {
         throw new DockerConfigError(`The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`);
     }
     return new Promise((resolve, reject) => {
+        let timedOut = false;
         const child = (0,external_node_child_process_namespaceObject.execFile)(program, // an absolute path: execFile on Windows would look in the working directory first
-        ['get'], { timeout: 30_000, maxBuffer: 1024 * 1024, env }, (err, stdout) => {
+        ['get'], { maxBuffer: 1024 * 1024, env: context.env }, (err, stdout) => {
+            clearTimeout(timer);
+            if (timedOut)
+                return;
             if (err) {
                 if (err.code === 'ENOENT') {
                     return reject(new DockerConfigError(`The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`));
@@ -52869,19 +53199,37 @@ async function runHelper(helper, server, env) {
                     return resolve(undefined);
                 return reject(new DockerConfigError(`The credential helper docker-credential-${helper} failed for ${server}: ${err.message.split('\n')[0]}`));
             }
+            let out;
             try {
-                const out = JSON.parse(stdout);
-                if (!out.Secret)
-                    return resolve(undefined);
-                // The Docker CLI's convention: the user name `<token>` marks an identity token.
-                if (out.Username === '<token>')
-                    return resolve({ identityToken: out.Secret });
-                resolve({ username: out.Username ?? '', password: out.Secret });
+                out = JSON.parse(stdout);
             }
             catch {
-                reject(new DockerConfigError(`The credential helper docker-credential-${helper} answered with something that is not JSON`));
+                out = undefined;
             }
+            if (typeof out !== 'object' || out === null || Array.isArray(out)) {
+                return reject(new DockerConfigError(`The credential helper docker-credential-${helper} answered with something that is not a JSON object`));
+            }
+            const secret = docker_config_text(out.Secret);
+            const username = docker_config_text(out.Username);
+            if (!secret)
+                return resolve(undefined);
+            // The Docker CLI's convention: the user name `<token>` marks an identity token.
+            if (username === '<token>')
+                return resolve({ identityToken: secret });
+            resolve({ username: username ?? '', password: secret });
         });
+        // A helper that hangs (a locked keychain, a prompt nobody answers) must not hold the run.
+        // SIGKILL, since it may ignore SIGTERM; and the pipes are closed here, since a child of the
+        // helper may hold them open after the helper is gone.
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+            reject(new DockerConfigError(`The credential helper docker-credential-${helper} timed out after ${context.timeoutMs / 1000} s for ${server} (the Docker config names it)`));
+        }, context.timeoutMs);
+        // A helper that exits without reading stdin must not crash the process with EPIPE.
+        child.stdin?.on('error', () => undefined);
         child.stdin?.end(server);
     });
 }
@@ -52890,7 +53238,8 @@ async function runHelper(helper, server, env) {
  * the registry first, then its `auths` entry, then the default `credsStore`. A missing file
  * means no credentials; a malformed one is an error that names the file (never its content).
  */
-async function loadDockerConfig(env = process.env, onSecret) {
+async function loadDockerConfig(env = process.env, onSecret, options = {}) {
+    const { helperTimeoutMs } = { ...DEFAULT_DOCKER_CONFIG_OPTIONS, ...options };
     const path = dockerConfigPath(env);
     let text;
     try {
@@ -52910,6 +53259,13 @@ async function loadDockerConfig(env = process.env, onSecret) {
     catch {
         throw new DockerConfigError(`The Docker config ${path} is not valid JSON`);
     }
+    for (const field of ['auths', 'credHelpers']) {
+        const value = config[field];
+        if (value !== undefined && value !== null && (typeof value !== 'object' || Array.isArray(value)))
+            throw new DockerConfigError(`The Docker config ${path} is not valid: '${field}' must be an object`);
+    }
+    if (config.credsStore !== undefined && typeof config.credsStore !== 'string')
+        throw new DockerConfigError(`The Docker config ${path} is not valid: 'credsStore' must be a helper name`);
     const auths = new Map();
     for (const [key, entry] of Object.entries(config.auths ?? {})) {
         if (entry && typeof entry === 'object')
@@ -52924,13 +53280,14 @@ async function loadDockerConfig(env = process.env, onSecret) {
     const lookup = async (registry) => {
         const helper = helpers.get(registry);
         let credential;
+        const context = { env, timeoutMs: helperTimeoutMs };
         if (helper)
-            credential = await runHelper(helper, helperServerName(registry), env);
+            credential = await runHelper(helper, helperServerName(registry), context);
         const found = auths.get(registry);
         if (!credential && found)
             credential = decodeEntry(found.entry, path, found.key);
         if (!credential && config.credsStore)
-            credential = await runHelper(config.credsStore, helperServerName(registry), env);
+            credential = await runHelper(config.credsStore, helperServerName(registry), context);
         for (const secret of [credential?.password, credential?.identityToken, credential?.registryToken]) {
             if (secret)
                 onSecret?.(secret);
@@ -52976,7 +53333,9 @@ async function run() {
         if (inputs.credentials) {
             core_setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
         }
-        const dockerConfig = await loadDockerConfig(process.env, (s) => core_setSecret(s));
+        const dockerConfig = await loadDockerConfig(process.env, (s) => core_setSecret(s), {
+            helperTimeoutMs: inputs.timeoutMs,
+        });
         client = new RegistryClient({
             plainHttp: inputs.plainHttp,
             referrersApi: inputs.referrersApi,
@@ -53031,7 +53390,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7953);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7508);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
