@@ -181,3 +181,23 @@ describe('the overwrite guard (in-memory stand-in)', () => {
     expect(registry.log.filter(isWrite)).toEqual([]);
   });
 });
+
+describe('the request check of the engine (in-memory stand-in)', () => {
+  // The action's inputs refuse these too; the engine refuses them for any other caller.
+  for (const target of ['r.example/app:sha256-', 'r.example/other:sha256-', 'r.example/app:sha512-']) {
+    it(`refuses a target tag of the referrers tag schema before any request (${target}<hex>)`, async () => {
+      const registry = new MemoryRegistry({ name: 'r.example' });
+      const image = seedImage(registry.content('app'), { seed: 'schema-tag', tag: 'rc' });
+      const hex = target.endsWith('sha512-') ? 'ab'.repeat(32) : image.digest.slice('sha256:'.length);
+      const tag = `${target.slice(target.lastIndexOf(':') + 1)}${hex}`;
+
+      const err = await promote(registry, request('r.example/app:rc', [`${target}${hex}`]), OPTIONS).catch(
+        (e: unknown) => e,
+      );
+
+      expect(err).toBeInstanceOf(PromotionError);
+      expect((err as Error).message).toContain(`The target tag ${tag} has the form of a referrers tag`);
+      expect(registry.log).toEqual([]);
+    });
+  }
+});

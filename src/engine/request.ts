@@ -6,6 +6,7 @@ import type { RepositoryPlan } from './plan.js';
 import { DEFAULT_INDEX_MERGE_OPTIONS } from './referrers-index.js';
 import { DEFAULT_DISCOVER_OPTIONS, type ReferrerInfo } from './referrers.js';
 import type { StrayReferrersTag } from './stray-tags.js';
+import { isReferrersTag } from '../oci/digest.js';
 import { formatReference, sameRepository, type Reference } from '../oci/reference.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
 import type { RepositoryCapabilities } from '../registry/types.js';
@@ -97,6 +98,14 @@ export function checkRequest(request: PromotionRequest): void {
     if (target.digest !== undefined && request.source.digest !== undefined && target.digest !== request.source.digest) {
       throw new PromotionError(
         `The target ${formatReference(target)} names another digest than the source ${formatReference(request.source)}`,
+      );
+    }
+    // distribution-spec v1.1 "Referrers Tag Schema" owns `<alg>-<hex>`: a tag of that form
+    // would pass for the referrers index of a digest. The action's inputs refuse it already;
+    // this guards every other caller of the engine.
+    if (target.tag !== undefined && isReferrersTag(target.tag)) {
+      throw new PromotionError(
+        `The target tag ${target.tag} has the form of a referrers tag (<algorithm>-<hex digest>, the OCI referrers tag schema): tagging must never create one`,
       );
     }
     if (same && target.tag === undefined) {
