@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { artifactTypeOf, parseManifest, parseReferrersIndex, InvalidManifestError } from '../../src/oci/manifest.js';
+import {
+  artifactTypeOf,
+  isMeantAsOciIndex,
+  parseManifest,
+  parseReferrersIndex,
+  InvalidManifestError,
+} from '../../src/oci/manifest.js';
 import { MediaType, EMPTY_DESCRIPTOR } from '../../src/oci/media-types.js';
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
@@ -52,6 +58,38 @@ describe('parseManifest', () => {
   ])('rejects %s', (_n, body, message) => {
     expect(() => parseManifest(enc(body))).toThrow(InvalidManifestError);
     expect(() => parseManifest(enc(body))).toThrow(message);
+  });
+  it('takes optional fields sent as null as absent (Go registries without omitempty)', () => {
+    const m = parseManifest(
+      enc({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        artifactType: null,
+        config: { ...d('c', 'application/x.cfg'), annotations: null, artifactType: null },
+        layers: [{ ...d('a'), urls: null, platform: null, data: null }],
+        subject: null,
+        annotations: null,
+      }),
+    );
+    expect(m).toEqual({
+      mediaType: MediaType.OciManifest,
+      isIndex: false,
+      config: d('c', 'application/x.cfg'),
+      layers: [d('a')],
+      manifests: [],
+    });
+    expect(parseReferrersIndex(enc({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: null }))).toEqual([]);
+  });
+  it.each([
+    ['an OCI index by Content-Type', { anything: 1 }, `${MediaType.OciIndex}; charset=utf-8`, true],
+    ['an OCI index by shape, no Content-Type', { schemaVersion: 2, manifests: 'x' }, undefined, true],
+    ['an OCI index by mediaType, as JSON', { mediaType: MediaType.OciIndex }, 'application/json', true],
+    ['a Docker manifest list by shape', { mediaType: MediaType.DockerManifestList, manifests: [] }, undefined, false],
+    ['another media type', { schemaVersion: 2, manifests: [] }, 'text/html', false],
+    ['HTML', '<html>hello</html>', 'text/plain', false],
+    ['JSON without manifests', { errors: [] }, 'application/json', false],
+  ])('tells whether an answer is meant as an OCI index: %s', (_n, body, contentType, meant) => {
+    expect(isMeantAsOciIndex(enc(body), contentType)).toBe(meant);
   });
   it('refuses a Docker manifest list as a referrers index', () => {
     expect(() =>

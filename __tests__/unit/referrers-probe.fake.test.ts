@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
+import { UserFacingError } from '../../src/oci/user-facing-error.js';
 import { RegistryClient } from '../../src/registry/client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -244,4 +245,86 @@ describe('referrers tag reader (fake registry)', () => {
     expect(listing.descriptors).toEqual([]);
     expect(listing.warnings[0]).toMatch(/does not hold an OCI image index/);
   });
+});
+
+describe('referrers API answers as registries in the field send them (fake registry)', () => {
+  const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+  const answer =
+    (body: unknown, contentType: string | undefined = OCI_INDEX): Handler =>
+    (_q, r) =>
+      r.writeHead(200, contentType ? { 'content-type': contentType } : {}).end(JSON.stringify(body));
+
+  it('accepts optional fields sent as null (Go without omitempty) and a missing artifactType', async () => {
+    const second = { mediaType: REFERRER.mediaType, digest: sha('r2'), size: 12 };
+    routes = {
+      [API]: answer({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        artifactType: null,
+        manifests: [
+          { ...REFERRER, annotations: null, platform: null, urls: null, data: null },
+          { ...second, artifactType: null },
+        ],
+        annotations: null,
+        subject: null,
+      }),
+    };
+    serveTagIndex();
+    const r = repo();
+    const listing = await r.listReferrers(SUBJECT);
+    expect(listing).toEqual({ source: 'api', descriptors: [REFERRER, second], warnings: [] });
+    expect(r.capabilities().referrersApi).toBe(true);
+  });
+
+  it('takes `manifests: null` (a Go nil slice) as an empty list of the API', async () => {
+    routes = { [API]: answer({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: null }) };
+    serveTagIndex();
+    const r = repo();
+    expect(await r.listReferrers(SUBJECT)).toEqual({ source: 'api', descriptors: [], warnings: [] });
+    expect(r.capabilities().referrersApi).toBe(true);
+  });
+
+  it.each([
+    [
+      'a descriptor without a digest',
+      answer({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: REFERRER.mediaType, size: 3 }] }),
+      "manifests[0]: descriptor digest 'undefined' is not a valid digest",
+    ],
+    [
+      'a descriptor with a negative size',
+      answer({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ ...REFERRER, size: -1 }] }),
+      `manifests[0]: descriptor ${REFERRER.digest} has an invalid size`,
+    ],
+    [
+      '`manifests` that is not an array',
+      answer({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: { a: REFERRER } }),
+      "'manifests' must be an array",
+    ],
+    [
+      'an index by its shape, without a Content-Type',
+      answer({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ ...REFERRER, size: '10' }] }, undefined),
+      `manifests[0]: descriptor ${REFERRER.digest} has an invalid size`,
+    ],
+    [
+      'an index by its shape, as application/json',
+      answer({ schemaVersion: 2, manifests: [{ ...REFERRER, digest: 'sha256:nothex' }] }, 'application/json'),
+      "manifests[0]: descriptor digest 'sha256:nothex' is not a valid digest",
+    ],
+  ])(
+    'fails on an OCI index it cannot use (%s), naming the registry, the subject and what',
+    async (_what, handler, why) => {
+      routes = { [API]: handler };
+      serveTagIndex();
+      seen.length = 0;
+      const err = await repo()
+        .listReferrers(SUBJECT)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserFacingError);
+      expect((err as Error).message).toBe(
+        `${host} answered the referrers list of ${host}/a/b@${SUBJECT} with an OCI image index that cannot be used: ${why}`,
+      );
+      // No quiet fall back to the referrers tag.
+      expect(seen).not.toContain(TAG_GET);
+    },
+  );
 });

@@ -41,8 +41,17 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * image-spec: optional fields may be absent. Go registries that marshal without `omitempty`
+ * send them as `null` (`"annotations": null`, `"manifests": null` for a nil slice): null is
+ * taken as absent, never as a value.
+ */
+function absent(v: unknown): v is null | undefined {
+  return v === undefined || v === null;
+}
+
 function parseAnnotations(v: unknown, where: string): Record<string, string> | undefined {
-  if (v === undefined) return undefined;
+  if (absent(v)) return undefined;
   if (!isObject(v) || !Object.values(v).every((x) => typeof x === 'string')) {
     throw new InvalidManifestError(`${where}: annotations must map strings to strings`);
   }
@@ -62,7 +71,7 @@ export function parseDescriptor(v: unknown, where: string): Descriptor {
     throw new InvalidManifestError(`${where}: descriptor ${digest} has an invalid size`);
   }
   const d: Descriptor = { mediaType, digest, size };
-  if (artifactType !== undefined) {
+  if (!absent(artifactType)) {
     if (typeof artifactType !== 'string') throw new InvalidManifestError(`${where}: artifactType must be a string`);
     d.artifactType = artifactType;
   }
@@ -74,7 +83,7 @@ export function parseDescriptor(v: unknown, where: string): Descriptor {
 }
 
 function parseDescriptors(v: unknown, field: string): Descriptor[] {
-  if (v === undefined) return [];
+  if (absent(v)) return [];
   if (!Array.isArray(v)) throw new InvalidManifestError(`'${field}' must be an array`);
   return v.map((d, i) => parseDescriptor(d, `${field}[${i}]`));
 }
@@ -104,7 +113,7 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): Manifest
     mediaType = served;
   } else {
     // image-spec: mediaType is optional in OCI manifests; the structure tells which one it is.
-    mediaType = Array.isArray(json.manifests) ? MediaType.OciIndex : MediaType.OciManifest;
+    mediaType = 'manifests' in json ? MediaType.OciIndex : MediaType.OciManifest;
   }
   if (!isManifestMediaType(mediaType)) {
     throw new InvalidManifestError(`unsupported manifest media type '${mediaType}'`);
@@ -117,10 +126,10 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): Manifest
     manifests: isIndex ? parseDescriptors(json.manifests, 'manifests') : [],
   };
   if (!isIndex) {
-    if (json.config === undefined) throw new InvalidManifestError('an image manifest must have a config descriptor');
+    if (absent(json.config)) throw new InvalidManifestError('an image manifest must have a config descriptor');
     manifest.config = parseDescriptor(json.config, 'config');
   }
-  if (json.subject !== undefined) manifest.subject = parseDescriptor(json.subject, 'subject');
+  if (!absent(json.subject)) manifest.subject = parseDescriptor(json.subject, 'subject');
   if (typeof json.artifactType === 'string') manifest.artifactType = json.artifactType;
   const annotations = parseAnnotations(json.annotations, 'manifest');
   if (annotations) manifest.annotations = annotations;
@@ -133,6 +142,27 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): Manifest
  */
 export function artifactTypeOf(manifest: Manifest): string | undefined {
   return manifest.artifactType ?? manifest.config?.mediaType;
+}
+
+/**
+ * Whether an answer is meant as an OCI image index: by its Content-Type, else (no type, or a
+ * generic one) by its shape, a JSON object whose `mediaType` is the index's or, without one,
+ * that has `manifests`. Another media type, HTML or anything not JSON is not.
+ */
+export function isMeantAsOciIndex(bytes: Uint8Array, contentType?: string): boolean {
+  const served = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (served === MediaType.OciIndex) return true;
+  if (served && served !== 'application/json' && served !== 'text/plain' && served !== 'application/octet-stream') {
+    return false;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return false;
+  }
+  if (!isObject(json)) return false;
+  return json.mediaType === MediaType.OciIndex || (json.mediaType === undefined && 'manifests' in json);
 }
 
 /** Parses an image index used as a referrers list (API answer or referrers-tag content). */

@@ -144,3 +144,6 @@ export class ReferrersTagContentError extends InvalidManifestError {
     this.alias = options.alias;
   }
 }
+
+/** A referrers API answer that is an OCI image index but cannot be used (names the registry and subject). */
+export class ReferrersListError extends UserFacingError {}

@@ -1,11 +1,12 @@
 import type { CapabilityState } from './capabilities.js';
-import { ReferrersTagContentError, parseErrorBody } from './errors.js';
+import { ReferrersListError, ReferrersTagContentError, parseErrorBody } from './errors.js';
 import type { Exchange } from './exchange.js';
+import type { HttpResponse } from './http/transport.js';
 import { LinkPages } from './pagination.js';
 import type { Tags } from './tags.js';
 import type { ReferrersIndex, ReferrersIndexStore, ReferrersListing } from './types.js';
 import { matchesDigest, referrersTagFor } from '../oci/digest.js';
-import { InvalidManifestError, parseReferrersIndex, type Descriptor } from '../oci/manifest.js';
+import { InvalidManifestError, isMeantAsOciIndex, parseReferrersIndex, type Descriptor } from '../oci/manifest.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType } from '../oci/media-types.js';
 import { dedupeDescriptors, encodeReferrersIndex } from '../oci/referrers-index.js';
 
@@ -137,7 +138,7 @@ export class Referrers implements ReferrersIndexStore {
     for await (const { res, index } of pages) {
       if (res.status === 401 || res.status === 403) throw this.exchange.error(res, 'list referrers of', where);
       if (res.status >= 500 && res.status !== 501) throw this.exchange.error(res, 'list referrers of', where);
-      const list = res.status === 200 ? parseListing(res.body, res.header('content-type')) : undefined;
+      const list = res.status === 200 ? this.parseListing(res, where) : undefined;
       if (
         !list &&
         index === 0 &&
@@ -200,12 +201,21 @@ export class Referrers implements ReferrersIndexStore {
       };
     }
   }
-}
 
-function parseListing(body: Uint8Array, contentType: string | undefined): Descriptor[] | undefined {
-  try {
-    return parseReferrersIndex(body, contentType);
-  } catch {
-    return undefined;
+  /**
+   * A 200 answer of the API: undefined when it is plainly not the API (HTML, another media
+   * type); an OCI image index (by Content-Type or shape) that cannot be used is an error, never
+   * a quiet "no referrers": falling back to the tag schema would lose every referrer.
+   */
+  private parseListing(res: HttpResponse, where: string): Descriptor[] | undefined {
+    const contentType = res.header('content-type');
+    if (!isMeantAsOciIndex(res.body, contentType)) return undefined;
+    try {
+      return parseReferrersIndex(res.body, contentType);
+    } catch (err) {
+      throw new ReferrersListError(
+        `${this.exchange.registry} answered the referrers list of ${where} with an OCI image index that cannot be used: ${(err as Error).message}`,
+      );
+    }
   }
 }
