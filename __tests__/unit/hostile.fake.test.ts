@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { RegistryClient } from '../../src/registry/client.js';
 import { InvalidManifestError } from '../../src/oci/manifest.js';
-import { RegistryError } from '../../src/registry/errors.js';
+import { RegistryError, TooManyReferrersError } from '../../src/registry/errors.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -100,25 +100,55 @@ describe('hostile answers (fake registry)', () => {
       void r
         .writeHead(200, { 'content-type': INDEX })
         .end(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: many }));
-    await expect(repo().listReferrers(sha('s'))).rejects.toThrow(/has more than 10000 referrers; refusing to go on/);
+    const err = await repo()
+      .listReferrers(sha('s'))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TooManyReferrersError);
+    expect((err as Error).message).toBe(
+      `${host}/a/b@${sha('s')} has more than 10000 referrers (12000 listed), more than the input max-referrers allows (10000); raise max-referrers to promote them all`,
+    );
   });
 
-  it('bounds referrers pages that never end', async () => {
+  /** A referrers list of one descriptor per page, each page linking to the next, `pages` pages long (Infinity: never ending). */
+  const onePerPage = (pages: number, repeat = false) => {
     let page = 0;
     handle = (q, r) => {
       page++;
-      r.writeHead(200, { 'content-type': INDEX, link: `<${q.url!.split('?')[0]}?page=${page}>; rel="next"` });
+      const next = page < pages ? { link: `<${q.url!.split('?')[0]}?page=${page}>; rel="next"` } : {};
+      r.writeHead(200, { 'content-type': INDEX, ...next });
       r.end(
         JSON.stringify({
           schemaVersion: 2,
           mediaType: INDEX,
-          manifests: [{ mediaType: OCI, digest: sha(`p${page}`), size: 1 }],
+          manifests: [{ mediaType: OCI, digest: sha(repeat ? 'same' : `p${page}`), size: 1 }],
         }),
       );
     };
-    const listing = await repo({ maxReferrersPages: 20 }).listReferrers(sha('s'));
-    expect(listing.descriptors).toHaveLength(20);
-    expect(listing.warnings[0]).toMatch(/has more than 20 pages; the rest was not read/);
+  };
+
+  it('reads every page of a long list', async () => {
+    onePerPage(150);
+    const listing = await repo().listReferrers(sha('s'));
+    expect(listing.descriptors).toHaveLength(150);
+    expect(listing.warnings).toEqual([]);
+  });
+
+  it('fails on referrers pages that never end, at the bound', async () => {
+    onePerPage(Infinity);
+    requests = 0;
+    await expect(repo({ maxReferrers: 20 }).listReferrers(sha('s'))).rejects.toThrow(
+      `${host}/a/b@${sha('s')} has more than 20 referrers (21 listed), more than the input max-referrers allows (20); raise max-referrers to promote them all`,
+    );
+    expect(requests).toBe(21);
+  });
+
+  it('fails on pages that keep repeating what was listed', async () => {
+    onePerPage(Infinity, true);
+    requests = 0;
+    await expect(repo().listReferrers(sha('s'))).rejects.toThrow(
+      `${host} answered the referrers list of ${host}/a/b@${sha('s')} with 10 pages that list nothing new; refusing to go on`,
+    );
+    expect(requests).toBe(11);
   });
 
   it('follows a blob redirect to object storage without the registry credentials', async () => {

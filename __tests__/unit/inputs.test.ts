@@ -75,6 +75,12 @@ describe('parseInputs', () => {
     expect(r.plainHttp).toBe(true);
   });
 
+  it('reads max-referrers, 10,000 by default', () => {
+    expect(parseInputs(getter(base)).maxReferrers).toBe(10_000);
+    expect(parseInputs(getter({ ...base, 'max-referrers': ' 250000 ' })).maxReferrers).toBe(250_000);
+    expect(parseInputs(getter({ ...base, 'max-referrers': '1' })).maxReferrers).toBe(1);
+  });
+
   it.each([
     ['a short sha256- prefix', 'sha256-abc'],
     ['a cosign signature tag', `sha256-${'b'.repeat(64)}.sig`],
@@ -237,6 +243,14 @@ describe('parseInputs', () => {
       /^Invalid concurrency '65': expected a whole number from 1 to 64$/,
     ],
     ['negative concurrency', { ...base, concurrency: '-1' }, /^Invalid concurrency '-1'/],
+    [
+      'max-referrers 0',
+      { ...base, 'max-referrers': '0' },
+      /^Invalid max-referrers '0': expected a whole number from 1 to 1000000$/,
+    ],
+    ['max-referrers above a million', { ...base, 'max-referrers': '1000001' }, /^Invalid max-referrers '1000001'/],
+    ['max-referrers with a separator', { ...base, 'max-referrers': '10,000' }, /^Invalid max-referrers '10,000'/],
+    ['max-referrers unlimited', { ...base, 'max-referrers': 'unlimited' }, /^Invalid max-referrers 'unlimited'/],
     ['fractional concurrency', { ...base, concurrency: '1.5' }, /^Invalid concurrency '1\.5'/],
     [
       'a timeout of 0',

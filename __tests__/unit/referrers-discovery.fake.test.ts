@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { SILENT_LOGGER } from '../../src/engine/logger.js';
-import { discoverReferrers } from '../../src/engine/referrers.js';
+import { ReferrersBoundError, discoverPromotionReferrers, discoverReferrers } from '../../src/engine/referrers.js';
 import { MemoryRegistry } from '../support/memory-registry.js';
 import {
   ATT,
@@ -68,7 +68,7 @@ describe('discoverReferrers (in-memory stand-in)', () => {
     );
   });
 
-  it('follows at most maxDepth levels and says so', async () => {
+  it('fails when referrers nest deeper than maxDepth levels, naming where', async () => {
     const registry = new MemoryRegistry({ name: 'r.example' });
     const content = registry.content('app');
     const image = seedImage(content, { seed: 'deep', tag: 'rc' });
@@ -80,26 +80,60 @@ describe('discoverReferrers (in-memory stand-in)', () => {
     }
     const repo = registry.repository({ registry: 'r.example', repository: 'app' }, 'pull');
 
+    const err = await discoverReferrers(repo, image.digest, { ...OPTIONS, maxDepth: 2 }).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ReferrersBoundError);
+    expect((err as Error).message).toBe(
+      `The referrers below ${image.digest} nest more than 2 levels deep (${chain[1]!.digest}, at level 2, has referrers of its own); the action follows at most 2 levels. Nothing was written.`,
+    );
+  });
+
+  it('follows a chain exactly maxDepth levels deep', async () => {
+    const registry = new MemoryRegistry({ name: 'r.example' });
+    const content = registry.content('app');
+    const image = seedImage(content, { seed: 'just-deep-enough', tag: 'rc' });
+    const first = seedArtifact(content, image, ATT, { payload: 'level 1' });
+    const second = seedArtifact(content, first, ATT, { payload: 'level 2' });
+    const repo = registry.repository({ registry: 'r.example', repository: 'app' }, 'pull');
+
     const found = await discoverReferrers(repo, image.digest, { ...OPTIONS, maxDepth: 2 });
 
     expect(found.referrers.map((r) => [r.digest, r.depth])).toEqual([
-      [chain[0]!.digest, 1],
-      [chain[1]!.digest, 2],
+      [first.digest, 1],
+      [second.digest, 2],
     ]);
-    expect(found.warnings).toEqual([`referrers deeper than 2 levels below ${image.digest} were not followed`]);
+    expect(found.warnings).toEqual([]);
   });
 
-  it('stops at maxCount referrers and says so', async () => {
+  it('fails beyond maxCount referrers, naming the subject, the count and the input', async () => {
     const registry = new MemoryRegistry({ name: 'r.example' });
     const content = registry.content('app');
     const image = seedImage(content, { seed: 'many', tag: 'rc' });
     for (let i = 0; i < 5; i++) seedArtifact(content, image, SBOM, { payload: `sbom ${i}` });
     const repo = registry.repository({ registry: 'r.example', repository: 'app' }, 'pull');
 
-    const found = await discoverReferrers(repo, image.digest, { ...OPTIONS, maxCount: 3 });
+    const err = await discoverReferrers(repo, image.digest, { ...OPTIONS, maxCount: 3 }).catch((e: unknown) => e);
 
-    expect(found.referrers).toHaveLength(3);
-    expect(found.warnings).toEqual([`more than 3 referrers below ${image.digest}; the rest were not followed`]);
+    expect(err).toBeInstanceOf(ReferrersBoundError);
+    expect((err as Error).message).toBe(
+      `${image.digest} has more than 3 referrers (5 found, counted recursively), more than the input max-referrers allows (3). Nothing was written: raise max-referrers to promote them all.`,
+    );
+  });
+
+  it('counts the referrers of every platform manifest of an index against maxCount', async () => {
+    const registry = new MemoryRegistry({ name: 'r.example' });
+    const content = registry.content('app');
+    const g = seedGraph(content, { seed: 'many-children', referrersTags: false });
+    // The index has 3 referrers (SBOM, signature, countersignature), amd64 1: 4 in all.
+    const repo = registry.repository({ registry: 'r.example', repository: 'app' }, 'pull');
+    const options = { ...OPTIONS, children: true };
+
+    expect((await discoverPromotionReferrers(repo, g.index, { ...options, maxCount: 4 })).referrers).toHaveLength(4);
+    const err = await discoverPromotionReferrers(repo, g.index, { ...options, maxCount: 3 }).catch((e: unknown) => e);
+
+    expect((err as Error).message).toBe(
+      `${g.index.digest} has more than 3 referrers (4 found, counted recursively, with those of its platform manifests), more than the input max-referrers allows (3). Nothing was written: raise max-referrers to promote them all.`,
+    );
   });
 
   it("takes GitLab's digest alias (the referrers tag answers the subject itself) as no referrers", async () => {

@@ -17,6 +17,7 @@ export const Inputs = {
   Overwrite: 'overwrite',
   GithubToken: 'github-token',
   RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
+  MaxReferrers: 'max-referrers',
 } as const;
 
 export const Outputs = {

@@ -14,6 +14,13 @@ import { UserFacingError } from '../oci/user-facing-error.js';
 
 /** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
 export const DEFAULT_CONCURRENCY = 8;
+/**
+ * Referrers a promotion takes along at most. An image scanned hourly gathers 1,000 referrers in
+ * about six weeks; ten times that is still a bounded run, and a bound reached fails the run
+ * before its first write rather than copying part of the graph.
+ */
+export const DEFAULT_MAX_REFERRERS = 10_000;
+const MAX_MAX_REFERRERS = 1_000_000;
 /** Long enough for a slow registry under load, short enough that a dead connection does not hold a release. */
 export const DEFAULT_TIMEOUT_SECONDS = 60;
 
@@ -35,6 +42,8 @@ export interface ActionInputs {
   referrerTypes: string[];
   overwrite: boolean;
   removeStrayReferrersTags: boolean;
+  /** Referrers found at most (recursively, with an index's children's); more fail the run before any write. */
+  maxReferrers: number;
   /** For ghcr.io when nothing else gives credentials for it. */
   githubToken?: string;
 }
@@ -56,6 +65,18 @@ function parseConcurrency(value: string): number {
   const n = Number(v);
   if (!/^[0-9]+$/.test(v) || n < 1 || n > 64) {
     throw new InputError(`Invalid ${Inputs.Concurrency} '${value}': expected a whole number from 1 to 64`);
+  }
+  return n;
+}
+
+function parseMaxReferrers(value: string): number {
+  const v = value.trim();
+  if (v === '') return DEFAULT_MAX_REFERRERS;
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n < 1 || n > MAX_MAX_REFERRERS) {
+    throw new InputError(
+      `Invalid ${Inputs.MaxReferrers} '${value}': expected a whole number from 1 to ${MAX_MAX_REFERRERS}`,
+    );
   }
   return n;
 }
@@ -236,6 +257,7 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
       get(Inputs.RemoveStrayReferrersTags),
       false,
     ),
+    maxReferrers: parseMaxReferrers(get(Inputs.MaxReferrers)),
     ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
   };
 }

@@ -37,6 +37,7 @@ export async function run(): Promise<void> {
       credentials: credentialResolver(inputs, dockerConfig, process.env['GITHUB_ACTOR']),
       onSecret: (s) => core.setSecret(s),
       timeoutMs: inputs.timeoutMs,
+      maxReferrers: inputs.maxReferrers,
       retry: {
         onRetry: (e) =>
           core.info(
@@ -59,7 +60,12 @@ export async function run(): Promise<void> {
           overwrite: inputs.overwrite,
           removeStrayReferrersTags: inputs.removeStrayReferrersTags,
         },
-        { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify },
+        {
+          logger: coreLogger,
+          concurrency: inputs.concurrency,
+          verify: inputs.verify,
+          maxReferrers: inputs.maxReferrers,
+        },
       ),
     );
     const traffic = client.traffic();

@@ -2,7 +2,9 @@ import type { Logger } from './logger.js';
 import { mapLimit } from './pool.js';
 import { artifactTypeOf, parseManifest, type Descriptor } from '../oci/manifest.js';
 import { MediaType, isManifestMediaType } from '../oci/media-types.js';
-import type { FetchedManifest, Repository } from '../registry/types.js';
+import { UserFacingError } from '../oci/user-facing-error.js';
+import { TooManyReferrersError } from '../registry/errors.js';
+import type { FetchedManifest, ReferrersListing, Repository } from '../registry/types.js';
 
 /** One referrer found in the source repository, as the `referrers` output reports it. */
 export interface ReferrerInfo {
@@ -18,9 +20,9 @@ export interface ReferrerInfo {
 }
 
 export interface DiscoverOptions {
-  /** Referrers of referrers are followed this many levels deep. */
+  /** Referrers of referrers are followed this many levels deep; deeper ones are an error. */
   maxDepth: number;
-  /** At most this many referrers in all. */
+  /** At most this many referrers in all (the input max-referrers); more are an error. */
   maxCount: number;
   concurrency: number;
   logger: Logger;
@@ -28,7 +30,7 @@ export interface DiscoverOptions {
 
 export const DEFAULT_DISCOVER_OPTIONS: Omit<DiscoverOptions, 'logger'> = {
   maxDepth: 8,
-  maxCount: 1000,
+  maxCount: 10_000,
   concurrency: 8,
 };
 
@@ -38,9 +40,22 @@ export interface Discovery {
 }
 
 /**
+ * More referrers than the bound, or nested deeper: the promotion stops before anything is
+ * written, since a partial copy would lose signatures without a word.
+ */
+export class ReferrersBoundError extends UserFacingError {}
+
+function tooMany(subject: string, count: number, max: number, withChildren = false): ReferrersBoundError {
+  return new ReferrersBoundError(
+    `${subject} has more than ${max} referrers (${count} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}). Nothing was written: raise max-referrers to promote them all.`,
+  );
+}
+
+/**
  * Finds the referrers of `subject`, and theirs, breadth first. A set of visited digests guards
- * against cycles (a registry can be made to list a manifest as its own referrer's referrer);
- * the depth and count bounds are reported as warnings when hit.
+ * against cycles (a registry can be made to list a manifest as its own referrer's referrer).
+ * More than `maxCount` referrers, or referrers deeper than `maxDepth` levels, are an error: the
+ * whole graph is found, or the promotion stops before its first write.
  */
 export async function discoverReferrers(
   repo: Repository,
@@ -52,19 +67,16 @@ export async function discoverReferrers(
   const seen = new Set<string>([subject]);
   let level = [subject];
   for (let depth = 1; level.length > 0; depth++) {
-    if (depth > options.maxDepth) {
-      warnings.push(`referrers deeper than ${options.maxDepth} levels below ${subject} were not followed`);
-      break;
-    }
-    const listings = await mapLimit(level, options.concurrency, (digest) => repo.listReferrers(digest));
+    const listings = await mapLimit(level, options.concurrency, (digest) => listReferrersOf(repo, digest));
     const next: string[] = [];
     for (const [i, listing] of listings.entries()) {
       warnings.push(...listing.warnings);
       for (const d of listing.descriptors) {
         if (seen.has(d.digest)) continue;
-        if (referrers.length >= options.maxCount) {
-          warnings.push(`more than ${options.maxCount} referrers below ${subject}; the rest were not followed`);
-          return { referrers, warnings };
+        if (depth > options.maxDepth) {
+          throw new ReferrersBoundError(
+            `The referrers below ${subject} nest more than ${options.maxDepth} levels deep (${level[i]!}, at level ${options.maxDepth}, has referrers of its own); the action follows at most ${options.maxDepth} levels. Nothing was written.`,
+          );
         }
         seen.add(d.digest);
         referrers.push({
@@ -79,10 +91,21 @@ export async function discoverReferrers(
         next.push(d.digest);
       }
     }
+    if (referrers.length > options.maxCount) throw tooMany(subject, referrers.length, options.maxCount);
     level = next;
   }
   await fixReportedArtifactTypes(repo, referrers, options);
   return { referrers, warnings };
+}
+
+/** One subject's listing; a list longer than the bound stops the promotion before any write. */
+async function listReferrersOf(repo: Repository, digest: string): Promise<ReferrersListing> {
+  try {
+    return await repo.listReferrers(digest);
+  } catch (err) {
+    if (err instanceof TooManyReferrersError) throw new ReferrersBoundError(`${err.message}. Nothing was written.`);
+    throw err;
+  }
 }
 
 /**
@@ -128,6 +151,7 @@ export async function discoverPromotionReferrers(
   const referrers = [...root.referrers];
   for (const d of perChild)
     for (const r of d.referrers) if (!seen.has(r.digest) && seen.add(r.digest)) referrers.push(r);
+  if (referrers.length > options.maxCount) throw tooMany(manifest.digest, referrers.length, options.maxCount, true);
   return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
 }
 

@@ -31,9 +31,7 @@ export interface RegistryClientOptions {
   onSecret?: (secret: string) => void;
   /** `auto` probes each repository once; true/false override the probe. */
   referrersApi: ReferrersApiMode;
-  /** Bound on referrers pages followed through `Link` (hostile or broken registries). */
-  maxReferrersPages: number;
-  /** Bound on descriptors in one referrers list. */
+  /** Bound on descriptors in one referrers list (the input max-referrers); more is an error. */
   maxReferrers: number;
   transport?: HttpTransport;
   timeoutMs?: number;
@@ -44,7 +42,6 @@ export const DEFAULT_REGISTRY_CLIENT_OPTIONS: RegistryClientOptions = {
   plainHttp: false,
   credentials: async () => undefined,
   referrersApi: 'auto',
-  maxReferrersPages: 100,
   maxReferrers: 10_000,
 };
 

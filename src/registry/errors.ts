@@ -147,3 +147,17 @@ export class ReferrersTagContentError extends InvalidManifestError {
 
 /** A referrers API answer that is an OCI image index but cannot be used (names the registry and subject). */
 export class ReferrersListError extends UserFacingError {}
+
+/** A referrers list longer than the bound the user set (the input max-referrers). */
+export class TooManyReferrersError extends UserFacingError {
+  constructor(
+    /** The subject, as `registry/repository@digest`. */
+    readonly where: string,
+    readonly count: number,
+    readonly max: number,
+  ) {
+    super(
+      `${where} has more than ${max} referrers (${count} listed), more than the input max-referrers allows (${max}); raise max-referrers to promote them all`,
+    );
+  }
+}

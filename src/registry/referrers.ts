@@ -1,21 +1,25 @@
 import type { CapabilityState } from './capabilities.js';
-import { ReferrersListError, ReferrersTagContentError, parseErrorBody } from './errors.js';
+import { ReferrersListError, ReferrersTagContentError, TooManyReferrersError, parseErrorBody } from './errors.js';
 import type { Exchange } from './exchange.js';
 import type { HttpResponse } from './http/transport.js';
 import { LinkPages } from './pagination.js';
 import type { Tags } from './tags.js';
 import type { ReferrersIndex, ReferrersIndexStore, ReferrersListing } from './types.js';
 import { matchesDigest, referrersTagFor } from '../oci/digest.js';
-import { InvalidManifestError, isMeantAsOciIndex, parseReferrersIndex, type Descriptor } from '../oci/manifest.js';
+import { isMeantAsOciIndex, parseReferrersIndex, type Descriptor } from '../oci/manifest.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType } from '../oci/media-types.js';
 import { dedupeDescriptors, encodeReferrersIndex } from '../oci/referrers-index.js';
 
 export interface ReferrersLimits {
-  /** Bound on referrers pages followed through `Link` (hostile or broken registries). */
-  maxReferrersPages: number;
-  /** Bound on descriptors in one referrers list. */
+  /** Bound on descriptors in one referrers list (the input max-referrers); more is an error. */
   maxReferrers: number;
 }
+
+/**
+ * Pages of one referrers list that may add nothing new (empty, or repeating what was listed)
+ * before the list is taken for one that never ends: an honest registry's page lists something.
+ */
+const MAX_PAGES_WITHOUT_NEWS = 10;
 
 /**
  * distribution-spec v1.1 referrers: the API ("Listing Referrers") where the repository has it,
@@ -121,6 +125,8 @@ export class Referrers implements ReferrersIndexStore {
   private async fromApi(subject: string, { learn }: { learn: boolean }): Promise<ReferrersListing | undefined> {
     const where = this.exchange.ref(subject);
     const descriptors: Descriptor[] = [];
+    const listed = new Set<string>();
+    let pagesWithoutNews = 0;
     const pages = new LinkPages(this.exchange, {
       request: {
         method: 'GET',
@@ -131,7 +137,8 @@ export class Referrers implements ReferrersIndexStore {
         operation: 'list referrers of',
         reference: where,
       },
-      maxPages: this.limits.maxReferrersPages,
+      // Every page but MAX_PAGES_WITHOUT_NEWS adds a descriptor, so the count bound fires first.
+      maxPages: this.limits.maxReferrers + MAX_PAGES_WITHOUT_NEWS + 1,
       within: (path) => path.startsWith('/referrers/'),
       listing: `referrers list of ${where}`,
     });
@@ -170,18 +177,22 @@ export class Referrers implements ReferrersIndexStore {
         return undefined;
       }
       if (learn) this.caps.learnReferrersApi(true);
+      const before = listed.size;
+      for (const d of list) listed.add(d.digest);
       descriptors.push(...list);
-      if (descriptors.length > this.limits.maxReferrers) {
-        throw new InvalidManifestError(
-          `${where} has more than ${this.limits.maxReferrers} referrers; refusing to go on`,
+      if (listed.size > this.limits.maxReferrers) {
+        throw new TooManyReferrersError(where, listed.size, this.limits.maxReferrers);
+      }
+      if (listed.size === before && index > 0 && ++pagesWithoutNews >= MAX_PAGES_WITHOUT_NEWS) {
+        throw new ReferrersListError(
+          `${this.exchange.registry} answered the referrers list of ${where} with ${MAX_PAGES_WITHOUT_NEWS} pages that list nothing new; refusing to go on`,
         );
       }
     }
-    const warnings = pages.truncated
-      ? [`the referrers list of ${where} has more than ${this.limits.maxReferrersPages} pages; the rest was not read`]
-      : [];
+    // Not reached with the bounds above; a truncated list must never pass for a whole one.
+    if (pages.truncated) throw new TooManyReferrersError(where, listed.size, this.limits.maxReferrers);
     // distribution-spec: `artifactType` filtering is optional; we never ask for it, and keep all.
-    return { source: 'api', descriptors: dedupeDescriptors(descriptors), warnings };
+    return { source: 'api', descriptors: dedupeDescriptors(descriptors), warnings: [] };
   }
 
   private async fromTag(subject: string): Promise<ReferrersListing> {
@@ -190,7 +201,11 @@ export class Referrers implements ReferrersIndexStore {
     }
     try {
       const index = await this.readReferrersIndex(subject);
-      return { source: 'tag-schema', descriptors: dedupeDescriptors(index.descriptors), warnings: [] };
+      const descriptors = dedupeDescriptors(index.descriptors);
+      if (descriptors.length > this.limits.maxReferrers) {
+        throw new TooManyReferrersError(this.exchange.ref(subject), descriptors.length, this.limits.maxReferrers);
+      }
+      return { source: 'tag-schema', descriptors, warnings: [] };
     } catch (err) {
       if (!(err instanceof ReferrersTagContentError)) throw err;
       // Read side of the tag schema: content that is not an index means no referrers.
