@@ -70,10 +70,16 @@ afterAll(async () => Promise.all(clients.map((c) => c.close())));
 const API = `GET /v2/a/b/referrers/${SUBJECT}`;
 const TAG_GET = `GET /v2/a/b/manifests/${TAG}`;
 const TAGS_LIST = 'GET /v2/a/b/tags/list?n=1000';
+/** A tag list of `tags`, and the empty page after its last tag that proves it whole. */
+function listTags(tags: string[]): void {
+  routes[TAGS_LIST] = (_q, r) =>
+    r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'a/b', tags }));
+  routes[`${TAGS_LIST}&last=${tags[tags.length - 1]}`] = (_q, r) =>
+    r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'a/b', tags: [] }));
+}
 /** The repository lists the subject's referrers tag, so the reader goes on to GET it. */
 function listReferrersTag(): void {
-  routes[TAGS_LIST] = (_q, r) =>
-    r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'a/b', tags: ['rc', TAG] }));
+  listTags(['rc', TAG]);
 }
 function serveTagIndex(): void {
   listReferrersTag();
@@ -190,19 +196,29 @@ describe('referrers API probe (fake registry)', () => {
     serveTagIndex();
     seen.length = 0;
     expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([REFERRER]);
-    expect(seen).toEqual([TAGS_LIST, TAG_GET]);
+    expect(seen).toEqual([TAGS_LIST, `${TAGS_LIST}&last=${TAG}`, TAG_GET]);
   });
 });
 
 describe('referrers tag reader (fake registry)', () => {
-  it('reads no referrers tag that the tag listing does not show', async () => {
-    routes = {
-      [TAGS_LIST]: (_q, r) =>
-        r.writeHead(200, { 'content-type': 'application/json' }).end('{"name":"a/b","tags":["rc"]}'),
-    };
+  it('reads no referrers tag that a tag listing proved whole does not show', async () => {
+    routes = {};
+    listTags(['rc']);
     seen.length = 0;
     expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([]);
-    expect(seen).toEqual([TAGS_LIST]);
+    // One request more than the listing: the empty page after its last tag.
+    expect(seen).toEqual([TAGS_LIST, `${TAGS_LIST}&last=rc`]);
+  });
+
+  it('reads the referrers tag when the page after the last tag repeats the list', async () => {
+    routes = {};
+    listTags(['rc']);
+    routes[`${TAGS_LIST}&last=rc`] = routes[TAGS_LIST]!;
+    routes[TAG_GET] = (_q, r) =>
+      r.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(index([REFERRER]));
+    seen.length = 0;
+    expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([REFERRER]);
+    expect(seen).toEqual([TAGS_LIST, `${TAGS_LIST}&last=rc`, TAG_GET]);
   });
 
   it('falls back to reading the tag when the tag listing fails', async () => {

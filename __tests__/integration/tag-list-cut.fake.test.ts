@@ -1,0 +1,67 @@
+/**
+ * A tag list is not proof that a `sha256-<hex>` tag is absent: some registries cut the list
+ * short without a `Link` header. Distribution 2.8 (no referrers API, so its referrers live in
+ * `sha256-<hex>` tags) behind a STAND-IN proxy that cuts its tag list short: the referrer the
+ * cut list hides must still be found and copied.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { promote } from '../../src/engine/promote.js';
+import { getManifest, pushArtifact, pushImage, referrersTag, writeReferrersTagIndex } from '../support/oci-seed.js';
+import { clientsClosedAfterAll, promotionRequest } from '../support/promotion.js';
+import { startDistribution, type RunningRegistry } from '../support/registries.js';
+import { startTagListProxy, type TagListMode, type TagListProxy } from '../support/tag-list-proxy.js';
+
+const client = clientsClosedAfterAll();
+const SIG = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+let registry: RunningRegistry;
+beforeAll(async () => {
+  registry = await startDistribution();
+});
+afterAll(async () => registry?.stop());
+
+describe.each<[TagListMode, string]>([
+  ['cut', 'ignores n and last and cuts the list'],
+  ['pages', 'pages by last but sends no Link'],
+])('a registry that %s (%s)', (mode) => {
+  let proxy: TagListProxy;
+  beforeAll(async () => {
+    proxy = await startTagListProxy({ target: registry.url, mode, pageSize: 3 });
+  });
+  afterAll(async () => proxy?.stop());
+
+  it('still finds the referrer whose referrers tag the cut list hides, and copies it', async () => {
+    const src = registry.target(`${mode}/staging`);
+    const image = await pushImage(src, 'rc', { seed: `cut-${mode}` });
+    // Three tags sort before `rc` and `sha256-…`: a list cut at three shows neither.
+    for (const tag of ['0.1', '0.2', '0.3']) await pushImage(src, tag, { seed: `cut-${mode}` });
+    const sig = await pushArtifact(src, image.descriptor, SIG, { payload: `sig ${mode}` });
+    await writeReferrersTagIndex(src, image.digest, [sig.descriptor]);
+
+    const result = await promote(
+      client(),
+      promotionRequest(`${proxy.host}/${mode}/staging:rc`, [`${proxy.host}/${mode}/prod:1.0`]),
+      { indexSettleMs: 1 },
+    );
+
+    expect(result.referrers.map((r) => r.digest)).toEqual([sig.digest]);
+    const dst = registry.target(`${mode}/prod`);
+    expect((await getManifest(dst, sig.digest))?.digest).toBe(sig.digest);
+    const index = await getManifest(dst, referrersTag(image.digest));
+    expect(JSON.parse(Buffer.from(index!.bytes).toString()).manifests.map((d: { digest: string }) => d.digest)).toEqual(
+      [sig.digest],
+    );
+    const sourceListings = proxy.tagListRequests.filter((p) => p.startsWith(`/v2/${mode}/staging/`));
+    if (mode === 'pages') {
+      // Read to the end through `last`: [0.1 0.2 0.3], [rc sha256-…], then an empty page.
+      expect(sourceListings).toEqual([
+        '/v2/pages/staging/tags/list?n=1000',
+        '/v2/pages/staging/tags/list?n=1000&last=0.3',
+        `/v2/pages/staging/tags/list?n=1000&last=${referrersTag(image.digest)}`,
+      ]);
+    } else {
+      // The answer after the last tag repeats the list: it is not complete, so tags are read one by one.
+      expect(sourceListings).toEqual(['/v2/cut/staging/tags/list?n=1000', '/v2/cut/staging/tags/list?n=1000&last=0.3']);
+    }
+  });
+});
