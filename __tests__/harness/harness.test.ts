@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   startDistribution,
+  startDistributionV3,
   startReferrersRegistry,
   TOKEN_ISSUER,
   TOKEN_SERVICE,
@@ -60,6 +61,9 @@ const cases: Array<[string, () => Promise<RunningRegistry>]> = [
   ['distribution, no auth', () => startDistribution()],
   ['distribution, htpasswd', () => startDistribution({ auth: 'htpasswd' })],
   ['distribution, token', () => startDistribution({ auth: 'token' })],
+  ['distribution v3, no auth', () => startDistributionV3()],
+  ['distribution v3, htpasswd', () => startDistributionV3({ auth: 'htpasswd' })],
+  ['distribution v3, token', () => startDistributionV3({ auth: 'token' })],
   ['referrers registry, no auth', () => startReferrersRegistry()],
   [
     'referrers registry, basic auth',
@@ -148,7 +152,7 @@ describe.each(cases)('%s', (_name, start) => {
 
     const all = await getReferrersApi(t, image.digest);
     if (!reg.referrersApi) {
-      // distribution 2.8 has no such route: a plain-text 404, no OCI error body.
+      // distribution (2.8 and v3) has no such route: a plain-text 404, no OCI error body.
       expect(all.status).toBe(404);
       expect(all.manifests).toBeUndefined();
       expect((await reg.requests()).at(-1)).toEqual({

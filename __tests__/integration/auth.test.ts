@@ -1,6 +1,6 @@
 /**
- * Credentials against real registries: distribution 2.8 with htpasswd Basic auth and with
- * token auth (a token server of the tests signing JWTs the registry trusts), and the
+ * Credentials against real registries: distribution 2.8 and v3 with htpasswd Basic auth and
+ * with token auth (a token server of the tests signing JWTs the registry trusts), and the
  * referrers-API registry with Basic auth.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -14,7 +14,12 @@ import { loadDockerConfig } from '../../src/registry/docker-config.js';
 import { AuthenticationError, RegistryError } from '../../src/registry/errors.js';
 import { parseReference } from '../../src/oci/reference.js';
 import { listTags, pushImage } from '../support/oci-seed.js';
-import { startDistribution, startReferrersRegistry, type RunningRegistry } from '../support/registries.js';
+import {
+  startDistribution,
+  startDistributionV3,
+  startReferrersRegistry,
+  type RunningRegistry,
+} from '../support/registries.js';
 
 const USERS = [
   { username: 'pusher', password: 'pusher-secret', access: 'push' as const },
@@ -35,7 +40,8 @@ function request(registry: RunningRegistry, repo: string, tags: string[]): Promo
 }
 
 describe.each([
-  ['distribution with htpasswd', () => startDistribution({ auth: 'htpasswd', users: USERS })],
+  ['distribution 2.8 with htpasswd', () => startDistribution({ auth: 'htpasswd', users: USERS })],
+  ['distribution v3 with htpasswd', () => startDistributionV3({ auth: 'htpasswd', users: USERS })],
   ['go-containerregistry with Basic auth', () => startReferrersRegistry({ users: USERS })],
 ])('%s', (_name, start) => {
   let registry: RunningRegistry;
@@ -73,11 +79,14 @@ describe.each([
   });
 });
 
-describe('distribution with token auth', () => {
+describe.each([
+  ['distribution 2.8', startDistribution],
+  ['distribution v3', startDistributionV3],
+])('%s with token auth', (_name, start) => {
   let registry: RunningRegistry;
   let configDir: string;
   beforeAll(async () => {
-    registry = await startDistribution({ auth: 'token', users: USERS });
+    registry = await start({ auth: 'token', users: USERS });
     configDir = await mkdtemp(join(tmpdir(), 'docker-config-'));
   });
   afterAll(async () => {

@@ -1,6 +1,6 @@
 /**
  * Promotion into other repositories and registries with the whole referrers graph, against
- * real registries: distribution 2.8 (no referrers API: the action maintains the target's
+ * real registries: distribution 2.8 and v3 (no referrers API: the action maintains the target's
  * referrers tags) and go-containerregistry's registry (referrers API: no sha256-* tag at all).
  *
  * The graph: a multi-arch index with two platforms; an SBOM and a signature on the index; an
@@ -28,7 +28,12 @@ import {
   writeReferrersTagIndex,
   type SeedTarget,
 } from '../support/oci-seed.js';
-import { startDistribution, startReferrersRegistry, type RunningRegistry } from '../support/registries.js';
+import {
+  startDistribution,
+  startDistributionV3,
+  startReferrersRegistry,
+  type RunningRegistry,
+} from '../support/registries.js';
 import { expectedReferrers, seedGraph, SIG } from '../support/graph.js';
 import { clientsClosedAfterAll, promotionRequest } from '../support/promotion.js';
 
@@ -58,6 +63,7 @@ async function referrersOnTarget(registry: RunningRegistry, t: SeedTarget, subje
 
 describe.each([
   ['distribution 2.8 (no referrers API)', () => startDistribution()],
+  ['distribution v3 (no referrers API)', () => startDistributionV3()],
   ['go-containerregistry (referrers API)', () => startReferrersRegistry()],
 ])('across repositories on %s', (_name, start) => {
   let registry: RunningRegistry;
@@ -303,6 +309,42 @@ describe('across two registries with different credentials', () => {
     );
     expect(await listTags(to.target('corrupt', 'writer'))).toEqual([]);
     expect(await getManifest(to.target('corrupt', 'writer'), image.digest)).toBeNull();
+  });
+});
+
+describe.each([
+  [
+    'distribution v3',
+    'go-containerregistry (referrers API)',
+    () => startDistributionV3(),
+    () => startReferrersRegistry(),
+  ],
+  [
+    'go-containerregistry (referrers API)',
+    'distribution v3',
+    () => startReferrersRegistry(),
+    () => startDistributionV3(),
+  ],
+])('from %s to %s', (_from, _to, startFrom, startTo) => {
+  let from: RunningRegistry;
+  let to: RunningRegistry;
+  beforeAll(async () => {
+    [from, to] = await Promise.all([startFrom(), startTo()]);
+  });
+  afterAll(async () => Promise.all([from?.stop(), to?.stop()]));
+
+  it('copies the whole graph with its referrers, as the target can list them', async () => {
+    const g = await seedGraph(from, from.target('staging/app'), `v3-${from.kind}`);
+    const result = await promote(client(), request(`${from.host}/staging/app:rc`, [`${to.host}/prod/app:1.0`]));
+    expect(result.targets[0]).toMatchObject({ digest: g.index.digest, status: 'created' });
+    const dst = to.target('prod/app');
+    for (const m of Object.values(g)) expect((await getManifest(dst, m.digest))?.digest).toBe(m.digest);
+    for (const [subject, referrers] of expectedReferrers(g))
+      expect(await referrersOnTarget(to, dst, subject)).toEqual(referrers);
+    const stray = (await listTags(dst)).filter((t) => t.startsWith('sha256-')).sort();
+    expect(stray).toEqual(
+      to.referrersApi ? [] : [g.index.digest, g.amd64.digest, g.sig.digest].map(referrersTag).sort(),
+    );
   });
 });
 

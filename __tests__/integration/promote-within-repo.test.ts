@@ -19,7 +19,12 @@ import {
   type PushedManifest,
   type SeedTarget,
 } from '../support/oci-seed.js';
-import { startDistribution, startReferrersRegistry, type RunningRegistry } from '../support/registries.js';
+import {
+  startDistribution,
+  startDistributionV3,
+  startReferrersRegistry,
+  type RunningRegistry,
+} from '../support/registries.js';
 
 const SIG = 'application/vnd.dev.cosign.simplesigning.v1+json';
 const SBOM = 'application/spdx+json';
@@ -27,6 +32,7 @@ const COUNTER = 'application/vnd.example.countersignature';
 
 describe.each([
   ['distribution 2.8 (no referrers API)', () => startDistribution()],
+  ['distribution v3 (no referrers API)', () => startDistributionV3()],
   ['go-containerregistry (referrers API)', () => startReferrersRegistry()],
 ])('promotion within a repository on %s', (_name, start) => {
   let registry: RunningRegistry;

@@ -4,6 +4,9 @@
  * - startDistribution(): Debian's `docker-registry` (CNCF distribution 2.8),
  *   which has NO referrers API, optionally behind htpasswd (Basic) auth or
  *   the Docker token flow served by a small token server in this process;
+ * - startDistributionV3(): CNCF distribution v3 (`registry` v3.1.2, built
+ *   from the Go module proxy by the global setup), also without a referrers
+ *   API, with the same auth variants;
  * - startReferrersRegistry(): the Go program in ./referrers-registry
  *   (go-containerregistry's registry with the OCI 1.1 referrers API),
  *   optionally behind Basic auth.
@@ -23,7 +26,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ensureReferrersRegistry } from './global-setup.js';
+import { ensureGoTool, ensureReferrersRegistry, GO_TOOLS } from './global-setup.js';
 import type { SeedTarget } from './oci-seed.js';
 
 const execFileP = promisify(execFile);
@@ -59,7 +62,8 @@ export interface TokenServer {
 }
 
 export interface RunningRegistry {
-  kind: 'distribution' | 'referrers';
+  /** 'distribution' is 2.8 (Debian's docker-registry), 'distribution-v3' is v3.1.2. */
+  kind: 'distribution' | 'distribution-v3' | 'referrers';
   /** "127.0.0.1:PORT" */
   host: string;
   /** "http://127.0.0.1:PORT" */
@@ -119,13 +123,34 @@ process.once('exit', () => {
 // ---------------------------------------------------------------------------
 // Public API
 
-export async function startDistribution(
-  opts: {
-    auth?: AuthMode;
-    users?: RegistryUser[];
-    /** A .tar.gz of a distribution storage directory (`docker/registry/v2/...`) to start from. */
-    storage?: string;
-  } = {},
+export interface DistributionOptions {
+  auth?: AuthMode;
+  users?: RegistryUser[];
+  /** A .tar.gz of a distribution storage directory (`docker/registry/v2/...`) to start from. */
+  storage?: string;
+}
+
+/** Debian's docker-registry: distribution 2.8. */
+export function startDistribution(opts: DistributionOptions = {}): Promise<RunningRegistry> {
+  return startDistributionProcess({ kind: 'distribution', cmd: DOCKER_REGISTRY_BIN, env: {} }, opts);
+}
+
+/**
+ * distribution v3.1.2 (same configuration file, storage layout and access log
+ * as 2.8). Its OpenTelemetry exporter is switched off: by default it would
+ * send traces to localhost:4318.
+ */
+export async function startDistributionV3(opts: DistributionOptions = {}): Promise<RunningRegistry> {
+  const cmd = process.env[GO_TOOLS.distributionV3.envVar] ?? (await ensureGoTool(REPO_ROOT, GO_TOOLS.distributionV3));
+  return startDistributionProcess(
+    { kind: 'distribution-v3', cmd, env: { OTEL_TRACES_EXPORTER: 'none', OTEL_SDK_DISABLED: 'true' } },
+    opts,
+  );
+}
+
+async function startDistributionProcess(
+  program: { kind: 'distribution' | 'distribution-v3'; cmd: string; env: Record<string, string> },
+  opts: DistributionOptions,
 ): Promise<RunningRegistry> {
   const auth = opts.auth ?? 'none';
   const users = auth === 'none' ? [] : normalizeUsers(opts.users ?? DEFAULT_USERS);
@@ -167,9 +192,10 @@ export async function startDistribution(
     const appLog = join(dir, 'registry.log');
     const configFile = join(dir, 'config.yml');
     const launched = await launch({
-      name: 'docker-registry',
-      cmd: DOCKER_REGISTRY_BIN,
+      name: program.kind,
+      cmd: program.cmd,
       args: ['serve', configFile],
+      env: program.env,
       stdoutFile: accessLog,
       stderrFile: appLog,
       beforeSpawn: (port) =>
@@ -198,7 +224,7 @@ ${authYaml}`,
 
     proc = launched.proc;
     return await makeRunning({
-      kind: 'distribution',
+      kind: program.kind,
       port: launched.port,
       auth,
       users,
@@ -343,7 +369,7 @@ function freePort(): Promise<number> {
 }
 
 /**
- * Spawns a registry on a free port and waits until it serves /v2/. Both
+ * Spawns a registry on a free port and waits until it serves /v2/. All three
  * registries log "listening on 127.0.0.1:PORT" only after binding, so that
  * line (not merely an answer on the port, which could come from a parallel
  * test's registry that grabbed the port first) proves the process is ours.
@@ -355,6 +381,8 @@ async function launch(o: {
   args: string[] | ((port: number) => string[]);
   stdoutFile: string;
   stderrFile: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
   beforeSpawn?: (port: number) => Promise<void>;
 }): Promise<{ proc: ChildProcess; port: number }> {
   const attempts = 5;
@@ -379,6 +407,7 @@ async function launch(o: {
     try {
       proc = spawn(o.cmd, typeof o.args === 'function' ? o.args(port) : o.args, {
         stdio: ['ignore', out, err],
+        env: { ...process.env, ...o.env },
       });
     } finally {
       closeSync(out);

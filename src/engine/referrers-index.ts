@@ -77,7 +77,9 @@ export async function mergeIntoReferrersIndex(
     }
     wrote = true;
     const settle = Math.max(options.settleMs, 3 * took);
-    await sleep(settle * (0.5 + Math.random()));
+    // Jitter upwards only: two writers re-merging fall out of step, and neither waits less than
+    // the settle time a concurrent writer's PUT needs to land.
+    await sleep(settle * (1 + Math.random() / 2));
   }
   throw new ReferrersIndexConflictError(
     `the referrers index of ${subject} kept changing under concurrent writers; gave up after ${options.maxAttempts} attempts`,
