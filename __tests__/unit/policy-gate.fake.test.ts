@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { promote, PromotionError, type PromotionRequest } from '../../src/engine/promote.js';
 import { parseReference } from '../../src/oci/reference.js';
-import { MemoryRegistry, tagOf, type Operation } from '../support/memory-registry.js';
+import { MemoryRegistry, OCI_INDEX, tagOf, type Operation } from '../support/memory-registry.js';
 import { ATT, SBOM, seedGraph, seedImage } from '../support/memory-seed.js';
 
 const COSIGN_SIG = 'application/vnd.dev.cosign.simplesigning.v1+json';
@@ -71,5 +71,30 @@ describe('the policy gate (in-memory stand-in)', () => {
     registry.newClient();
     await promote(registry, request({ requireReferrers: [COSIGN_SIG] }), { indexSettleMs: 1 });
     expect(content.tags.get('1.0')).toBe(image.digest);
+  });
+
+  it('reads the manifests of referrers-tag entries of the required types only, once each', async () => {
+    const registry = new MemoryRegistry({ name: 'r.example', referrersApi: false });
+    const content = registry.content('app');
+    const g = seedGraph(content, { seed: 'gate-reads', referrersTags: true });
+
+    await promote(registry, request({ requireReferrers: [SBOM] }), { indexSettleMs: 1 });
+
+    const referrerDigests = new Set([g.sbom, g.sig, g.att, g.counter].map((m) => m.digest));
+    const read = registry.log.filter((op) => op.method === 'GET' && referrerDigests.has(op.reference));
+    expect(read.map((op) => op.reference)).toEqual([g.sbom.digest]);
+  });
+
+  it('does not count a referrers-tag entry whose manifest is gone, and says so', async () => {
+    const registry = new MemoryRegistry({ name: 'r.example', referrersApi: false });
+    const content = registry.content('app');
+    const image = seedImage(content, { seed: 'gone', tag: 'rc' });
+    const gone = { ...image.descriptor, digest: `sha256:${'e'.repeat(64)}`, artifactType: ATT };
+    content.putManifest({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [gone] }, tagOf(image.digest));
+
+    const err = await refusal(registry, { requireReferrers: [ATT] });
+
+    expect((err as Error).message).toBe(`require-referrers: ${image.digest} has no ${ATT}. Nothing was written.`);
+    expect(registry.log.filter(isWrite)).toEqual([]);
   });
 });

@@ -12,12 +12,13 @@ import { RegistryError } from '../../src/registry/errors.js';
 import {
   MemoryRegistries,
   MemoryRegistry,
+  OCI_INDEX,
   formatOperation,
   tagOf,
   type Operation,
 } from '../support/memory-registry.js';
 import { firstWrites, writtenBeforeWhatNamesThem } from '../support/memory-order.js';
-import { seedArtifact, seedGraph, seedImage } from '../support/memory-seed.js';
+import { COUNTER, SIG, seedArtifact, seedGraph, seedImage } from '../support/memory-seed.js';
 
 const OPTIONS = { indexSettleMs: 1, concurrency: 4 };
 const isWrite = (op: Operation) => op.method === 'PUT' || op.method === 'POST' || op.method === 'DELETE';
@@ -122,6 +123,44 @@ describe('promote() into another registry (in-memory stand-in)', () => {
     expect((err as Error).message).toMatch(/^On the target to\.example\/app: push manifest /);
     expect(to.content('app').tags.has('1.0')).toBe(false);
     expect(to.content('app').resolve(g.index.digest)).toBeUndefined();
+  });
+});
+
+describe('referrers-tag entries checked against their manifests (in-memory stand-in)', () => {
+  it('reads each referrer manifest once: the check and the copy share it', async () => {
+    const { from, g, provider } = across(false);
+
+    const result = await promote(
+      provider,
+      request('from.example/app:rc', ['to.example/app:1.0'], { requireReferrers: [SIG] }),
+      OPTIONS,
+    );
+
+    expect(result.warnings).toEqual([]);
+    for (const m of [g.sbom, g.sig, g.att, g.counter]) {
+      expect(from.log.filter((op) => op.method === 'GET' && op.reference === m.digest)).toHaveLength(1);
+    }
+  });
+
+  it('leaves out what refers to a dangling entry', async () => {
+    const { from, to, provider } = across(false);
+    const content = from.content('other');
+    const image = seedImage(content, { seed: 'below-dangling', tag: 'rc' });
+    // The index lists a manifest that is not there, and a countersignature of it is listed too.
+    const gone = { ...image.descriptor, digest: `sha256:${'d'.repeat(64)}`, artifactType: SIG };
+    const counter = seedArtifact(content, { ...image, digest: gone.digest, descriptor: gone }, COUNTER);
+    content.putManifest({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [gone] }, tagOf(image.digest));
+    content.putManifest(
+      { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [counter.descriptor] },
+      tagOf(gone.digest),
+    );
+
+    const result = await promote(provider, request('from.example/other:rc', ['to.example/other:1.0']), OPTIONS);
+
+    expect(result.referrers).toEqual([]);
+    expect(result.warnings).toHaveLength(1);
+    expect(to.content('other').manifests.has(counter.digest)).toBe(false);
+    expect([...to.content('other').tags.keys()]).toEqual(['1.0']);
   });
 });
 

@@ -2,6 +2,7 @@
  * What a promotion demands of the source and what it takes along: the policy gate
  * (require-referrers), the referrer-types selection, and cosign's tag-based attachments.
  */
+import type { ReferrerChecks } from './referrer-checks.js';
 import type { ReferrerInfo } from './referrers.js';
 import { PromotionError } from './request.js';
 import { referrersTagFor } from '../oci/digest.js';
@@ -32,12 +33,15 @@ export interface GateOptions {
   required: string[];
   /** `root`: on the promoted manifest; `per-platform`: on every child of an index. */
   scope: 'root' | 'per-platform';
+  /** Where a referrer listed by a referrers tag is checked against its manifest. */
+  checks: ReferrerChecks;
 }
 
 /**
  * The policy gate: every required artifact type must be among the referrers of the promoted
  * manifest (scope `root`) or of every child of the index (`per-platform`), before any write.
- * Cosign's `.sig`/`.att`/`.sbom` tags count for the types they carry.
+ * Cosign's `.sig`/`.att`/`.sbom` tags count for the types they carry. A referrer counts only
+ * where its manifest is in the source and names that subject (see ReferrerChecks).
  */
 export async function checkRequiredReferrers(
   source: Repository,
@@ -50,9 +54,17 @@ export async function checkRequiredReferrers(
     options.scope === 'per-platform' && parsed.isIndex ? parsed.manifests.map((m) => m.digest) : [manifest.digest];
   const missing: string[] = [];
   for (const subject of subjects) {
-    const have = new Set<string>(
-      referrers.filter((r) => r.subject === subject && r.artifactType).map((r) => r.artifactType!),
-    );
+    const have = new Set<string>();
+    for (const type of options.required) {
+      // A referrers tag's entry counts once its manifest proved it: one read per required type
+      // at most, while the candidates of that type last.
+      for (const r of referrers.filter((x) => x.subject === subject && x.artifactType === type)) {
+        if (!(await options.checks.check(r)).dangling) {
+          have.add(type);
+          break;
+        }
+      }
+    }
     for (const suffix of COSIGN_SUFFIXES) {
       const types: readonly string[] = COSIGN_ATTACHMENTS[suffix];
       if (!options.required.some((t) => types.includes(t))) continue;

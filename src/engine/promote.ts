@@ -1,6 +1,7 @@
 import { onSide } from './copy-error.js';
 import { emptyStats, type CopyStats } from './copy.js';
 import { checkRequiredReferrers, selectReferrers } from './policy.js';
+import { ReferrerChecks } from './referrer-checks.js';
 import { mapLimit, settleAll } from './pool.js';
 import { discoverPromotionReferrers, type Discovery } from './referrers.js';
 import {
@@ -106,11 +107,14 @@ export async function promote(
   if (lookUpReferrers) log.info(`Found ${discovery.referrers.length} referrer(s)`);
 
   // 3. The policy gate (a refusal is not a registry failure: its message stands without a
-  // side), then the referrers to copy.
+  // side), then the referrers to copy. Entries of referrers tags count once their manifests
+  // prove them, checked where the gate or a copy reads them.
+  const checks = new ReferrerChecks(source, log);
   if (request.requireReferrers?.length) {
     await checkRequiredReferrers(source, manifest, discovery.referrers, {
       required: request.requireReferrers,
       scope: request.requireReferrersScope ?? 'root',
+      checks,
     });
     log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
   }
@@ -133,6 +137,7 @@ export async function promote(
           target: group.repo,
           manifest,
           referrers: toCopy,
+          checks,
           copyReferrers: request.copyReferrers,
           dryRun: request.dryRun,
           // A tag there that already names the digest proves the whole image graph is there.
@@ -200,14 +205,14 @@ export async function promote(
     size: manifest.size,
     dryRun: request.dryRun,
     targets: tagging.flatMap((t) => t.results),
-    referrers: discovery.referrers,
+    referrers: discovery.referrers.filter((r) => !checks.isDropped(r.digest)),
     referrersLookedUp: lookUpReferrers,
     capabilities,
     referrersTags: copies.flatMap((c) => c.referrersTags),
     copy: sumStats(copies.map((c) => c.stats)),
     plan: copies.map((c) => c.plan),
     strayReferrersTags: stray.tags,
-    warnings: [...discovery.warnings, ...stray.warnings],
+    warnings: [...discovery.warnings, ...checks.warnings(), ...stray.warnings],
   };
 }
 

@@ -17,6 +17,11 @@ export interface ReferrerInfo {
   annotations?: Record<string, string>;
   /** How deep below the promoted manifest: 1 for its direct referrers. */
   depth: number;
+  /**
+   * Where the source listed it: the referrers API's list is the registry's own (trusted); an
+   * entry of a referrers tag is checked against its manifest before it counts (ReferrerChecks).
+   */
+  listedBy?: 'referrers API' | 'referrers tag';
 }
 
 export interface DiscoverOptions {
@@ -87,6 +92,7 @@ export async function discoverReferrers(
           subject: level[i]!,
           ...(d.annotations && { annotations: d.annotations }),
           depth,
+          listedBy: listing.source === 'api' ? 'referrers API' : 'referrers tag',
         });
         next.push(d.digest);
       }

@@ -5,6 +5,7 @@ import type { Logger } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
 import { settleAll } from './pool.js';
 import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrers-index.js';
+import type { ReferrerChecks } from './referrer-checks.js';
 import { referrerDescriptor, type ReferrerInfo } from './referrers.js';
 import { referrersTagFor } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
@@ -18,6 +19,8 @@ export interface TargetCopySpec {
   manifest: FetchedManifest;
   /** The referrers to copy (already selected by referrer-types). */
   referrers: ReferrerInfo[];
+  /** Where an entry of the source's referrers tags is checked before it is copied (shared by all targets). */
+  checks: ReferrerChecks;
   copyReferrers: boolean;
   /** Reads what a copy would read and writes nothing. */
   dryRun: boolean;
@@ -115,6 +118,11 @@ export class TargetCopy {
     for (const depth of depths) {
       const bySubject = new Map<string, ReferrerInfo[]>();
       for (const r of referrers.filter((x) => x.depth === depth)) {
+        // What refers to a dangling entry stays behind with it.
+        if (this.spec.checks.isDropped(r.subject)) {
+          await this.spec.checks.check(r);
+          continue;
+        }
         bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
       }
       // Every subject at once: the requests take slots of the copy's limit, the waits do not.
@@ -160,10 +168,14 @@ export class TargetCopy {
       ofSubject
         .filter((r) => !listed.has(r.digest))
         .map(async (referrer) => {
+          // An entry of the source's referrers tag is copied only once its manifest proved it
+          // (and those bytes serve the copy); a dangling one stays behind.
+          const check = await this.copier.limit(() => this.spec.checks.check(referrer));
+          if (check.dangling) return undefined;
           // Not listed by the API means absent; not listed in a referrers tag may still be
           // present (a run that died before updating the index), so check then.
           const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
-          const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), undefined, {
+          const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
             assumeAbsent,
             ...(subjectCopied && { after: subjectCopied }),
             node: referrerNode(referrer),
@@ -173,10 +185,17 @@ export class TargetCopy {
     );
     if (subjectCopied) await subjectCopied;
     const api = await this.referrersApi();
-    this.recordListed(ofSubject, listed, api);
-    if (api) this.unverified.push(...unconfirmedByOciSubject(subject, copied));
-    if (api === true || ofSubject.every((r) => listed.has(r.digest))) return;
-    await this.updateReferrersTag(subject, ofSubject, api);
+    const kept = ofSubject.filter((r) => !this.spec.checks.isDropped(r.digest));
+    this.recordListed(kept, listed, api);
+    if (api)
+      this.unverified.push(
+        ...unconfirmedByOciSubject(
+          subject,
+          copied.filter((c) => c !== undefined),
+        ),
+      );
+    if (api === true || kept.every((r) => listed.has(r.digest))) return;
+    await this.updateReferrersTag(subject, kept, api);
   }
 
   /** What the target lists as referrers of a subject that was there before this run. */
