@@ -43,6 +43,8 @@ export interface GraphCopyOptions {
   dryRun?: boolean;
   /** Where each node's fate is recorded. */
   plan?: PlanRecorder;
+  /** Told of each manifest the copy takes on (copied, or found there), once, as it does. */
+  onManifest?: (digest: string) => void;
 }
 
 /** How a manifest shows in the plan, where the caller knows more than the copy (a referrer). */
@@ -122,6 +124,7 @@ export class GraphCopier {
       // A failure before the check is reported by the copy itself; the expansion then says "absent".
       p.catch(() => expanded(true));
       this.manifests.set(descriptor.digest, p);
+      this.options.onManifest?.(descriptor.digest);
     } else if (options.after) {
       // Already being copied for another reason (a referrer that is also in the image graph):
       // done only once what it must follow is there too.
@@ -154,6 +157,7 @@ export class GraphCopier {
     this.note(descriptor, 'present', node);
     this.stats.manifestsPresent++;
     this.options.hooks?.onSkipped?.(descriptor);
+    this.options.onManifest?.(descriptor.digest);
   }
 
   /** Resolves when the copy of the manifest is complete (at once for one this copy does not handle). */

@@ -1,5 +1,5 @@
 import { onSide } from './copy-error.js';
-import { copyCosignAttachments, type CosignCopyContext } from './cosign-attachments.js';
+import { CosignAttachments } from './cosign-attachments.js';
 import { GraphCopier, type CopyHooks, type CopyOutcome, type CopyStats } from './copy.js';
 import type { Logger } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
@@ -8,7 +8,8 @@ import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrer
 import type { ReferrerChecks } from './referrer-checks.js';
 import { referrerDescriptor, type ReferrerInfo } from './referrers.js';
 import { referrersTagFor } from '../oci/digest.js';
-import { MediaType } from '../oci/media-types.js';
+import { parseManifest } from '../oci/manifest.js';
+import { MediaType, isManifestMediaType } from '../oci/media-types.js';
 import { formatReferenceIn, formatRepository } from '../oci/reference.js';
 import type { FetchedManifest, Repository } from '../registry/types.js';
 
@@ -53,8 +54,8 @@ export interface TargetCopyReport {
 export class TargetCopy {
   private readonly copier: GraphCopier;
   private readonly plan: PlanRecorder;
-  /** Where cosign's tag attachments of a manifest this copy handles are copied with it. */
-  private readonly cosign: CosignCopyContext;
+  /** cosign's tag attachments of every manifest this copy handles, copied with it. */
+  private readonly attachments: CosignAttachments;
   /** Per subject: the referrers the target lists already (a subject this run creates has none). */
   private readonly listedOnTarget = new Map<string, Set<string>>();
   private readonly referrersTags: string[] = [];
@@ -71,16 +72,17 @@ export class TargetCopy {
       dryRun: spec.dryRun,
       plan: this.plan,
       ...(spec.hooks && { hooks: spec.hooks }),
+      // With the referrers, each manifest's cosign attachments, as soon as the copy takes it on.
+      ...(spec.copyReferrers && { onManifest: (digest: string) => this.attachments.copyFor(digest) }),
     });
-    this.cosign = {
+    this.attachments = new CosignAttachments({
       source: spec.source,
       target: spec.target,
       copier: this.copier,
       plan: this.plan,
       dryRun: spec.dryRun,
-      concurrency: spec.concurrency,
       logger: spec.logger,
-    };
+    });
   }
 
   async run(): Promise<TargetCopyReport> {
@@ -88,8 +90,17 @@ export class TargetCopy {
     const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
     if (this.spec.rootPresent) this.copier.knownPresent(root);
     const work: Promise<unknown>[] = [this.copier.copyManifest(root, manifest)];
-    if (this.spec.copyReferrers) work.push(this.copyReferrers());
-    await settleAll(work);
+    if (this.spec.copyReferrers) work.push(this.copyReferrers(), this.attachToChildren());
+    // The attachments go on while the graph is copied; a failure of the graph is the one told.
+    const graph = await settleAll(work).then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
+    const attached = await this.attachments.done().then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
+    if (graph ?? attached) throw (graph ?? attached)!.err;
     const stats = { ...this.copier.stats };
     const would = this.spec.dryRun ? '[dry run] would be: ' : '';
     this.spec.logger.info(
@@ -128,7 +139,20 @@ export class TargetCopy {
       // Every subject at once: the requests take slots of the copy's limit, the waits do not.
       await settleAll([...bySubject].map(([subject, ofSubject]) => this.copyReferrersOf(subject, ofSubject)));
     }
-    await copyCosignAttachments(this.cosign, manifest.digest);
+  }
+
+  /**
+   * The cosign attachments of the children of the promoted index (`cosign sign --recursive`)
+   * are copied even where the target had the index already, so the copy does not walk them.
+   * Started once the index's check answered: a child this run copies is then known to the copy,
+   * so its attachments' tags wait for it.
+   */
+  private async attachToChildren(): Promise<void> {
+    const { manifest } = this.spec;
+    await this.copier.willCreate(manifest.digest);
+    for (const child of parseManifest(manifest.bytes, manifest.mediaType).manifests) {
+      if (isManifestMediaType(child.mediaType)) this.attachments.copyFor(child.digest);
+    }
   }
 
   /**
@@ -186,6 +210,8 @@ export class TargetCopy {
     if (subjectCopied) await subjectCopied;
     const api = await this.referrersApi();
     const kept = ofSubject.filter((r) => !this.spec.checks.isDropped(r.digest));
+    // A referrer the target listed already: its attachments may still be missing there.
+    for (const r of kept) this.attachments.copyFor(r.digest);
     this.recordListed(kept, listed, api);
     if (api)
       this.unverified.push(
