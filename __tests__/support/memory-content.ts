@@ -10,8 +10,8 @@ import type { FetchedManifest } from '../../src/registry/types.js';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 export type OperationMethod = 'HEAD' | 'GET' | 'PUT' | 'POST' | 'DELETE';
-/** What an operation touches: `referrers` is the referrers API, `tags` the tag listing. */
-export type OperationKind = 'manifest' | 'blob' | 'referrers' | 'tags' | 'mount';
+/** What an operation touches: `referrers` is the referrers API, `tags` the tag listing, `base` GET /v2/. */
+export type OperationKind = 'manifest' | 'blob' | 'referrers' | 'tags' | 'mount' | 'base';
 
 export interface Operation {
   /** Order across every MemoryRegistry of the test process. */

@@ -39,6 +39,8 @@ export interface MemoryRegistryOptions {
   blobMount: boolean;
   /** GitLab: a `sha256-<hex>` that is not a tag resolves to the manifest `sha256:<hex>` itself. */
   digestAlias: boolean;
+  /** GitLab: GET /v2/ names the registry (Gitlab-Container-Registry-Version), so the alias is known before any write. */
+  announcesDigestAlias: boolean;
   /**
    * With the API: whether it answers this subject with a list; false answers it as some
    * registries in the field do for one subject (404, not a list).
@@ -59,6 +61,9 @@ export class MemoryRegistry implements RepositoryProvider {
   private readonly repositories = new Map<string, MemoryRepository>();
   /** What the client learned of the registry's referrers API, shared by its repositories. */
   learnedReferrersApi: boolean | undefined;
+  /** What the client learned of the digest alias (from any repository, or GET /v2/), and its GET /v2/. */
+  learnedDigestAlias: boolean | undefined;
+  askedBase: Promise<boolean> | undefined;
 
   constructor(options: Partial<MemoryRegistryOptions> = {}) {
     const referrersApi = options.referrersApi ?? true;
@@ -68,6 +73,7 @@ export class MemoryRegistry implements RepositoryProvider {
       ociSubject: referrersApi,
       blobMount: true,
       digestAlias: false,
+      announcesDigestAlias: false,
       etags: false,
       apiListsSubject: () => true,
       hooks: {},
@@ -104,6 +110,8 @@ export class MemoryRegistry implements RepositoryProvider {
   newClient(): void {
     this.repositories.clear();
     this.learnedReferrersApi = undefined;
+    this.learnedDigestAlias = undefined;
+    this.askedBase = undefined;
   }
 
   /** Logs the operation and runs the `before` hook; returns the operation for `after`. */

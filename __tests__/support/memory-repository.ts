@@ -66,7 +66,22 @@ export class MemoryRepository implements Repository {
 
   capabilities(): RepositoryCapabilities {
     const referrersApi = this.owner.learnedReferrersApi;
-    return { ...this.caps, ...(referrersApi !== undefined && { referrersApi }) };
+    const alias = this.caps.referrersTagAliasesDigest ?? this.owner.learnedDigestAlias;
+    return {
+      ...this.caps,
+      ...(referrersApi !== undefined && { referrersApi }),
+      ...(alias !== undefined && { referrersTagAliasesDigest: alias }),
+    };
+  }
+
+  /** GitLab's GET /v2/ names the registry; asked once per registry, as the client does. */
+  announcesDigestAlias(): Promise<boolean> {
+    if (this.capabilities().referrersTagAliasesDigest === true) return Promise.resolve(true);
+    this.owner.askedBase ??= this.run('GET', 'base', '', () => this.options.announcesDigestAlias);
+    return this.owner.askedBase.then((announced) => {
+      if (announced) this.owner.learnedDigestAlias = true;
+      return announced;
+    });
   }
 
   // --- manifests ---------------------------------------------------------------------------
@@ -225,6 +240,7 @@ export class MemoryRepository implements Repository {
       if (!found) return { exists: false, descriptors: [] };
       if (found.digest === subject) {
         this.caps.referrersTagAliasesDigest = true;
+        this.owner.learnedDigestAlias = true;
         throw new ReferrersTagContentError(`${this.registry} answers ${tag} with the subject itself`, { alias: true });
       }
       const json = JSON.parse(Buffer.from(found.manifest.bytes).toString('utf8')) as ManifestJson;

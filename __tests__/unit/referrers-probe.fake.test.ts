@@ -263,6 +263,57 @@ describe('referrers tag reader (fake registry)', () => {
   });
 });
 
+describe("GitLab's digest alias, known before writing (fake registry)", () => {
+  it('learns from GET /v2/ that the registry is GitLab, once per registry', async () => {
+    routes = {
+      'GET /v2/': (_q, r) =>
+        r
+          .writeHead(200, { 'content-type': 'application/json', 'gitlab-container-registry-version': '4.14.0-gitlab' })
+          .end('{}'),
+    };
+    seen.length = 0;
+    const c = new RegistryClient({ plainHttp: true });
+    clients.push(c);
+    const a = c.repository({ registry: host, repository: 'a/b' }, 'pull');
+    const other = c.repository({ registry: host, repository: 'c/d' }, 'pull');
+
+    expect(await a.announcesDigestAlias()).toBe(true);
+    expect(await other.announcesDigestAlias()).toBe(true);
+    expect(seen).toEqual(['GET /v2/']);
+    expect(other.capabilities()).toEqual({ referrersTagAliasesDigest: true });
+  });
+
+  it('takes a registry without the header, or whose GET /v2/ fails, as not saying so', async () => {
+    for (const handler of [
+      (_q: IncomingMessage, r: ServerResponse) =>
+        r.writeHead(200, { 'docker-distribution-api-version': 'registry/2.0' }).end('{}'),
+      (_q: IncomingMessage, r: ServerResponse) => r.writeHead(404).end(),
+    ]) {
+      routes = { 'GET /v2/': handler };
+      const r = repo();
+      expect(await r.announcesDigestAlias()).toBe(false);
+      expect(r.capabilities().referrersTagAliasesDigest).toBeUndefined();
+    }
+  });
+
+  it('takes what one repository saw of the alias for the other repositories of its registry', async () => {
+    routes = {
+      [TAG_GET]: (_q, r) =>
+        r.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(SUBJECT_BODY),
+    };
+    const c = new RegistryClient({ plainHttp: true });
+    clients.push(c);
+    await expect(
+      c.repository({ registry: host, repository: 'a/b' }, 'pull').readReferrersIndex(SUBJECT),
+    ).rejects.toThrow(/with the subject manifest itself/);
+    seen.length = 0;
+    const other = c.repository({ registry: host, repository: 'c/d' }, 'pull');
+    expect(other.capabilities()).toEqual({ referrersTagAliasesDigest: true });
+    expect(await other.announcesDigestAlias()).toBe(true);
+    expect(seen).toEqual([]);
+  });
+});
+
 describe('referrers API answers as registries in the field send them (fake registry)', () => {
   const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
   const answer =

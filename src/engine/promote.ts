@@ -13,6 +13,7 @@ import {
   type PromotionResult,
 } from './request.js';
 import { reviewStrayReferrersTags } from './stray-tags.js';
+import { refuseTargetsWithoutReferrersIndex } from './target-checks.js';
 import { tagTargets } from './tagging.js';
 import { TargetCopy, type TargetCopyReport } from './target-copy.js';
 import { verifyPromotion, type Unproved } from './verify.js';
@@ -123,8 +124,18 @@ export async function promote(
     log.info(`referrer-types selects ${toCopy.length} of ${discovery.referrers.length} referrer(s) to copy`);
   }
 
-  // 4. The overwrite guard.
+  // 4. The overwrite guard, and targets that could not list the referrers copied there.
   if (request.overwrite === false) refuseToMoveTags(before, manifest);
+  const listedOnTargets = await refuseTargetsWithoutReferrersIndex(
+    toCopy.length === 0 || !request.copyReferrers
+      ? []
+      : groups
+          .filter((group) => !group.isSource)
+          .map((group) => ({
+            repo: group.repo,
+            existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
+          })),
+  );
 
   // 5. Every graph first (into each other repository at once), every tag after: a failed copy
   // leaves no tag moved anywhere.
@@ -142,6 +153,7 @@ export async function promote(
           dryRun: request.dryRun,
           // A tag there that already names the digest proves the whole image graph is there.
           rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
+          ...(listedOnTargets.has(group.repo) && { listed: listedOnTargets.get(group.repo)! }),
           concurrency: opts.concurrency,
           logger: log,
           indexSettleMs: opts.indexSettleMs,

@@ -1,6 +1,7 @@
-import { onSide } from './copy-error.js';
+import { causeOf, onSide } from './copy-error.js';
 import { CosignAttachments } from './cosign-attachments.js';
 import { GraphCopier, type CopyHooks, type CopyOutcome, type CopyStats } from './copy.js';
+import { aliasRefusal, type ListedOnTarget } from './target-checks.js';
 import type { Logger } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
 import { settleAll } from './pool.js';
@@ -11,6 +12,7 @@ import { referrersTagFor } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import { MediaType, isManifestMediaType } from '../oci/media-types.js';
 import { formatReferenceIn, formatRepository } from '../oci/reference.js';
+import { ReferrersTagContentError } from '../registry/errors.js';
 import type { FetchedManifest, Repository } from '../registry/types.js';
 
 /** One target repository in another repository than the source: what to copy there, and how. */
@@ -27,6 +29,8 @@ export interface TargetCopySpec {
   dryRun: boolean;
   /** A tag in the target already names the manifest: its whole image graph is there. */
   rootPresent: boolean;
+  /** What the target's checks before any write read of its referrers of a digest it has. */
+  listed?: ListedOnTarget;
   concurrency: number;
   logger: Logger;
   hooks?: CopyHooks;
@@ -65,6 +69,7 @@ export class TargetCopy {
   private referrersApiAnswer?: Promise<boolean | undefined>;
 
   constructor(private readonly spec: TargetCopySpec) {
+    if (spec.listed) this.listedOnTarget.set(spec.listed.subject, spec.listed.digests);
     this.plan = new PlanRecorder(formatRepository(spec.target));
     this.copier = new GraphCopier(spec.source, spec.target, {
       concurrency: spec.concurrency,
@@ -276,7 +281,18 @@ export class TargetCopy {
         limit: (fn) => this.copier.limit(fn),
         dryRun,
       }),
-    );
+    ).catch((err: unknown) => {
+      // The one case the checks before the first write cannot tell (see target-checks.ts).
+      const cause = causeOf(err);
+      if (!(cause instanceof ReferrersTagContentError) || !cause.alias) throw err;
+      throw aliasRefusal(
+        target,
+        `seen when ${formatReferenceIn(target, tag)} was read, before it was written`,
+        dryRun
+          ? 'Nothing was written (dry run).'
+          : 'Part of the graph was copied there; no referrers tag was written and no tag moved.',
+      );
+    });
     const written = merge.wrote || merge.wouldWrite === true;
     this.plan.record({
       kind: 'referrers-tag',

@@ -5,6 +5,10 @@ export type ReferrersApiMode = 'auto' | boolean;
 /** What the run learned about a registry as a whole, shared by its repositories. */
 export interface RegistryKnowledge {
   referrersApi?: boolean;
+  /** The registry answers `sha256-<hex>` with the manifest `sha256:<hex>` itself (GitLab). */
+  digestAlias?: boolean;
+  /** Its answer to GET /v2/, asked once: whether it names itself GitLab's registry. */
+  announcesDigestAlias?: Promise<boolean>;
 }
 
 /** Abilities that count as there once the registry showed them (a 201 mount, an OCI-Subject). */
@@ -46,13 +50,36 @@ export class CapabilityState {
     this.caps[ability] = shown || (this.caps[ability] ?? false);
   }
 
-  /** The registry resolves `sha256-<hex>` to the subject manifest itself (GitLab). */
+  /**
+   * The registry resolves `sha256-<hex>` to the subject manifest itself (GitLab): a way of the
+   * registry's, so what one repository showed stands for the others.
+   */
   observeDigestAlias(): void {
     this.caps.referrersTagAliasesDigest = true;
+    this.registry.digestAlias = true;
+  }
+
+  /** Known to alias digests, here or in another repository of the registry. */
+  digestAlias(): boolean | undefined {
+    return this.caps.referrersTagAliasesDigest ?? this.registry.digestAlias;
+  }
+
+  /** Asks `ask` once per registry; a `true` answer is learned as the alias. */
+  announcesDigestAlias(ask: () => Promise<boolean>): Promise<boolean> {
+    this.registry.announcesDigestAlias ??= ask();
+    return this.registry.announcesDigestAlias.then((announced) => {
+      if (announced) this.observeDigestAlias();
+      return announced;
+    });
   }
 
   snapshot(): RepositoryCapabilities {
     const referrersApi = this.referrersApi();
-    return { ...this.caps, ...(referrersApi !== undefined && { referrersApi }) };
+    const referrersTagAliasesDigest = this.digestAlias();
+    return {
+      ...this.caps,
+      ...(referrersApi !== undefined && { referrersApi }),
+      ...(referrersTagAliasesDigest !== undefined && { referrersTagAliasesDigest }),
+    };
   }
 }

@@ -196,4 +196,8 @@ class HttpRepository implements Repository {
   deleteTag(tag: string): Promise<void> {
     return this.tags.deleteTag(tag);
   }
+
+  announcesDigestAlias(): Promise<boolean> {
+    return this.referrers.announcesDigestAlias();
+  }
 }

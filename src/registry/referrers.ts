@@ -9,6 +9,7 @@ import { matchesDigest, referrersTagFor } from '../oci/digest.js';
 import { isMeantAsOciIndex, parseReferrersIndex, type Descriptor } from '../oci/manifest.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType } from '../oci/media-types.js';
 import { dedupeDescriptors, encodeReferrersIndex } from '../oci/referrers-index.js';
+import { UserFacingError } from '../oci/user-facing-error.js';
 
 export interface ReferrersLimits {
   /** Bound on descriptors in one referrers list (the input max-referrers); more is an error. */
@@ -86,6 +87,31 @@ export class Referrers implements ReferrersIndexStore {
         { alias: false },
       );
     }
+  }
+
+  /**
+   * Whether the registry is known, or says, to answer `sha256-<hex>` with the manifest itself,
+   * before anything is written: GitLab's container registry names itself on `GET /v2/` with the
+   * header `Gitlab-Container-Registry-Version` (gitlab-org/container-registry, "Custom Headers on
+   * GET /v2/"). Asked once per registry; an answer without it, or a failed one, says nothing.
+   */
+  async announcesDigestAlias(): Promise<boolean> {
+    if (this.caps.digestAlias() === true) return true;
+    return this.caps.announcesDigestAlias(async () => {
+      try {
+        const res = await this.exchange.send({
+          method: 'GET',
+          path: `${this.exchange.origin}/v2/`,
+          operation: 'check the API of',
+          reference: this.exchange.registry,
+          maxResponseBytes: MAX_MANIFEST_BYTES,
+        });
+        return res.status === 200 && res.header('gitlab-container-registry-version') !== undefined;
+      } catch (err) {
+        if (err instanceof UserFacingError) return false;
+        throw err;
+      }
+    });
   }
 
   /** distribution-spec v1.1 "Pushing Manifests with Subject", for a registry without the API. */

@@ -79,6 +79,12 @@ export interface Repository extends ManifestStore, ReferrerLister, BlobStore, Re
   listReferrersFromApi(subject: string): Promise<ReferrersListing | undefined>;
   /** DELETE of a tag (distribution-spec "Deleting tags"); the manifest stays. */
   deleteTag(tag: string): Promise<void>;
+  /**
+   * Whether the registry is known, or says on `GET /v2/` (GitLab's header), to answer
+   * `sha256-<hex>` with the manifest `sha256:<hex>` itself, so that it cannot hold a referrers
+   * index. Asked once per registry; false when it does not say so.
+   */
+  announcesDigestAlias(): Promise<boolean>;
 }
 
 /** Read only, or read and write: decides the token scopes asked for. */
