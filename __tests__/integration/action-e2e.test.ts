@@ -64,9 +64,8 @@ describe('dist/index.js end to end', () => {
       },
     });
     expect(JSON.parse(run.outputs['referrers-tags']!)).toEqual([]);
-    expect(run.summary).toContain(
-      `| <code>${registry.host}/acme/e2e:latest</code> | <code>${image.digest}</code> | created |`,
-    );
+    expect(run.summary).toContain(`Source <code>${registry.host}/acme/e2e:rc</code> is <code>${image.digest}</code>`);
+    expect(run.summary).toContain(`| <code>${registry.host}/acme/e2e:latest</code> | created | no such tag |`);
     expect(run.summary).toContain('### Referrers (1)');
     checkMarkdownStructure(run.summary);
     // Every request this run made, counted: GET rc, the referrers probe, the tag list, the
