@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
-import { credentialResolver } from './credentials.js';
+import { CredentialChain } from './credentials.js';
+import { runIdentity } from './github-context.js';
 import { parseInputs } from './inputs.js';
 import { boundBufferGarbage } from './memory.js';
 import { buildOutputs } from './outputs.js';
@@ -29,10 +30,11 @@ export async function run(): Promise<void> {
       core.setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
     }
     const dockerConfig = await loadDockerConfig(process.env, (s) => core.setSecret(s));
+    const credentials = new CredentialChain({ inputs, dockerConfig, identity: runIdentity });
     client = new RegistryClient({
       plainHttp: inputs.plainHttp,
       referrersApi: inputs.referrersApi,
-      credentials: credentialResolver(inputs, dockerConfig, process.env['GITHUB_ACTOR']),
+      credentials: credentials.resolve,
       onSecret: (s) => core.setSecret(s),
       timeoutMs: inputs.timeoutMs,
       retry: {
@@ -65,7 +67,9 @@ export async function run(): Promise<void> {
     for (const w of warnings) core.warning(w);
     for (const [name, value] of Object.entries(buildOutputs(result))) core.setOutput(name, value);
     if (process.env['GITHUB_STEP_SUMMARY']) {
-      await core.summary.addRaw(renderSummary(result, { traffic, warnings })).write();
+      // @actions/github is loaded here, after the work, not at start (see github-context.ts).
+      const runUrl = (await runIdentity().catch(() => undefined))?.runUrl;
+      await core.summary.addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) })).write();
     }
   } catch (err) {
     if (err instanceof UserFacingError) {
