@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
-/** Layering (../shared/DESIGN.md): action -> engine -> registry -> registry/http; oci is a leaf. */
+/** Layering (README, "Development"): action -> engine -> registry -> registry/http; oci is a leaf. */
 const restrict = (files, patterns) => ({
   files,
   rules: { 'no-restricted-imports': ['error', { patterns }] },

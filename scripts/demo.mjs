@@ -1,177 +1,118 @@
 #!/usr/bin/env node
-// `npm run demo`: the action end to end against a throwaway local registry.
-// Starts Debian's docker-registry (distribution 2.8, no referrers API) on a free loopback
-// port, pushes an image `demo/app:rc` with a signature that refers to it (and the referrers
-// tag index a client keeps on such a registry), runs the built dist/index.js the way the
-// runner does to promote rc to 1.2.3 and latest, prints the outputs and the job summary,
-// shows that no referrers tag was created or changed, and runs it once more (unchanged).
-// Then it promotes rc into another repository, prod/app, with its signature: a dry run first
-// (the plan in the job summary, nothing written), then for real (the referrers tag it wrote).
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+// The action end to end against a throwaway local registry (`bash scripts/demo.sh` installs
+// what this needs, then runs it; `npm run demo` runs it on a machine that has it all).
+//
+// Starts a registry without the referrers API on a free loopback port, pushes `demo/app:rc`
+// with a signature and an SBOM that refer to it (listed, as on such registries, in the
+// referrers tag `sha256-<hex>`), then runs the built dist/index.js the way the runner does:
+//   1. retag rc as 1.2.3 and latest: the outputs say which referrers it found and what the
+//      registry can do, and the referrers tag is left exactly as it was;
+//   2. the same again: nothing is written;
+//   3. into another repository, prod/app, with the referrers: a dry run (the plan), then for real.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { MT, repository, runAction, startRegistry } from './lib/throwaway.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'oci-promote-demo-'));
-const sha256 = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
-const host = `127.0.0.1:${port}`;
-writeFileSync(
-  join(dir, 'config.yml'),
-  `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: ${host}\n`,
-);
-const registry = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-registry.on('error', () => {
-  console.error('docker-registry is not installed: apt-get install docker-registry');
-  process.exit(1);
-});
-const cleanup = () => {
-  registry.kill();
-  rmSync(dir, { recursive: true, force: true });
+const registry = await startRegistry(join(dir, 'registry'));
+let failed = false;
+const check = (ok, what) => {
+  console.log(`${ok ? '✓' : '✗'} ${what}`);
+  if (!ok) failed = true;
 };
+const json = (text) => JSON.stringify(JSON.parse(text), null, 2).replace(/\n/g, '\n    ');
 
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`http://${host}/v2/`)).ok) break;
-    } catch {
-      if (i > 100) throw new Error(`docker-registry did not start on ${host}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const app = repository(registry.host, 'demo/app');
+  const image = await app.image('rc', 'hello from the demo layer\n');
+  const signature = await app.referrer(image, MT.sigstore, 'a signature, for the demo');
+  const sbom = await app.referrer(image, MT.spdx, '{"spdxVersion":"SPDX-2.3","name":"demo"}');
+  const referrersTag = await app.referrersTag(image, [signature, sbom]);
+  const tagsBefore = await app.tags();
+  const indexBefore = await app.get(referrersTag);
+  const source = `${registry.host}/demo/app:rc`;
 
-  const base = `http://${host}/v2/demo/app`;
-  const pushBlob = async (bytes, mediaType) => {
-    const digest = sha256(bytes);
-    const start = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
-    const location = new URL(start.headers.get('location'), base);
-    location.searchParams.set('digest', digest);
-    const put = await fetch(location, {
-      method: 'PUT',
-      body: bytes,
-      headers: { 'content-type': 'application/octet-stream' },
-    });
-    if (put.status !== 201) throw new Error(`blob upload answered ${put.status}`);
-    return { mediaType, digest, size: bytes.length };
-  };
-  const pushManifest = async (ref, manifest) => {
-    const bytes = Buffer.from(JSON.stringify(manifest));
-    const res = await fetch(`${base}/manifests/${ref}`, {
-      method: 'PUT',
-      body: bytes,
-      headers: { 'content-type': manifest.mediaType },
-    });
-    if (res.status !== 201) throw new Error(`manifest push answered ${res.status}`);
-    return { mediaType: manifest.mediaType, digest: sha256(bytes), size: bytes.length };
-  };
+  console.log(`Registry: ${registry.label}, no referrers API, on ${registry.host}`);
+  console.log(`Pushed demo/app:rc = ${image.digest}`);
+  console.log(`  with a signature ${signature.digest} (${MT.sigstore})`);
+  console.log(`  and an SBOM      ${sbom.digest} (${MT.spdx}),`);
+  console.log(`  both listed in the referrers tag ${referrersTag}`);
+  console.log(`Tags: ${tagsBefore.join(', ')}\n`);
 
-  const layer = await pushBlob(Buffer.from('hello from the demo layer\n'), 'application/vnd.oci.image.layer.v1.tar');
-  const config = await pushBlob(
-    Buffer.from(
-      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } }),
-    ),
-    'application/vnd.oci.image.config.v1+json',
-  );
-  const image = await pushManifest('rc', {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config,
-    layers: [layer],
-  });
-  const empty = await pushBlob(Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
-  const payload = await pushBlob(
-    Buffer.from('a signature, for the demo'),
-    'application/vnd.dev.sigstore.bundle.v0.3+json',
-  );
-  const signatureManifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-    config: empty,
-    layers: [payload],
-    subject: image,
-  };
-  const signature = await pushManifest(sha256(Buffer.from(JSON.stringify(signatureManifest))), signatureManifest);
-  const referrersTag = image.digest.replace(':', '-');
-  await pushManifest(referrersTag, {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{ ...signature, artifactType: signatureManifest.artifactType }],
-  });
-  const tags = async () => (await (await fetch(`${base}/tags/list`)).json()).tags.sort();
-  const indexDigest = async () =>
-    (
-      await fetch(`${base}/manifests/${referrersTag}`, {
-        method: 'HEAD',
-        headers: { accept: 'application/vnd.oci.image.index.v1+json' },
-      })
-    ).headers.get('docker-content-digest');
-  const tagsBefore = await tags();
-  const indexBefore = await indexDigest();
-  console.log(`Registry: docker-registry (distribution 2.8, no referrers API) on ${host}`);
-  console.log(`Pushed demo/app:rc = ${image.digest} and a signature referring to it`);
-  console.log(`Tags before: ${tagsBefore.join(', ')}\n`);
-
-  const runAction = (label, targets = '1.2.3, latest', inputs = {}) => {
-    writeFileSync(join(dir, 'output'), '');
-    writeFileSync(join(dir, 'summary'), '');
+  const run = (label, inputs) => {
     const shown = Object.entries(inputs)
-      .map(([k, v]) => ` ${k}=${v}`)
-      .join('');
-    console.log(
-      `--- ${label}: node dist/index.js with INPUT_SOURCE=${host}/demo/app:rc INPUT_TARGETS="${targets}"${shown}`,
-    );
-    const r = spawnSync(process.execPath, [join(root, 'dist', 'index.js')], {
-      stdio: 'inherit',
-      env: {
-        PATH: process.env.PATH,
-        INPUT_SOURCE: `${host}/demo/app:rc`,
-        INPUT_TARGETS: targets,
-        'INPUT_PLAIN-HTTP': 'true',
-        ...inputs,
-        DOCKER_CONFIG: join(dir, 'no-docker-config'),
-        GITHUB_OUTPUT: join(dir, 'output'),
-        GITHUB_STEP_SUMMARY: join(dir, 'summary'),
-      },
-    });
+      .map(([k, v]) => `INPUT_${k.toUpperCase()}="${v}"`)
+      .join(' ');
+    console.log(`--- ${label}\n$ ${shown} node dist/index.js`);
+    const r = runAction(join(dir, 'run'), { inputs: { 'plain-http': 'true', ...inputs } });
     if (r.status !== 0) throw new Error(`the action failed (exit ${r.status})`);
-    const outputs = readFileSync(join(dir, 'output'), 'utf8').replace(
-      /<<(ghadelimiter_[0-9a-f-]+)\n([\s\S]*?)\n\1\n/g,
-      ' = $2\n',
-    );
-    console.log(`\nOutputs:\n${outputs}`);
-    return readFileSync(join(dir, 'summary'), 'utf8');
+    return r;
   };
 
-  const summary = runAction('First run');
-  console.log(`Job summary (markdown):\n${summary}`);
-  const tagsAfter = await tags();
-  console.log(`Tags after: ${tagsAfter.join(', ')}`);
-  console.log(
-    `Referrers tag ${referrersTag.slice(0, 19)}…: ${indexBefore === (await indexDigest()) ? 'unchanged' : 'CHANGED'}`,
+  // 1. What the action is for: a retag that reports what it found, and touches nothing else.
+  const first = run('1. Retag rc as 1.2.3 and latest', { source, targets: '1.2.3, latest' });
+  console.log('\nStep outputs:');
+  for (const name of ['digest', 'targets', 'referrers', 'capabilities'])
+    console.log(`  ${name}: ${name === 'digest' ? first.outputs[name] : json(first.outputs[name])}`);
+  const found = JSON.parse(first.outputs.referrers).map((r) => r.digest);
+  if (found.length === 0) {
+    console.log(
+      '  (referrers [] and capabilities null: this build looks referrers up on a plain retag only when asked,\n' +
+        '   e.g. with require-referrers; the signature and SBOM above are still there)',
+    );
+  } else {
+    check(
+      [signature.digest, sbom.digest].every((d) => found.includes(d)),
+      'referrers lists the signature and the SBOM',
+    );
+  }
+  console.log(`\nJob summary (markdown):\n${first.summary}`);
+  const tagsAfter = await app.tags();
+  console.log(`Tags: ${tagsAfter.join(', ')}`);
+  check(
+    tagsAfter.join() === [...tagsBefore, '1.2.3', 'latest'].sort().join(),
+    'the retag wrote 1.2.3 and latest, nothing else',
   );
-  console.log(
-    `sha256-* tags: ${tagsBefore.filter((t) => t.startsWith('sha256-')).length} before, ${tagsAfter.filter((t) => t.startsWith('sha256-')).length} after\n`,
+  const indexAfter = await app.get(referrersTag);
+  check(
+    indexAfter.digest === indexBefore.digest,
+    `the referrers tag ${referrersTag.slice(0, 19)}… is untouched (still ${indexAfter.digest.slice(0, 19)}…, ${indexAfter.json.manifests.length} entries)`,
   );
-  runAction('Second run (nothing to do)');
+  check(tagsAfter.filter((t) => t.startsWith('sha256-')).length === 1, 'no other sha256-* tag appeared');
 
-  const prod = `${host}/prod/app:1.2.3`;
-  const plan = runAction('Into another repository, dry run', prod, { 'INPUT_DRY-RUN': 'true' });
-  console.log(`Job summary of the dry run (the plan):\n${plan}`);
-  const prodTags = async () => (await (await fetch(`http://${host}/v2/prod/app/tags/list`)).json()).tags ?? [];
-  console.log(`prod/app tags after the dry run: ${(await prodTags()).join(', ') || '(none: nothing was written)'}\n`);
-  runAction('Into another repository', prod);
-  console.log(`prod/app tags: ${(await prodTags()).join(', ')} (the referrers tag lists the copied signature)`);
+  // 2. A rerun finds every tag at the digest and writes nothing.
+  console.log('');
+  const second = run('2. The same again', { source, targets: '1.2.3, latest' });
+  check(
+    JSON.parse(second.outputs.targets).every((t) => t.status === 'unchanged'),
+    'every target unchanged: nothing written',
+  );
+
+  // 3. Into another repository, with the referrers: the plan first, then for real.
+  console.log('');
+  const prod = repository(registry.host, 'prod/app');
+  const plan = run('3a. Into another repository, dry run', {
+    source,
+    targets: `${registry.host}/prod/app:1.2.3`,
+    'dry-run': 'true',
+  });
+  console.log(`\nJob summary of the dry run (the plan):\n${plan.summary}`);
+  check((await prod.tags()).length === 0, 'the dry run wrote nothing to prod/app');
+  console.log('');
+  const copy = run('3b. Into another repository', { source, targets: `${registry.host}/prod/app:1.2.3` });
+  console.log(`\nStep outputs: referrers-tags ${copy.outputs['referrers-tags']}`);
+  console.log(`prod/app tags: ${(await prod.tags()).join(', ')}`);
+  const copied = await prod.get(referrersTag);
+  check(
+    [signature.digest, sbom.digest].every((d) => copied.json.manifests?.some((m) => m.digest === d)),
+    `prod/app's referrers tag lists the copied signature and SBOM`,
+  );
 } finally {
-  cleanup();
+  registry.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+if (failed) {
+  console.log('\nThe demo found something wrong (✗ above).');
+  process.exit(1);
 }

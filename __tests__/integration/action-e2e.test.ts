@@ -29,15 +29,19 @@ describe('dist/index.js end to end', () => {
     });
     await writeReferrersTagIndex(t, image.digest, [sig.descriptor]);
 
-    const run = await runAction({
-      source: `${registry.host}/acme/e2e:rc`,
-      targets: '1.2.3\nlatest',
-      username: 'pusher',
-      password: PASSWORD,
-      'plain-http': 'true',
-      // The gate makes the action look the referrers up (a retag alone leaves them alone).
-      'require-referrers': 'application/vnd.dev.sigstore.bundle.v0.3+json',
-    });
+    const run = await runAction(
+      {
+        source: `${registry.host}/acme/e2e:rc`,
+        targets: '1.2.3\nlatest',
+        username: 'pusher',
+        password: PASSWORD,
+        'plain-http': 'true',
+        // The gate makes the action look the referrers up (a retag alone leaves them alone).
+        'require-referrers': 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      },
+      // What the runner sets: @actions/github's context links the summary to the run.
+      { GITHUB_REPOSITORY: 'acme/e2e', GITHUB_RUN_ID: '4242', GITHUB_SERVER_URL: 'https://github.com' },
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.outputs.digest).toBe(image.digest);
@@ -64,10 +68,10 @@ describe('dist/index.js end to end', () => {
       },
     });
     expect(JSON.parse(run.outputs['referrers-tags']!)).toEqual([]);
-    expect(run.summary).toContain(
-      `| <code>${registry.host}/acme/e2e:latest</code> | <code>${image.digest}</code> | created |`,
-    );
+    expect(run.summary).toContain(`Source <code>${registry.host}/acme/e2e:rc</code> is <code>${image.digest}</code>`);
+    expect(run.summary).toContain(`| <code>${registry.host}/acme/e2e:latest</code> | created | no such tag |`);
     expect(run.summary).toContain('### Referrers (1)');
+    expect(run.summary).toContain('Written by [this workflow run](https://github.com/acme/e2e/actions/runs/4242).');
     checkMarkdownStructure(run.summary);
     // Every request this run made, counted: GET rc, the referrers probe, the tag list, the
     // referrers tag, and a HEAD and a PUT per target tag (plus what the Basic auth costs).

@@ -1,7 +1,7 @@
 /**
  * Cross-checks with the ORAS CLI (oras.land/oras v1.3.6 from the Go module proxy), and runs
  * the action on registry storage that ORAS's own end-to-end tests produced
- * (../shared/fixtures/oras-e2e): artifacts and referrers our code did not make.
+ * (__tests__/fixtures/oras-e2e, see its README): artifacts and referrers our code did not make.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { oras, orasBinary, orasDiscover } from '../support/oras.js';
 import { startDistribution, startReferrersRegistry, type RunningRegistry } from '../support/registries.js';
 import { REPO_ROOT } from '../support/run-action.js';
 
-const FIXTURES = join(REPO_ROOT, '..', 'shared', 'fixtures', 'oras-e2e');
+const FIXTURES = join(REPO_ROOT, '__tests__', 'fixtures', 'oras-e2e');
 
 const clients: RegistryClient[] = [];
 function promoteWith(source: string, targets: string[], extra: Partial<PromotionRequest> = {}) {
@@ -115,7 +115,7 @@ describe('registry storage made by the ORAS end-to-end tests', () => {
   const startFrom = async (archive: string) => {
     const path = join(FIXTURES, archive);
     if (!existsSync(path))
-      throw new Error(`Missing fixture ${path}: the tests expect ../shared/fixtures/oras-e2e beside the repository`);
+      throw new Error(`Missing fixture ${path} (__tests__/fixtures/oras-e2e holds the ORAS end-to-end archives)`);
     const r = await startDistribution({ storage: path });
     started.push(r);
     return r;

@@ -102,15 +102,19 @@ describe('summary', () => {
       '### Requests',
       '### Warnings',
     ]);
-    expect(md).toContain(
-      `| <code>r.io/prod/a:latest</code> | <code>${d('c')}</code> | updated | <code>${d('0')}</code> |`,
-    );
+    // The digest in full once, above the table; short forms in it, the full ones in details.
+    expect(md.split(d('c')).length - 1).toBe(1);
+    expect(md).toContain(`Source <code>r.io/staging/a:rc</code> is <code>${d('c')}</code>`);
+    expect(md).toContain('| Target | Status | Before |');
+    expect(md).toContain('| <code>r.io/prod/a:1</code> | created | no such tag |');
+    expect(md).toContain('| <code>r.io/prod/a:latest</code> | updated | <code>sha256:000000000000</code> |');
+    expect(md).toContain(`- <code>r.io/prod/a:latest</code> named <code>${d('0')}</code> before`);
     expect(md).toContain(
       '4 manifest(s) copied, 1 already there; 0 blob(s) uploaded (0 B), 2 mounted, 0 already there.',
     );
     // Children under their parents, referrers under their subjects.
-    const tree = md.slice(md.indexOf('<details>'), md.indexOf('</details>'));
-    expect(tree).toContain(`\n- index <code>${d('c')}</code> 1.5 KiB: **copied**`);
+    const tree = md.slice(md.indexOf('<details><summary>Every node'), md.lastIndexOf('</details>'));
+    expect(tree).toContain(`\n- index <code>sha256:cccccccccccc</code> 1.5 KiB: **copied**`);
     expect(tree).toContain(`\n  - manifest <code>${d('1')}</code> 500 B: **copied**`);
     expect(tree).toContain(`\n    - blob <code>${d('2')}</code> 4.0 KiB: **mounted**`);
     expect(tree).toContain(`\n  - manifest <code>${d('3')}</code> 500 B: **already there**`);
@@ -135,8 +139,23 @@ describe('summary', () => {
     expect(md).toContain('## OCI promotion (dry run: nothing was written)');
     expect(md).toContain('### Plan for <code>r.io/prod/a</code>');
     expect(md).toContain('4 manifest(s) to copy, 1 already there; 0 blob(s) to upload (0 B), 2 to mount');
-    expect(md).toContain(`- index <code>${d('c')}</code> 1.5 KiB: **copy**`);
-    expect(md).toContain('| Reference | Digest | Would be | Before |');
+    expect(md).toContain(`- index <code>sha256:cccccccccccc</code> 1.5 KiB: **copy**`);
+    expect(md).toContain('| Target | Would be | Before |');
+  });
+
+  it('links back to the workflow run, and only to an http(s) address', () => {
+    const url = 'https://github.com/acme/app/actions/runs/42';
+    const md = renderSummary(result(), { runUrl: url });
+    checkMarkdownStructure(md);
+    expect(md.trimEnd().endsWith(`Written by [this workflow run](${url}).`)).toBe(true);
+    expect(renderSummary(result())).not.toContain('workflow run');
+    expect(renderSummary(result(), { runUrl: 'javascript:alert(1)' })).not.toContain('javascript');
+  });
+
+  it('has no details of full digests when no tag named another digest before', () => {
+    const md = renderSummary(result({ targets: [{ reference: 'r.io/prod/a:1', digest: d('c'), status: 'created' }] }));
+    expect(md).not.toContain('Full digests');
+    expect(md).toContain(`- <code>sha256:cccccccccccc</code> (the promoted manifest)`);
   });
 
   it('says when the referrers were not looked up', () => {

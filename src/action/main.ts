@@ -1,6 +1,8 @@
 import * as core from '@actions/core';
-import { credentialResolver } from './credentials.js';
-import { parseInputs } from './inputs.js';
+import { CredentialChain } from './credentials.js';
+import { explainRefusedPush, isRefusedContainerPush } from './ghcr-diagnosis.js';
+import { mayBeGithubRegistry, runIdentity } from './github-context.js';
+import { parseInputs, type ActionInputs } from './inputs.js';
 import { boundBufferGarbage } from './memory.js';
 import { buildOutputs } from './outputs.js';
 import { rateLimitWarnings } from './rate-limits.js';
@@ -10,6 +12,7 @@ import type { Logger } from '../engine/logger.js';
 import { formatReference } from '../oci/reference.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
 import { RegistryClient } from '../registry/client.js';
+import { RegistryError } from '../registry/errors.js';
 import { loadDockerConfig } from '../registry/docker-config.js';
 
 const coreLogger: Logger = {
@@ -20,21 +23,25 @@ const coreLogger: Logger = {
 
 export async function run(): Promise<void> {
   let client: RegistryClient | undefined;
+  let parsedInputs: ActionInputs | undefined;
+  let credentials: CredentialChain | undefined;
   const stopGarbageBound = boundBufferGarbage();
   try {
     for (const secret of [process.env['INPUT_PASSWORD'], process.env['INPUT_GITHUB-TOKEN']])
       if (secret) core.setSecret(secret);
     const inputs = parseInputs((name) => core.getInput(name));
+    parsedInputs = inputs;
     if (inputs.credentials) {
       core.setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
     }
     const dockerConfig = await loadDockerConfig(process.env, (s) => core.setSecret(s), {
       helperTimeoutMs: inputs.timeoutMs,
     });
+    credentials = new CredentialChain({ inputs, dockerConfig, identity: runIdentity });
     client = new RegistryClient({
       plainHttp: inputs.plainHttp,
       referrersApi: inputs.referrersApi,
-      credentials: credentialResolver(inputs, dockerConfig, process.env['GITHUB_ACTOR']),
+      credentials: credentials.resolve,
       onSecret: (s) => core.setSecret(s),
       timeoutMs: inputs.timeoutMs,
       maxReferrers: inputs.maxReferrers,
@@ -73,11 +80,13 @@ export async function run(): Promise<void> {
     for (const w of warnings) core.warning(w);
     for (const [name, value] of Object.entries(buildOutputs(result))) core.setOutput(name, value);
     if (process.env['GITHUB_STEP_SUMMARY']) {
-      await core.summary.addRaw(renderSummary(result, { traffic, warnings })).write();
+      // @actions/github is loaded here, after the work, not at start (see github-context.ts).
+      const runUrl = (await runIdentity().catch(() => undefined))?.runUrl;
+      await core.summary.addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) })).write();
     }
   } catch (err) {
     if (err instanceof UserFacingError) {
-      core.setFailed(err.message);
+      core.setFailed(await explain(err, { inputs: parsedInputs, credentials }));
     } else {
       core.debug(err instanceof Error ? (err.stack ?? err.message) : String(err));
       core.setFailed(`Unexpected error: ${err instanceof Error ? err.message : String(err)}`);
@@ -86,4 +95,23 @@ export async function run(): Promise<void> {
     stopGarbageBound();
     await client?.close();
   }
+}
+
+/** The error as users read it; a push that GitHub's container registry refused gets a diagnosis. */
+async function explain(
+  err: UserFacingError,
+  run: { inputs: ActionInputs | undefined; credentials: CredentialChain | undefined },
+): Promise<string> {
+  if (!run.inputs || !(err instanceof RegistryError) || !mayBeGithubRegistry(err.registry)) return err.message;
+  const identity = await runIdentity().catch(() => undefined);
+  if (!identity || !isRefusedContainerPush(err, identity.containerRegistry)) return err.message;
+  const credentialSource = run.credentials?.sourceOf(err.registry);
+  const token = run.inputs.githubToken;
+  return core.group('Diagnose the refused push with the GitHub API', () =>
+    explainRefusedPush(err, {
+      identity,
+      ...(token && { token }),
+      ...(credentialSource && { credentialSource }),
+    }),
+  );
 }

@@ -13,6 +13,12 @@ function code(value: string): string {
   return `<code>${escapeCell(value)}</code>`;
 }
 
+/** `sha256:0ac8d7ff97e1`: enough to tell digests apart on a page that gives the full one elsewhere. */
+export function shortDigest(digest: string): string {
+  const colon = digest.indexOf(':');
+  return colon < 0 ? digest.slice(0, 19) : digest.slice(0, colon + 13);
+}
+
 function table(header: string[], rows: string[][]): string {
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
@@ -54,6 +60,8 @@ export interface SummaryExtras {
   traffic?: Record<string, HostTraffic>;
   /** Warnings the action added (rate limits running low). */
   warnings?: string[];
+  /** This workflow run's page (from @actions/github's context), linked at the end. */
+  runUrl?: string;
 }
 
 const ACTION_WORDS: Record<PlanNode['action'], [done: string, planned: string]> = {
@@ -73,13 +81,13 @@ const KIND_WORDS: Record<PlanNode['kind'], string> = {
   'cosign-tag': 'cosign tag',
 };
 
-function nodeLine(n: PlanNode, dryRun: boolean): string {
+function nodeLine(n: PlanNode, dryRun: boolean, promoted?: string): string {
   const [done, planned] = ACTION_WORDS[n.action];
   const what = [
     KIND_WORDS[n.kind],
     n.tag !== undefined ? code(n.tag) : '',
     n.artifactType ? code(n.artifactType) : '',
-    n.kind === 'referrers-tag' ? '' : code(n.digest),
+    n.kind === 'referrers-tag' ? '' : code(n.digest === promoted ? shortDigest(n.digest) : n.digest),
     n.size !== undefined && n.kind !== 'referrers-tag' ? formatBytes(n.size) : '',
   ]
     .filter(Boolean)
@@ -89,8 +97,16 @@ function nodeLine(n: PlanNode, dryRun: boolean): string {
   return `${what}: **${dryRun ? planned : done}**${where}${condition}`;
 }
 
-/** The plan of one target repository as a nested list: children under the manifest that names them, referrers under their subject. */
-export function renderPlanTree(plan: RepositoryPlan, dryRun: boolean, limit = MAX_TREE_LINES): string {
+/**
+ * The plan of one target repository as a nested list: children under the manifest that names
+ * them, referrers under their subject. The promoted digest, given in full above, is shortened.
+ */
+export function renderPlanTree(
+  plan: RepositoryPlan,
+  dryRun: boolean,
+  limit = MAX_TREE_LINES,
+  promoted?: string,
+): string {
   const children = new Map<string | undefined, PlanNode[]>();
   const digests = new Set(plan.nodes.filter((n) => n.kind !== 'referrers-tag').map((n) => n.digest));
   for (const n of plan.nodes) {
@@ -106,7 +122,7 @@ export function renderPlanTree(plan: RepositoryPlan, dryRun: boolean, limit = MA
     for (const n of children.get(parent) ?? []) {
       if (seen.has(n)) continue;
       seen.add(n);
-      lines.push(`${'  '.repeat(depth)}- ${nodeLine(n, dryRun)}`);
+      lines.push(`${'  '.repeat(depth)}- ${nodeLine(n, dryRun, promoted)}`);
       if (n.kind !== 'referrers-tag' && n.kind !== 'cosign-tag') walk(n.digest, depth + 1);
     }
   };
@@ -148,7 +164,7 @@ function referrersTree(result: PromotionResult, limit: number): string {
       else placement.set(n.digest, [at]);
     }
   }
-  const lines: string[] = [`- ${code(result.digest)} (the promoted manifest)`];
+  const lines: string[] = [`- ${code(shortDigest(result.digest))} (the promoted manifest)`];
   const subjects = new Set(result.referrers.map((r) => r.digest));
   const walk = (subject: string, depth: number) => {
     for (const r of bySubject.get(subject) ?? []) {
@@ -209,22 +225,32 @@ function render(result: PromotionResult, extras: SummaryExtras, limit: number): 
     `Source ${code(result.source)} is ${code(result.digest)} (${code(result.mediaType)}, ${formatBytes(result.size)}).`,
   );
   out.push('### Targets');
+  // The digest was given in full just above: the table stays narrow enough for GitHub's
+  // ~1,000 px column, and the full digests a rollback needs are in the details below it.
   out.push(
     table(
-      ['Reference', 'Digest', dry ? 'Would be' : 'Status', 'Before'],
+      ['Target', dry ? 'Would be' : 'Status', 'Before'],
       result.targets.map((t) => [
         code(t.reference),
-        code(t.digest),
-        t.status,
-        t.previous ? code(t.previous) : t.status === 'created' ? 'no such tag' : '',
+        t.digest === result.digest ? t.status : `${t.status} (${code(shortDigest(t.digest))})`,
+        t.previous ? code(shortDigest(t.previous)) : t.status === 'created' ? 'no such tag' : '',
       ]),
     ),
   );
+  const fullDigests = [
+    ...result.targets
+      .filter((t) => t.digest !== result.digest)
+      .map((t) => `- ${code(t.reference)} now names ${code(t.digest)}`),
+    ...result.targets.filter((t) => t.previous).map((t) => `- ${code(t.reference)} named ${code(t.previous!)} before`),
+  ];
+  if (fullDigests.length > 0) {
+    out.push(`<details><summary>Full digests (to roll back)</summary>\n\n${fullDigests.join('\n')}\n\n</details>`);
+  }
   for (const plan of result.plan) {
     out.push(`### ${dry ? 'Plan for' : 'Copied into'} ${code(plan.repository)}`);
     out.push(`${planCounts(plan, dry)}.`);
     out.push(
-      `<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry, limit)}\n\n</details>`,
+      `<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry, limit, result.digest)}\n\n</details>`,
     );
   }
   out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
@@ -300,6 +326,9 @@ function render(result: PromotionResult, extras: SummaryExtras, limit: number): 
         limit,
       ),
     );
+  }
+  if (extras.runUrl && /^https?:\/\/[^\s()<>]+$/.test(extras.runUrl)) {
+    out.push(`Written by [this workflow run](${extras.runUrl}).`);
   }
   return out.join('\n\n') + '\n';
 }
