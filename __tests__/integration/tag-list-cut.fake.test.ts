@@ -6,7 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { promote } from '../../src/engine/promote.js';
-import { getManifest, pushArtifact, pushImage, referrersTag, writeReferrersTagIndex } from '../support/oci-seed.js';
+import {
+  getManifest,
+  listTags,
+  pushArtifact,
+  pushImage,
+  referrersTag,
+  writeReferrersTagIndex,
+} from '../support/oci-seed.js';
 import { clientsClosedAfterAll, promotionRequest } from '../support/promotion.js';
 import { startDistribution, type RunningRegistry } from '../support/registries.js';
 import { startTagListProxy, type TagListMode, type TagListProxy } from '../support/tag-list-proxy.js';
@@ -21,7 +28,7 @@ beforeAll(async () => {
 afterAll(async () => registry?.stop());
 
 describe.each<[TagListMode, string]>([
-  ['cut', 'ignores n and last and cuts the list'],
+  ['cut', 'cuts the list and ignores last'],
   ['pages', 'pages by last but sends no Link'],
 ])('a registry that %s (%s)', (mode) => {
   let proxy: TagListProxy;
@@ -53,15 +60,47 @@ describe.each<[TagListMode, string]>([
     );
     const sourceListings = proxy.tagListRequests.filter((p) => p.startsWith(`/v2/${mode}/staging/`));
     if (mode === 'pages') {
-      // Read to the end through `last`: [0.1 0.2 0.3], [rc sha256-…], then an empty page.
+      // Read to the end through `last`: [0.1 0.2 0.3], [rc], [sha256-…], then an empty page.
       expect(sourceListings).toEqual([
         '/v2/pages/staging/tags/list?n=1000',
-        '/v2/pages/staging/tags/list?n=1000&last=0.3',
+        '/v2/pages/staging/tags/list?n=1&last=0.3',
+        '/v2/pages/staging/tags/list?n=1000&last=rc',
         `/v2/pages/staging/tags/list?n=1000&last=${referrersTag(image.digest)}`,
       ]);
     } else {
-      // The answer after the last tag repeats the list: it is not complete, so tags are read one by one.
-      expect(sourceListings).toEqual(['/v2/cut/staging/tags/list?n=1000', '/v2/cut/staging/tags/list?n=1000&last=0.3']);
+      // Asked for one tag after the last, it answers the first tag again: the list proves
+      // nothing absent, so the referrers tag was asked for itself.
+      expect(sourceListings).toEqual(['/v2/cut/staging/tags/list?n=1000', '/v2/cut/staging/tags/list?n=1&last=0.3']);
     }
+  });
+});
+
+describe('a registry without pages (distribution 2.8 itself: it ignores n and last)', () => {
+  it('takes its one answer as the whole list, and asks for no tag it does not list', async () => {
+    const src = registry.target('unpaged/staging');
+    const image = await pushImage(src, 'rc', { seed: 'unpaged' });
+    for (const tag of ['0.1', '0.2', '0.3']) await pushImage(src, tag, { seed: 'unpaged' });
+    const sig = await pushArtifact(src, image.descriptor, SIG, { payload: 'sig unpaged' });
+    await writeReferrersTagIndex(src, image.digest, [sig.descriptor]);
+    const before = (await registry.requests()).length;
+
+    const result = await promote(
+      client(),
+      promotionRequest(`${registry.host}/unpaged/staging:rc`, [`${registry.host}/unpaged/prod:1.0`]),
+      { indexSettleMs: 1 },
+    );
+
+    expect(result.referrers.map((r) => r.digest)).toEqual([sig.digest]);
+    const reads = (await registry.requests()).slice(before).filter((q) => q.path.startsWith('/v2/unpaged/staging/'));
+    // The listing, and one look past its last tag (distribution 2.8 lists tags in storage order,
+    // not sorted: `last` is whatever it listed last).
+    const listed = await listTags(src);
+    expect(reads.filter((q) => q.path.includes('/tags/list')).map((q) => q.path)).toEqual([
+      '/v2/unpaged/staging/tags/list?n=1000',
+      `/v2/unpaged/staging/tags/list?n=1&last=${listed[listed.length - 1]!}`,
+    ]);
+    // Of the source's sha256-* tags, only the one it lists was read: none that it does not list.
+    const tagReads = reads.filter((q) => /\/manifests\/sha256-/.test(q.path)).map((q) => q.path);
+    expect(tagReads).toEqual([`/v2/unpaged/staging/manifests/${referrersTag(image.digest)}`]);
   });
 });

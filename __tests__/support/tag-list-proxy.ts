@@ -3,8 +3,8 @@
  * on loopback in front of a real registry that forwards everything as it is, except the tag
  * list, which it answers itself from the registry's whole list (sorted, as the spec asks):
  *
- * - `cut`: the first `pageSize` tags whatever `n` and `last` say, no Link (a registry that
- *   ignores both and truncates);
+ * - `cut`: the first `pageSize` tags (fewer when `n` asks for fewer), whatever `last` says,
+ *   no Link (a registry that truncates and ignores `last`);
  * - `pages`: at most `pageSize` tags after `last`, honouring a smaller `n`, no Link (a registry
  *   that pages but forgets to say so).
  *
@@ -67,14 +67,9 @@ export async function startTagListProxy(options: {
       if (status !== 200) return void res.writeHead(status, { 'content-type': 'application/json' }).end(body);
       const parsed = JSON.parse(body) as { name: string; tags: string[] | null };
       const all = [...(parsed.tags ?? [])].sort();
-      let tags: string[];
-      if (options.mode === 'cut') {
-        tags = all.slice(0, options.pageSize);
-      } else {
-        const last = url.searchParams.get('last');
-        const n = Math.min(Number(url.searchParams.get('n') ?? options.pageSize), options.pageSize);
-        tags = all.filter((t) => last === null || t > last).slice(0, n);
-      }
+      const n = Math.min(Number(url.searchParams.get('n') ?? options.pageSize), options.pageSize);
+      const last = options.mode === 'pages' ? url.searchParams.get('last') : null;
+      const tags = all.filter((t) => last === null || t > last).slice(0, n);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: parsed.name, tags }));
     });
   });

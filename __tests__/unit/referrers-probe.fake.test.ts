@@ -70,12 +70,16 @@ afterAll(async () => Promise.all(clients.map((c) => c.close())));
 const API = `GET /v2/a/b/referrers/${SUBJECT}`;
 const TAG_GET = `GET /v2/a/b/manifests/${TAG}`;
 const TAGS_LIST = 'GET /v2/a/b/tags/list?n=1000';
-/** A tag list of `tags`, and the empty page after its last tag that proves it whole. */
-function listTags(tags: string[]): void {
-  routes[TAGS_LIST] = (_q, r) =>
+/** The look past the last tag of a listing. */
+const pastLast = (last: string) => `GET /v2/a/b/tags/list?n=1&last=${last}`;
+const tagList =
+  (tags: string[]): Handler =>
+  (_q, r) =>
     r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'a/b', tags }));
-  routes[`${TAGS_LIST}&last=${tags[tags.length - 1]}`] = (_q, r) =>
-    r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'a/b', tags: [] }));
+/** A tag list of `tags`, and the empty answer past its last tag that proves it whole. */
+function listTags(tags: string[]): void {
+  routes[TAGS_LIST] = tagList(tags);
+  routes[pastLast(tags[tags.length - 1]!)] = tagList([]);
 }
 /** The repository lists the subject's referrers tag, so the reader goes on to GET it. */
 function listReferrersTag(): void {
@@ -196,7 +200,7 @@ describe('referrers API probe (fake registry)', () => {
     serveTagIndex();
     seen.length = 0;
     expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([REFERRER]);
-    expect(seen).toEqual([TAGS_LIST, `${TAGS_LIST}&last=${TAG}`, TAG_GET]);
+    expect(seen).toEqual([TAGS_LIST, pastLast(TAG), TAG_GET]);
   });
 });
 
@@ -206,19 +210,28 @@ describe('referrers tag reader (fake registry)', () => {
     listTags(['rc']);
     seen.length = 0;
     expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([]);
-    // One request more than the listing: the empty page after its last tag.
-    expect(seen).toEqual([TAGS_LIST, `${TAGS_LIST}&last=rc`]);
+    // One request more than the listing: the empty answer past its last tag.
+    expect(seen).toEqual([TAGS_LIST, pastLast('rc')]);
   });
 
-  it('reads the referrers tag when the page after the last tag repeats the list', async () => {
-    routes = {};
-    listTags(['rc']);
-    routes[`${TAGS_LIST}&last=rc`] = routes[TAGS_LIST]!;
+  it('takes a registry without pages at its word: asked for one tag past the last, it lists them all again', async () => {
+    routes = { [TAGS_LIST]: tagList(['rc', '1.0']), [pastLast('1.0')]: tagList(['rc', '1.0']) };
+    seen.length = 0;
+    expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([]);
+    expect(seen).toEqual([TAGS_LIST, pastLast('1.0')]);
+  });
+
+  it.each([
+    ['it honours n but ignores last (the first tag again)', ['rc', '1.0'], ['rc']],
+    ['a list of one tag comes back as it was', ['rc'], ['rc']],
+    ['the list comes back changed', ['rc', '1.0'], ['rc', '1.0', '2.0']],
+  ])('reads the referrers tag itself when %s', async (_what, tags, again) => {
+    routes = { [TAGS_LIST]: tagList(tags), [pastLast(tags[tags.length - 1]!)]: tagList(again) };
     routes[TAG_GET] = (_q, r) =>
       r.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(index([REFERRER]));
     seen.length = 0;
     expect((await repo(false).listReferrers(SUBJECT)).descriptors).toEqual([REFERRER]);
-    expect(seen).toEqual([TAGS_LIST, `${TAGS_LIST}&last=rc`, TAG_GET]);
+    expect(seen).toEqual([TAGS_LIST, pastLast(tags[tags.length - 1]!), TAG_GET]);
   });
 
   it('falls back to reading the tag when the tag listing fails', async () => {

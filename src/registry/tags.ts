@@ -64,17 +64,29 @@ export class Tags {
   }
 
   /**
-   * The pages of the tag list through `Link`, then the page after the last tag
-   * (`?n=1000&last=<tag>`): distribution-spec says a shorter list without `Link` is the whole
-   * list, but some registries cut it short without one. The listing counts as whole when that
-   * page is empty; a registry that pages by `last` without saying so is read on the same way;
-   * one that ignores `last` (it repeats tags already listed: distribution 2.x ignores `n` and
-   * `last` alike) leaves the listing unproved, and each tag is then asked for.
+   * The pages of the tag list through `Link`, then a look past the last tag
+   * (`?n=1&last=<tag>`): distribution-spec says a list shorter than `n` without `Link` is the
+   * whole list, but some registries cut it short without one. The answer tells which:
+   *
+   * - empty: the list is whole (a registry that pages as the spec says);
+   * - tags after the last one: the registry pages by `last` without saying so, and the list is
+   *   read on the same way until a page comes back empty;
+   * - the same list again, whole, though one tag was asked for: the registry ignores `n` and
+   *   `last` alike, that is, it has no pages (distribution 2.x), and its one answer is every tag
+   *   it has; taken as whole;
+   * - anything else (one tag listed already: it honours `n` but ignores `last`, so a shorter
+   *   list proves nothing; a failed answer; more pages than the bound): the listing proves no
+   *   tag absent, and each tag is then asked for.
    */
   private async listDigestTags(): Promise<DigestTags | undefined> {
     const tags = new Set<string>();
-    const seen = new Set<string>();
-    let last: string | undefined;
+    const seen: string[] = [];
+    const add = (list: string[]) => {
+      for (const t of list) {
+        seen.push(t);
+        if (t.startsWith('sha256-')) tags.add(t);
+      }
+    };
     let read = 0;
     const pages = new LinkPages(this.exchange, {
       request: {
@@ -96,19 +108,16 @@ export class Tags {
       const list = tagsOf(res);
       if (!list) return undefined;
       read++;
-      for (const t of list) {
-        seen.add(t);
-        if (t.startsWith('sha256-')) tags.add(t);
-      }
-      last = list[list.length - 1] ?? last;
+      add(list);
     }
     if (pages.truncated) return { tags, complete: false };
-    // Nothing listed at all: there is no last tag to ask after, and no registry cuts a list to nothing.
-    while (last !== undefined) {
+    // One tag is enough to tell the cases apart; a registry found to page by `last` is read on by pages.
+    for (let n = 1; seen.length > 0; n = PAGE) {
       if (read >= MAX_TAG_PAGES) return { tags, complete: false };
+      const last = seen[seen.length - 1]!;
       const res = await this.exchange.send({
         method: 'GET',
-        path: `/tags/list?n=${PAGE}&last=${encodeURIComponent(last)}`,
+        path: `/tags/list?n=${n}&last=${encodeURIComponent(last)}`,
         operation: 'list tags of',
         reference: this.exchange.where,
         maxResponseBytes: MAX_MANIFEST_BYTES,
@@ -117,16 +126,17 @@ export class Tags {
       const after = tagsOf(res);
       if (!after) return { tags, complete: false };
       if (after.length === 0) return { tags, complete: true };
-      // A continuation lists only tags after `last`, none seen before; anything else means the
-      // registry ignores `last`, and its list cannot be proved whole.
-      const from = last;
-      if (after.some((t) => t <= from || seen.has(t))) return { tags, complete: false };
-      for (const t of after) {
-        seen.add(t);
-        if (t.startsWith('sha256-')) tags.add(t);
+      const known = new Set(seen);
+      if (after.every((t) => t > last && !known.has(t))) {
+        add(after);
+        continue;
       }
-      last = after[after.length - 1]!;
+      // More than the one tag asked for, and exactly the list again (a list of one tag cannot tell).
+      const unpaged =
+        n === 1 && seen.length > 1 && after.length === seen.length && after.every((t, i) => t === seen[i]);
+      return { tags, complete: unpaged };
     }
+    // Nothing listed at all: no registry cuts a list to nothing.
     return { tags, complete: true };
   }
 }
