@@ -641,7 +641,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9898:
+/***/ 2279:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -1722,7 +1722,7 @@ module.exports.request = __nccwpck_require__(4043)
 module.exports.stream = __nccwpck_require__(3560)
 module.exports.pipeline = __nccwpck_require__(6862)
 module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(9898)
+module.exports.connect = __nccwpck_require__(2279)
 
 
 /***/ }),
@@ -12770,7 +12770,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 2279:
+/***/ 4660:
 /***/ ((module) => {
 
 
@@ -14050,7 +14050,7 @@ module.exports = { H1Parser, getMiloEnabled, setMiloEnabled }
 const { AsyncResource } = __nccwpck_require__(6698)
 const { PoolStats } = __nccwpck_require__(6854)
 const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(2279)
+const FixedQueue = __nccwpck_require__(4660)
 const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch, kQueuedAbort } = __nccwpck_require__(6443)
 const { createAbortedController } = __nccwpck_require__(4655)
 
@@ -44025,7 +44025,7 @@ module.exports = {
 
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
 const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(2279)
+const FixedQueue = __nccwpck_require__(4660)
 
 /**
  * @typedef {object} SendQueueNode
@@ -45910,7 +45910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4660:
+/***/ 9996:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48300,8 +48300,16 @@ class InvalidManifestError extends UserFacingError {
 function isObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+/**
+ * image-spec: optional fields may be absent. Go registries that marshal without `omitempty`
+ * send them as `null` (`"annotations": null`, `"manifests": null` for a nil slice): null is
+ * taken as absent, never as a value.
+ */
+function absent(v) {
+    return v === undefined || v === null;
+}
 function parseAnnotations(v, where) {
-    if (v === undefined)
+    if (absent(v))
         return undefined;
     if (!isObject(v) || !Object.values(v).every((x) => typeof x === 'string')) {
         throw new InvalidManifestError(`${where}: annotations must map strings to strings`);
@@ -48322,7 +48330,7 @@ function parseDescriptor(v, where) {
         throw new InvalidManifestError(`${where}: descriptor ${digest} has an invalid size`);
     }
     const d = { mediaType, digest, size };
-    if (artifactType !== undefined) {
+    if (!absent(artifactType)) {
         if (typeof artifactType !== 'string')
             throw new InvalidManifestError(`${where}: artifactType must be a string`);
         d.artifactType = artifactType;
@@ -48337,7 +48345,7 @@ function parseDescriptor(v, where) {
     return d;
 }
 function parseDescriptors(v, field) {
-    if (v === undefined)
+    if (absent(v))
         return [];
     if (!Array.isArray(v))
         throw new InvalidManifestError(`'${field}' must be an array`);
@@ -48370,7 +48378,7 @@ function parseManifest(bytes, contentType) {
     }
     else {
         // image-spec: mediaType is optional in OCI manifests; the structure tells which one it is.
-        mediaType = Array.isArray(json.manifests) ? MediaType.OciIndex : MediaType.OciManifest;
+        mediaType = 'manifests' in json ? MediaType.OciIndex : MediaType.OciManifest;
     }
     if (!isManifestMediaType(mediaType)) {
         throw new InvalidManifestError(`unsupported manifest media type '${mediaType}'`);
@@ -48383,11 +48391,11 @@ function parseManifest(bytes, contentType) {
         manifests: isIndex ? parseDescriptors(json.manifests, 'manifests') : [],
     };
     if (!isIndex) {
-        if (json.config === undefined)
+        if (absent(json.config))
             throw new InvalidManifestError('an image manifest must have a config descriptor');
         manifest.config = parseDescriptor(json.config, 'config');
     }
-    if (json.subject !== undefined)
+    if (!absent(json.subject))
         manifest.subject = parseDescriptor(json.subject, 'subject');
     if (typeof json.artifactType === 'string')
         manifest.artifactType = json.artifactType;
@@ -48402,6 +48410,29 @@ function parseManifest(bytes, contentType) {
  */
 function artifactTypeOf(manifest) {
     return manifest.artifactType ?? manifest.config?.mediaType;
+}
+/**
+ * Whether an answer is meant as an OCI image index: by its Content-Type, else (no type, or a
+ * generic one) by its shape, a JSON object whose `mediaType` is the index's or, without one,
+ * that has `manifests`. Another media type, HTML or anything not JSON is not.
+ */
+function isMeantAsOciIndex(bytes, contentType) {
+    const served = contentType?.split(';')[0]?.trim().toLowerCase();
+    if (served === MediaType.OciIndex)
+        return true;
+    if (served && served !== 'application/json' && served !== 'text/plain' && served !== 'application/octet-stream') {
+        return false;
+    }
+    let json;
+    try {
+        json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    }
+    catch {
+        return false;
+    }
+    if (!isObject(json))
+        return false;
+    return json.mediaType === MediaType.OciIndex || (json.mediaType === undefined && 'manifests' in json);
 }
 /** Parses an image index used as a referrers list (API answer or referrers-tag content). */
 function parseReferrersIndex(bytes, contentType) {
@@ -48640,6 +48671,23 @@ class ReferrersTagContentError extends InvalidManifestError {
         this.alias = options.alias;
     }
 }
+/** A referrers API answer that is an OCI image index but cannot be used (names the registry and subject). */
+class ReferrersListError extends UserFacingError {
+}
+/** A referrers list longer than the bound the user set (the input max-referrers). */
+class TooManyReferrersError extends UserFacingError {
+    where;
+    count;
+    max;
+    constructor(
+    /** The subject, as `registry/repository@digest`. */
+    where, count, max) {
+        super(`${where} has more than ${max} referrers (${count} listed), more than the input max-referrers allows (${max}); raise max-referrers to promote them all`);
+        this.where = where;
+        this.count = count;
+        this.max = max;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/action/ghcr-diagnosis.ts
 
@@ -48815,6 +48863,7 @@ const Inputs = {
     Overwrite: 'overwrite',
     GithubToken: 'github-token',
     RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
+    MaxReferrers: 'max-referrers',
 };
 const Outputs = {
     Digest: 'digest',
@@ -48959,6 +49008,13 @@ function sameRepository(a, b) {
 
 /** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
 const DEFAULT_CONCURRENCY = 8;
+/**
+ * Referrers a promotion takes along at most. An image scanned hourly gathers 1,000 referrers in
+ * about six weeks; ten times that is still a bounded run, and a bound reached fails the run
+ * before its first write rather than copying part of the graph.
+ */
+const DEFAULT_MAX_REFERRERS = 10_000;
+const MAX_MAX_REFERRERS = 1_000_000;
 /** Long enough for a slow registry under load, short enough that a dead connection does not hold a release. */
 const DEFAULT_TIMEOUT_SECONDS = 60;
 /** A bad input: the message quotes the value and says the expected form. */
@@ -48981,6 +49037,16 @@ function parseConcurrency(value) {
     const n = Number(v);
     if (!/^[0-9]+$/.test(v) || n < 1 || n > 64) {
         throw new InputError(`Invalid ${Inputs.Concurrency} '${value}': expected a whole number from 1 to 64`);
+    }
+    return n;
+}
+function parseMaxReferrers(value) {
+    const v = value.trim();
+    if (v === '')
+        return DEFAULT_MAX_REFERRERS;
+    const n = Number(v);
+    if (!/^[0-9]+$/.test(v) || n < 1 || n > MAX_MAX_REFERRERS) {
+        throw new InputError(`Invalid ${Inputs.MaxReferrers} '${value}': expected a whole number from 1 to ${MAX_MAX_REFERRERS}`);
     }
     return n;
 }
@@ -49146,6 +49212,7 @@ function parseInputs(get) {
         referrerTypes: parseArtifactTypes(Inputs.ReferrerTypes, get(Inputs.ReferrerTypes), true),
         overwrite: parseBoolean(Inputs.Overwrite, get(Inputs.Overwrite), true),
         removeStrayReferrersTags: parseBoolean(Inputs.RemoveStrayReferrersTags, get(Inputs.RemoveStrayReferrersTags), false),
+        maxReferrers: parseMaxReferrers(get(Inputs.MaxReferrers)),
         ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
     };
 }
@@ -49681,6 +49748,7 @@ class GraphCopier {
             // A failure before the check is reported by the copy itself; the expansion then says "absent".
             p.catch(() => expanded(true));
             this.manifests.set(descriptor.digest, p);
+            this.options.onManifest?.(descriptor.digest);
         }
         else if (options.after) {
             // Already being copied for another reason (a referrer that is also in the image graph):
@@ -49712,6 +49780,7 @@ class GraphCopier {
         this.note(descriptor, 'present', node);
         this.stats.manifestsPresent++;
         this.options.hooks?.onSkipped?.(descriptor);
+        this.options.onManifest?.(descriptor.digest);
     }
     /** Resolves when the copy of the manifest is complete (at once for one this copy does not handle). */
     async whenCopied(digest) {
@@ -49991,15 +50060,27 @@ async function mergeIntoReferrersIndex(store, subject, wanted, options) {
 
 
 
+
+
 const DEFAULT_DISCOVER_OPTIONS = {
     maxDepth: 8,
-    maxCount: 1000,
+    maxCount: 10_000,
     concurrency: 8,
 };
 /**
+ * More referrers than the bound, or nested deeper: the promotion stops before anything is
+ * written, since a partial copy would lose signatures without a word.
+ */
+class ReferrersBoundError extends UserFacingError {
+}
+function tooMany(subject, count, max, withChildren = false) {
+    return new ReferrersBoundError(`${subject} has more than ${max} referrers (${count} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}). Nothing was written: raise max-referrers to promote them all.`);
+}
+/**
  * Finds the referrers of `subject`, and theirs, breadth first. A set of visited digests guards
- * against cycles (a registry can be made to list a manifest as its own referrer's referrer);
- * the depth and count bounds are reported as warnings when hit.
+ * against cycles (a registry can be made to list a manifest as its own referrer's referrer).
+ * More than `maxCount` referrers, or referrers deeper than `maxDepth` levels, are an error: the
+ * whole graph is found, or the promotion stops before its first write.
  */
 async function discoverReferrers(repo, subject, options) {
     const referrers = [];
@@ -50007,20 +50088,15 @@ async function discoverReferrers(repo, subject, options) {
     const seen = new Set([subject]);
     let level = [subject];
     for (let depth = 1; level.length > 0; depth++) {
-        if (depth > options.maxDepth) {
-            warnings.push(`referrers deeper than ${options.maxDepth} levels below ${subject} were not followed`);
-            break;
-        }
-        const listings = await mapLimit(level, options.concurrency, (digest) => repo.listReferrers(digest));
+        const listings = await mapLimit(level, options.concurrency, (digest) => listReferrersOf(repo, digest));
         const next = [];
         for (const [i, listing] of listings.entries()) {
             warnings.push(...listing.warnings);
             for (const d of listing.descriptors) {
                 if (seen.has(d.digest))
                     continue;
-                if (referrers.length >= options.maxCount) {
-                    warnings.push(`more than ${options.maxCount} referrers below ${subject}; the rest were not followed`);
-                    return { referrers, warnings };
+                if (depth > options.maxDepth) {
+                    throw new ReferrersBoundError(`The referrers below ${subject} nest more than ${options.maxDepth} levels deep (${level[i]}, at level ${options.maxDepth}, has referrers of its own); the action follows at most ${options.maxDepth} levels. Nothing was written.`);
                 }
                 seen.add(d.digest);
                 referrers.push({
@@ -50031,14 +50107,28 @@ async function discoverReferrers(repo, subject, options) {
                     subject: level[i],
                     ...(d.annotations && { annotations: d.annotations }),
                     depth,
+                    listedBy: listing.source === 'api' ? 'referrers API' : 'referrers tag',
                 });
                 next.push(d.digest);
             }
         }
+        if (referrers.length > options.maxCount)
+            throw tooMany(subject, referrers.length, options.maxCount);
         level = next;
     }
     await fixReportedArtifactTypes(repo, referrers, options);
     return { referrers, warnings };
+}
+/** One subject's listing; a list longer than the bound stops the promotion before any write. */
+async function listReferrersOf(repo, digest) {
+    try {
+        return await repo.listReferrers(digest);
+    }
+    catch (err) {
+        if (err instanceof TooManyReferrersError)
+            throw new ReferrersBoundError(`${err.message}. Nothing was written.`);
+        throw err;
+    }
 }
 /**
  * A registry that reports the empty config media type as a referrer's artifactType took the
@@ -50069,6 +50159,8 @@ async function discoverPromotionReferrers(repo, manifest, options) {
         for (const r of d.referrers)
             if (!seen.has(r.digest) && seen.add(r.digest))
                 referrers.push(r);
+    if (referrers.length > options.maxCount)
+        throw tooMany(manifest.digest, referrers.length, options.maxCount, true);
     return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
 }
 /** The descriptor a referrers index lists for a referrer: with its artifactType and annotations. */
@@ -50083,6 +50175,7 @@ function referrerDescriptor(r) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/request.ts
+
 
 
 
@@ -50109,6 +50202,12 @@ function checkRequest(request) {
         const same = sameRepository(request.source, target);
         if (target.digest !== undefined && request.source.digest !== undefined && target.digest !== request.source.digest) {
             throw new PromotionError(`The target ${formatReference(target)} names another digest than the source ${formatReference(request.source)}`);
+        }
+        // distribution-spec v1.1 "Referrers Tag Schema" owns `<alg>-<hex>`: a tag of that form
+        // would pass for the referrers index of a digest. The action's inputs refuse it already;
+        // this guards every other caller of the engine.
+        if (target.tag !== undefined && isReferrersTag(target.tag)) {
+            throw new PromotionError(`The target tag ${target.tag} has the form of a referrers tag (<algorithm>-<hex digest>, the OCI referrers tag schema): tagging must never create one`);
         }
         if (same && target.tag === undefined) {
             throw new PromotionError(`The target ${formatReference(target)} names no tag: within one repository a target is a tag`);
@@ -50137,14 +50236,25 @@ function cosignTag(digest, suffix) {
 /**
  * The policy gate: every required artifact type must be among the referrers of the promoted
  * manifest (scope `root`) or of every child of the index (`per-platform`), before any write.
- * Cosign's `.sig`/`.att`/`.sbom` tags count for the types they carry.
+ * Cosign's `.sig`/`.att`/`.sbom` tags count for the types they carry. A referrer counts only
+ * where its manifest is in the source and names that subject (see ReferrerChecks).
  */
 async function checkRequiredReferrers(source, manifest, referrers, options) {
     const parsed = parseManifest(manifest.bytes, manifest.mediaType);
     const subjects = options.scope === 'per-platform' && parsed.isIndex ? parsed.manifests.map((m) => m.digest) : [manifest.digest];
     const missing = [];
     for (const subject of subjects) {
-        const have = new Set(referrers.filter((r) => r.subject === subject && r.artifactType).map((r) => r.artifactType));
+        const have = new Set();
+        for (const type of options.required) {
+            // A referrers tag's entry counts once its manifest proved it: one read per required type
+            // at most, while the candidates of that type last.
+            for (const r of referrers.filter((x) => x.subject === subject && x.artifactType === type)) {
+                if (!(await options.checks.check(r)).dangling) {
+                    have.add(type);
+                    break;
+                }
+            }
+        }
         for (const suffix of COSIGN_SUFFIXES) {
             const types = COSIGN_ATTACHMENTS[suffix];
             if (!options.required.some((t) => types.includes(t)))
@@ -50189,6 +50299,87 @@ function selectReferrers(referrers, patterns) {
         kept.push(r);
     }
     return kept;
+}
+
+;// CONCATENATED MODULE: ./src/engine/referrer-checks.ts
+
+
+
+
+
+/**
+ * A referrer counts only when its manifest is in the source repository and names the subject it
+ * is listed for. The referrers API's list is trusted as it is: the registry computes it from the
+ * manifests it stores. An entry of a `sha256-<hex>` referrers tag is only what some client wrote
+ * there: its manifest may have been deleted since, or name another subject, or none. Such an
+ * entry "dangles": it is reported as a warning, not counted by the policy gate, not copied, and
+ * not listed in a target's referrers index; nor is anything that refers to it.
+ *
+ * Each manifest is read once per run, when something needs it (the copy, which reads it
+ * anyway and gets the bytes from here; or the policy gate, for the types it requires), and the
+ * answer is shared by every target repository.
+ */
+class ReferrerChecks {
+    source;
+    logger;
+    checks = new Map();
+    /** Dangling entries and what refers to them, by digest. */
+    dropped = new Set();
+    reported = new Map();
+    constructor(source, logger) {
+        this.source = source;
+        this.logger = logger;
+    }
+    /** Whether `r` counts, with its manifest when this check read it. */
+    check(r) {
+        if (this.dropped.has(r.digest) || this.dropped.has(r.subject))
+            return Promise.resolve(this.drop(r));
+        if (r.listedBy !== 'referrers tag')
+            return Promise.resolve({ dangling: false });
+        let check = this.checks.get(r.digest);
+        if (!check) {
+            check = this.read(r);
+            this.checks.set(r.digest, check);
+        }
+        return check;
+    }
+    /** Whether a referrer, or what it refers to, was found dangling. */
+    isDropped(digest) {
+        return this.dropped.has(digest);
+    }
+    /** One line per dangling entry found so far. */
+    warnings() {
+        return [...this.reported.values()];
+    }
+    async read(r) {
+        const manifest = await onSide('source', this.source, this.source.fetchManifest(r.digest).catch((err) => {
+            if (err instanceof RegistryError && err.status === 404)
+                return undefined;
+            throw err;
+        }));
+        const named = manifest && parseManifest(manifest.bytes, manifest.mediaType).subject?.digest;
+        if (manifest && named === r.subject)
+            return { dangling: false, manifest };
+        const repo = formatRepository(this.source);
+        const why = !manifest
+            ? `whose manifest is not in ${repo} (deleted?)`
+            : named === undefined
+                ? 'whose manifest names no subject'
+                : `whose manifest names another subject (${named})`;
+        this.report(r, `The referrers tag ${formatReferenceIn(this.source, referrersTagFor(r.subject))} lists ${r.digest}, ${why}: a dangling entry, neither counted nor copied`);
+        return this.drop(r);
+    }
+    drop(r) {
+        this.dropped.add(r.digest);
+        return { dangling: true };
+    }
+    report(r, warning) {
+        const key = `${r.digest} ${r.subject}`;
+        if (this.reported.has(key))
+            return;
+        this.reported.set(key, warning);
+        this.logger.warning(warning);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/stray-tags.ts
@@ -50293,6 +50484,78 @@ async function reviewStrayReferrersTags(scopes, digests, options) {
     return { tags, warnings };
 }
 
+;// CONCATENATED MODULE: ./src/engine/target-checks.ts
+
+
+
+
+
+/**
+ * distribution-spec v1.1 "Referrers Tag Schema": without the referrers API, the referrers of a
+ * subject are listed in its tag `sha256-<hex>`. A registry that answers that tag with the manifest
+ * `sha256:<hex>` itself (GitLab's registry does, for any manifest it has) cannot hold such a list:
+ * copying referrers there would leave them undiscoverable. Found out before the first write,
+ * the way the source is probed, and then the run fails before copying anything:
+ *
+ * - a registry with the referrers API needs no referrers tag: nothing to check;
+ * - a registry already seen aliasing in this run (in any of its repositories) stands for itself;
+ * - a manifest the target surely has (one its tags named) is read under its referrers tag;
+ * - else the registry's `GET /v2/` (GitLab's registry names itself there).
+ *
+ * A new repository on a registry that neither has the API nor says what it is cannot be told
+ * before the first write: there the alias shows when the first referrers tag is read, before
+ * it is written, and the run fails before any tag is moved.
+ *
+ * Returns what the checks read of the target's referrers of a digest, for the copy to reuse.
+ */
+async function refuseTargetsWithoutReferrersIndex(targets) {
+    const listed = new Map();
+    await Promise.all(targets.map(async ({ repo, existing }) => {
+        const found = await onSide('target', repo, aliasOf(repo, existing[0]));
+        if (found.listed)
+            listed.set(repo, found.listed);
+        if (found.alias)
+            throw aliasRefusal(repo, found.alias, 'Nothing was written.');
+    }));
+    return listed;
+}
+/** The refusal of a target that cannot hold a referrers index: how it showed, what was done, the two ways on. */
+function aliasRefusal(repo, how, done) {
+    return new PromotionError(`${formatRepository(repo)} cannot hold a referrers index: ${repo.registry} answers a referrers tag (sha256-<hex>) with the manifest of that digest itself, as GitLab's registry does, and has no referrers API (${how}). ${done} To promote, set copy-referrers: false (the referrers stay behind), or promote into a registry with the referrers API.`);
+}
+/** How the alias showed (undefined: it did not), and what was read on the way. */
+async function aliasOf(repo, existing) {
+    if (repo.capabilities().referrersApi === true)
+        return {};
+    if (repo.capabilities().referrersTagAliasesDigest === true)
+        return { alias: 'seen in this run' };
+    if (existing !== undefined) {
+        // The copy probes the API here anyway, at this digest: what it lists is kept for it.
+        if (repo.capabilities().referrersApi === undefined) {
+            const viaApi = await repo.probeReferrersApi(existing);
+            if (repo.capabilities().referrersApi === true) {
+                return viaApi
+                    ? { listed: { subject: existing, digests: new Set(viaApi.descriptors.map((d) => d.digest)) } }
+                    : {};
+            }
+        }
+        const tag = formatReferenceIn(repo, referrersTagFor(existing));
+        try {
+            const index = await repo.readReferrersIndex(existing);
+            return { listed: { subject: existing, digests: new Set(index.descriptors.map((d) => d.digest)) } };
+        }
+        catch (err) {
+            if (err instanceof ReferrersTagContentError && err.alias)
+                return { alias: `${tag} is ${existing}` };
+            // Another content there is for the copy to report; it says nothing of an alias.
+            if (err instanceof ReferrersTagContentError)
+                return {};
+            throw err;
+        }
+    }
+    return (await repo.announcesDigestAlias()) ? { alias: "it names itself GitLab's on GET /v2/" } : {};
+}
+
 ;// CONCATENATED MODULE: ./src/engine/tagging.ts
 
 
@@ -50338,25 +50601,51 @@ async function tagTargets(repo, targets, options) {
 
 
 
+
 /**
- * Copies cosign's tag-based attachments of `digest` (`sha256-<hex>.sig`, `.att`, `.sbom`) that
- * the source has: the attachment's manifest with its graph, then the tag, which names the
- * digest it is attached to and so waits until that is in the target.
+ * cosign's tag-based attachments (`sha256-<hex>.sig`, `.att`, `.sbom`) of every manifest a copy
+ * handles: the promoted manifest, the children of an index (`cosign sign --recursive`), every
+ * referrer, and the attachments themselves (a signed SBOM: the `.sbom` manifest's own `.sig`).
+ * Each is copied while the graph is: the attachment's manifest through the graph copy, then its
+ * tag, which names the digest it is attached to and so waits until that is in the target.
+ *
+ * Which tags exist comes from the one listing of the source's tags the run reads anyway; where
+ * that listing cannot prove a tag absent, the tag itself is asked for (one request per candidate).
  */
-async function copyCosignAttachments(context, digest) {
-    const { source, target, copier, plan, dryRun, logger } = context;
-    await mapLimit(COSIGN_SUFFIXES, context.concurrency, async (suffix) => {
-        const tag = cosignTag(digest, suffix);
-        // One listing of the source's tags answers for all three, where the registry lists them.
+class CosignAttachments {
+    context;
+    handled = new Map();
+    constructor(context) {
+        this.context = context;
+    }
+    /** Starts copying the attachments of `digest`, once per digest; `done` waits for them. */
+    copyFor(digest) {
+        if (this.handled.has(digest))
+            return;
+        const copying = settleAll(COSIGN_SUFFIXES.map((suffix) => this.copyTag(digest, cosignTag(digest, suffix))));
+        // Observed here; `done` reports a failure.
+        copying.catch(() => undefined);
+        this.handled.set(digest, copying.then(() => undefined));
+    }
+    /** Resolves once every attachment started so far, and those that started others, is copied. */
+    async done() {
+        for (let seen = -1; seen !== this.handled.size;) {
+            seen = this.handled.size;
+            await settleAll([...this.handled.values()]);
+        }
+    }
+    async copyTag(digest, tag) {
+        const { source, target, copier, plan, dryRun, logger } = this.context;
+        // One listing of the source's tags answers for every candidate, where it can prove absence.
         if ((await source.hasDigestTag(tag)) === false)
             return;
-        const found = await onSide('source', source, source.statManifest(tag));
+        const found = await copier.limit(() => onSide('source', source, fetchIfThere(source, tag)));
         if (!found)
             return;
-        await copier.copyManifest({ mediaType: found.mediaType, digest: found.digest, size: found.size }, undefined, {
-            node: { parent: digest },
-        });
-        const there = await onSide('target', target, target.statManifest(tag));
+        const descriptor = { mediaType: found.mediaType, digest: found.digest, size: found.size };
+        // The attachment's own graph (and, through the copy's hook, its own attachments).
+        await copier.copyManifest(descriptor, found, { node: { parent: digest } });
+        const there = await copier.limit(() => onSide('target', target, target.statManifest(tag)));
         const needed = there?.digest !== found.digest;
         await copier.whenCopied(digest);
         plan.record({
@@ -50367,13 +50656,23 @@ async function copyCosignAttachments(context, digest) {
             mediaType: found.mediaType,
             parent: digest,
         });
-        if (needed && !dryRun) {
-            const m = await onSide('source', source, source.fetchManifest(found.digest));
-            await onSide('target', target, target.pushManifest(tag, m));
-        }
-        if (needed)
-            logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
-    });
+        if (!needed)
+            return;
+        if (!dryRun)
+            await copier.limit(() => onSide('target', target, target.pushManifest(tag, found)));
+        logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
+    }
+}
+/** The manifest under `tag`, or undefined when the repository has no such tag. */
+async function fetchIfThere(repo, tag) {
+    try {
+        return await repo.fetchManifest(tag);
+    }
+    catch (err) {
+        if (err instanceof RegistryError && err.status === 404)
+            return undefined;
+        throw err;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
@@ -50421,6 +50720,9 @@ class PlanRecorder {
 
 
 
+
+
+
 /**
  * The copy of a promotion into one other repository: the image graph, then the referrers level
  * by level so that subjects come first, the referrers tags of subjects that received referrers
@@ -50432,8 +50734,8 @@ class TargetCopy {
     spec;
     copier;
     plan;
-    /** Where cosign's tag attachments of a manifest this copy handles are copied with it. */
-    cosign;
+    /** cosign's tag attachments of every manifest this copy handles, copied with it. */
+    attachments;
     /** Per subject: the referrers the target lists already (a subject this run creates has none). */
     listedOnTarget = new Map();
     referrersTags = [];
@@ -50443,6 +50745,8 @@ class TargetCopy {
     referrersApiAnswer;
     constructor(spec) {
         this.spec = spec;
+        if (spec.listed)
+            this.listedOnTarget.set(spec.listed.subject, spec.listed.digests);
         this.plan = new PlanRecorder(formatRepository(spec.target));
         this.copier = new GraphCopier(spec.source, spec.target, {
             concurrency: spec.concurrency,
@@ -50450,16 +50754,17 @@ class TargetCopy {
             dryRun: spec.dryRun,
             plan: this.plan,
             ...(spec.hooks && { hooks: spec.hooks }),
+            // With the referrers, each manifest's cosign attachments, as soon as the copy takes it on.
+            ...(spec.copyReferrers && { onManifest: (digest) => this.attachments.copyFor(digest) }),
         });
-        this.cosign = {
+        this.attachments = new CosignAttachments({
             source: spec.source,
             target: spec.target,
             copier: this.copier,
             plan: this.plan,
             dryRun: spec.dryRun,
-            concurrency: spec.concurrency,
             logger: spec.logger,
-        };
+        });
     }
     async run() {
         const { manifest } = this.spec;
@@ -50468,8 +50773,12 @@ class TargetCopy {
             this.copier.knownPresent(root);
         const work = [this.copier.copyManifest(root, manifest)];
         if (this.spec.copyReferrers)
-            work.push(this.copyReferrers());
-        await settleAll(work);
+            work.push(this.copyReferrers(), this.attachToChildren());
+        // The attachments go on while the graph is copied; a failure of the graph is the one told.
+        const graph = await settleAll(work).then(() => undefined, (err) => ({ err }));
+        const attached = await this.attachments.done().then(() => undefined, (err) => ({ err }));
+        if (graph ?? attached)
+            throw (graph ?? attached).err;
         const stats = { ...this.copier.stats };
         const would = this.spec.dryRun ? '[dry run] would be: ' : '';
         this.spec.logger.info(`${this.plan.repository}: ${would}${stats.manifestsCopied} manifest(s) copied, ${stats.manifestsPresent} already there; ${stats.blobsUploaded} blob(s) uploaded (${stats.bytesUploaded} bytes), ${stats.blobsMounted} mounted, ${stats.blobsPresent} already there`);
@@ -50496,12 +50805,30 @@ class TargetCopy {
         for (const depth of depths) {
             const bySubject = new Map();
             for (const r of referrers.filter((x) => x.depth === depth)) {
+                // What refers to a dangling entry stays behind with it.
+                if (this.spec.checks.isDropped(r.subject)) {
+                    await this.spec.checks.check(r);
+                    continue;
+                }
                 bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
             }
             // Every subject at once: the requests take slots of the copy's limit, the waits do not.
             await settleAll([...bySubject].map(([subject, ofSubject]) => this.copyReferrersOf(subject, ofSubject)));
         }
-        await copyCosignAttachments(this.cosign, manifest.digest);
+    }
+    /**
+     * The cosign attachments of the children of the promoted index (`cosign sign --recursive`)
+     * are copied even where the target had the index already, so the copy does not walk them.
+     * Started once the index's check answered: a child this run copies is then known to the copy,
+     * so its attachments' tags wait for it.
+     */
+    async attachToChildren() {
+        const { manifest } = this.spec;
+        await this.copier.willCreate(manifest.digest);
+        for (const child of parseManifest(manifest.bytes, manifest.mediaType).manifests) {
+            if (isManifestMediaType(child.mediaType))
+                this.attachments.copyFor(child.digest);
+        }
     }
     /**
      * Whether the target has the referrers API, learned once and only when needed. Within one
@@ -50540,10 +50867,15 @@ class TargetCopy {
         const copied = await settleAll(ofSubject
             .filter((r) => !listed.has(r.digest))
             .map(async (referrer) => {
+            // An entry of the source's referrers tag is copied only once its manifest proved it
+            // (and those bytes serve the copy); a dangling one stays behind.
+            const check = await this.copier.limit(() => this.spec.checks.check(referrer));
+            if (check.dangling)
+                return undefined;
             // Not listed by the API means absent; not listed in a referrers tag may still be
             // present (a run that died before updating the index), so check then.
             const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
-            const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), undefined, {
+            const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
                 assumeAbsent,
                 ...(subjectCopied && { after: subjectCopied }),
                 node: referrerNode(referrer),
@@ -50553,12 +50885,16 @@ class TargetCopy {
         if (subjectCopied)
             await subjectCopied;
         const api = await this.referrersApi();
-        this.recordListed(ofSubject, listed, api);
+        const kept = ofSubject.filter((r) => !this.spec.checks.isDropped(r.digest));
+        // A referrer the target listed already: its attachments may still be missing there.
+        for (const r of kept)
+            this.attachments.copyFor(r.digest);
+        this.recordListed(kept, listed, api);
         if (api)
-            this.unverified.push(...unconfirmedByOciSubject(subject, copied));
-        if (api === true || ofSubject.every((r) => listed.has(r.digest)))
+            this.unverified.push(...unconfirmedByOciSubject(subject, copied.filter((c) => c !== undefined)));
+        if (api === true || kept.every((r) => listed.has(r.digest)))
             return;
-        await this.updateReferrersTag(subject, ofSubject, api);
+        await this.updateReferrersTag(subject, kept, api);
     }
     /** What the target lists as referrers of a subject that was there before this run. */
     async listedReferrersOf(subject) {
@@ -50603,7 +50939,15 @@ class TargetCopy {
             logger,
             limit: (fn) => this.copier.limit(fn),
             dryRun,
-        }));
+        })).catch((err) => {
+            // The one case the checks before the first write cannot tell (see target-checks.ts).
+            const cause = causeOf(err);
+            if (!(cause instanceof ReferrersTagContentError) || !cause.alias)
+                throw err;
+            throw aliasRefusal(target, `seen when ${formatReferenceIn(target, tag)} was read, before it was written`, dryRun
+                ? 'Nothing was written (dry run).'
+                : 'Part of the graph was copied there; no referrers tag was written and no tag moved.');
+        });
         const written = merge.wrote || merge.wouldWrite === true;
         this.plan.record({
             kind: 'referrers-tag',
@@ -50686,6 +51030,8 @@ async function verifyPromotion(unproved, manifest, options) {
 
 
 
+
+
 /**
  * Promotes the source manifest to each target. This function is the order of a promotion;
  * each step has a module of its own.
@@ -50745,11 +51091,14 @@ async function promote(registry, request, options = {}) {
     if (lookUpReferrers)
         log.info(`Found ${discovery.referrers.length} referrer(s)`);
     // 3. The policy gate (a refusal is not a registry failure: its message stands without a
-    // side), then the referrers to copy.
+    // side), then the referrers to copy. Entries of referrers tags count once their manifests
+    // prove them, checked where the gate or a copy reads them.
+    const checks = new ReferrerChecks(source, log);
     if (request.requireReferrers?.length) {
         await checkRequiredReferrers(source, manifest, discovery.referrers, {
             required: request.requireReferrers,
             scope: request.requireReferrersScope ?? 'root',
+            checks,
         });
         log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
     }
@@ -50757,9 +51106,17 @@ async function promote(registry, request, options = {}) {
     if (toCopy.length !== discovery.referrers.length) {
         log.info(`referrer-types selects ${toCopy.length} of ${discovery.referrers.length} referrer(s) to copy`);
     }
-    // 4. The overwrite guard.
+    // 4. The overwrite guard, and targets that could not list the referrers copied there.
     if (request.overwrite === false)
         refuseToMoveTags(before, manifest);
+    const listedOnTargets = await refuseTargetsWithoutReferrersIndex(toCopy.length === 0 || !request.copyReferrers
+        ? []
+        : groups
+            .filter((group) => !group.isSource)
+            .map((group) => ({
+            repo: group.repo,
+            existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
+        })));
     // 5. Every graph first (into each other repository at once), every tag after: a failed copy
     // leaves no tag moved anywhere.
     const copies = await settleAll(groups
@@ -50769,10 +51126,12 @@ async function promote(registry, request, options = {}) {
         target: group.repo,
         manifest,
         referrers: toCopy,
+        checks,
         copyReferrers: request.copyReferrers,
         dryRun: request.dryRun,
         // A tag there that already names the digest proves the whole image graph is there.
         rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
+        ...(listedOnTargets.has(group.repo) && { listed: listedOnTargets.get(group.repo) }),
         concurrency: opts.concurrency,
         logger: log,
         indexSettleMs: opts.indexSettleMs,
@@ -50822,14 +51181,14 @@ async function promote(registry, request, options = {}) {
         size: manifest.size,
         dryRun: request.dryRun,
         targets: tagging.flatMap((t) => t.results),
-        referrers: discovery.referrers,
+        referrers: discovery.referrers.filter((r) => !checks.isDropped(r.digest)),
         referrersLookedUp: lookUpReferrers,
         capabilities,
         referrersTags: copies.flatMap((c) => c.referrersTags),
         copy: sumStats(copies.map((c) => c.stats)),
         plan: copies.map((c) => c.plan),
         strayReferrersTags: stray.tags,
-        warnings: [...discovery.warnings, ...stray.warnings],
+        warnings: [...discovery.warnings, ...checks.warnings(), ...stray.warnings],
     };
 }
 /** Targets grouped by repository, the source's own first, each tag once. */
@@ -51357,13 +51716,35 @@ class CapabilityState {
     observe(ability, shown) {
         this.caps[ability] = shown || (this.caps[ability] ?? false);
     }
-    /** The registry resolves `sha256-<hex>` to the subject manifest itself (GitLab). */
+    /**
+     * The registry resolves `sha256-<hex>` to the subject manifest itself (GitLab): a way of the
+     * registry's, so what one repository showed stands for the others.
+     */
     observeDigestAlias() {
         this.caps.referrersTagAliasesDigest = true;
+        this.registry.digestAlias = true;
+    }
+    /** Known to alias digests, here or in another repository of the registry. */
+    digestAlias() {
+        return this.caps.referrersTagAliasesDigest ?? this.registry.digestAlias;
+    }
+    /** Asks `ask` once per registry; a `true` answer is learned as the alias. */
+    announcesDigestAlias(ask) {
+        this.registry.announcesDigestAlias ??= ask();
+        return this.registry.announcesDigestAlias.then((announced) => {
+            if (announced)
+                this.observeDigestAlias();
+            return announced;
+        });
     }
     snapshot() {
         const referrersApi = this.referrersApi();
-        return { ...this.caps, ...(referrersApi !== undefined && { referrersApi }) };
+        const referrersTagAliasesDigest = this.digestAlias();
+        return {
+            ...this.caps,
+            ...(referrersApi !== undefined && { referrersApi }),
+            ...(referrersTagAliasesDigest !== undefined && { referrersTagAliasesDigest }),
+        };
     }
 }
 
@@ -52121,6 +52502,12 @@ class LinkPages {
 
 
 
+
+/**
+ * Pages of one referrers list that may add nothing new (empty, or repeating what was listed)
+ * before the list is taken for one that never ends: an honest registry's page lists something.
+ */
+const MAX_PAGES_WITHOUT_NEWS = 10;
 /**
  * distribution-spec v1.1 referrers: the API ("Listing Referrers") where the repository has it,
  * else the referrers tag schema, read and written.
@@ -52186,6 +52573,33 @@ class Referrers {
             throw new ReferrersTagContentError(`the referrers tag ${where} does not hold an OCI image index (${err.message})`, { alias: false });
         }
     }
+    /**
+     * Whether the registry is known, or says, to answer `sha256-<hex>` with the manifest itself,
+     * before anything is written: GitLab's container registry names itself on `GET /v2/` with the
+     * header `Gitlab-Container-Registry-Version` (gitlab-org/container-registry, "Custom Headers on
+     * GET /v2/"). Asked once per registry; an answer without it, or a failed one, says nothing.
+     */
+    async announcesDigestAlias() {
+        if (this.caps.digestAlias() === true)
+            return true;
+        return this.caps.announcesDigestAlias(async () => {
+            try {
+                const res = await this.exchange.send({
+                    method: 'GET',
+                    path: `${this.exchange.origin}/v2/`,
+                    operation: 'check the API of',
+                    reference: this.exchange.registry,
+                    maxResponseBytes: MAX_MANIFEST_BYTES,
+                });
+                return res.status === 200 && res.header('gitlab-container-registry-version') !== undefined;
+            }
+            catch (err) {
+                if (err instanceof UserFacingError)
+                    return false;
+                throw err;
+            }
+        });
+    }
     /** distribution-spec v1.1 "Pushing Manifests with Subject", for a registry without the API. */
     async writeReferrersIndex(subject, descriptors, ifMatch) {
         const tag = referrersTagFor(subject);
@@ -52218,6 +52632,8 @@ class Referrers {
     async fromApi(subject, { learn }) {
         const where = this.exchange.ref(subject);
         const descriptors = [];
+        const listed = new Set();
+        let pagesWithoutNews = 0;
         const pages = new LinkPages(this.exchange, {
             request: {
                 method: 'GET',
@@ -52228,7 +52644,8 @@ class Referrers {
                 operation: 'list referrers of',
                 reference: where,
             },
-            maxPages: this.limits.maxReferrersPages,
+            // Every page but MAX_PAGES_WITHOUT_NEWS adds a descriptor, so the count bound fires first.
+            maxPages: this.limits.maxReferrers + MAX_PAGES_WITHOUT_NEWS + 1,
             within: (path) => path.startsWith('/referrers/'),
             listing: `referrers list of ${where}`,
         });
@@ -52237,7 +52654,7 @@ class Referrers {
                 throw this.exchange.error(res, 'list referrers of', where);
             if (res.status >= 500 && res.status !== 501)
                 throw this.exchange.error(res, 'list referrers of', where);
-            const list = res.status === 200 ? parseListing(res.body, res.header('content-type')) : undefined;
+            const list = res.status === 200 ? this.parseListing(res, where) : undefined;
             if (!list &&
                 index === 0 &&
                 res.status === 404 &&
@@ -52259,16 +52676,22 @@ class Referrers {
             }
             if (learn)
                 this.caps.learnReferrersApi(true);
+            const before = listed.size;
+            for (const d of list)
+                listed.add(d.digest);
             descriptors.push(...list);
-            if (descriptors.length > this.limits.maxReferrers) {
-                throw new InvalidManifestError(`${where} has more than ${this.limits.maxReferrers} referrers; refusing to go on`);
+            if (listed.size > this.limits.maxReferrers) {
+                throw new TooManyReferrersError(where, listed.size, this.limits.maxReferrers);
+            }
+            if (listed.size === before && index > 0 && ++pagesWithoutNews >= MAX_PAGES_WITHOUT_NEWS) {
+                throw new ReferrersListError(`${this.exchange.registry} answered the referrers list of ${where} with ${MAX_PAGES_WITHOUT_NEWS} pages that list nothing new; refusing to go on`);
             }
         }
-        const warnings = pages.truncated
-            ? [`the referrers list of ${where} has more than ${this.limits.maxReferrersPages} pages; the rest was not read`]
-            : [];
+        // Not reached with the bounds above; a truncated list must never pass for a whole one.
+        if (pages.truncated)
+            throw new TooManyReferrersError(where, listed.size, this.limits.maxReferrers);
         // distribution-spec: `artifactType` filtering is optional; we never ask for it, and keep all.
-        return { source: 'api', descriptors: dedupeDescriptors(descriptors), warnings };
+        return { source: 'api', descriptors: dedupeDescriptors(descriptors), warnings: [] };
     }
     async fromTag(subject) {
         if ((await this.tags.hasDigestTag(referrersTagFor(subject))) === false) {
@@ -52276,7 +52699,11 @@ class Referrers {
         }
         try {
             const index = await this.readReferrersIndex(subject);
-            return { source: 'tag-schema', descriptors: dedupeDescriptors(index.descriptors), warnings: [] };
+            const descriptors = dedupeDescriptors(index.descriptors);
+            if (descriptors.length > this.limits.maxReferrers) {
+                throw new TooManyReferrersError(this.exchange.ref(subject), descriptors.length, this.limits.maxReferrers);
+            }
+            return { source: 'tag-schema', descriptors, warnings: [] };
         }
         catch (err) {
             if (!(err instanceof ReferrersTagContentError))
@@ -52289,13 +52716,21 @@ class Referrers {
             };
         }
     }
-}
-function parseListing(body, contentType) {
-    try {
-        return parseReferrersIndex(body, contentType);
-    }
-    catch {
-        return undefined;
+    /**
+     * A 200 answer of the API: undefined when it is plainly not the API (HTML, another media
+     * type); an OCI image index (by Content-Type or shape) that cannot be used is an error, never
+     * a quiet "no referrers": falling back to the tag schema would lose every referrer.
+     */
+    parseListing(res, where) {
+        const contentType = res.header('content-type');
+        if (!isMeantAsOciIndex(res.body, contentType))
+            return undefined;
+        try {
+            return parseReferrersIndex(res.body, contentType);
+        }
+        catch (err) {
+            throw new ReferrersListError(`${this.exchange.registry} answered the referrers list of ${where} with an OCI image index that cannot be used: ${err.message}`);
+        }
     }
 }
 
@@ -52306,11 +52741,13 @@ function parseListing(body, contentType) {
 
 /** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
 const MAX_TAG_PAGES = 5;
+const PAGE = 1000;
 /**
  * distribution-spec "Listing Tags" and "Deleting tags". The tags this client cares about are
  * `sha256-*` ones (referrers indexes, cosign attachments): one listing, taken lazily once per
  * run, replaces a GET per digest on repositories without the referrers API, most of which
- * would answer 404.
+ * would answer 404. A listing proves a tag absent only once it is known to be whole (see
+ * listDigestTags); otherwise the caller asks for the tag itself.
  */
 class Tags {
     exchange;
@@ -52318,18 +52755,24 @@ class Tags {
     constructor(exchange) {
         this.exchange = exchange;
     }
+    /** true: listed; false: absent from a whole listing; undefined: ask the registry for it. */
     async hasDigestTag(tag) {
-        const tags = await this.digestTagList();
-        return tags && tags.has(tag);
+        const listing = await this.listing();
+        if (!listing)
+            return undefined;
+        return listing.tags.has(tag) || (listing.complete ? false : undefined);
     }
-    /** The repository's `sha256-*` tags; undefined when the listing failed or is too long. */
-    digestTagList() {
+    /** The repository's `sha256-*` tags the listing showed (maybe not all); undefined when it failed. */
+    async digestTagList() {
+        return (await this.listing())?.tags;
+    }
+    listing() {
         this.digestTags ??= this.listDigestTags().catch(() => undefined);
         return this.digestTags;
     }
     /** Keeps the listing true after this client wrote a tag. */
     noteWritten(tag) {
-        void this.digestTags?.then((tags) => tags?.add(tag));
+        void this.digestTags?.then((listing) => listing?.tags.add(tag));
     }
     async deleteTag(tag) {
         const where = this.exchange.ref(tag);
@@ -52344,12 +52787,36 @@ class Tags {
         if (res.status !== 202 && res.status !== 200)
             throw this.exchange.error(res, 'delete tag', where);
     }
+    /**
+     * The pages of the tag list through `Link`, then a look past the last tag
+     * (`?n=1&last=<tag>`): distribution-spec says a list shorter than `n` without `Link` is the
+     * whole list, but some registries cut it short without one. The answer tells which:
+     *
+     * - empty: the list is whole (a registry that pages as the spec says);
+     * - tags after the last one: the registry pages by `last` without saying so, and the list is
+     *   read on the same way until a page comes back empty;
+     * - the same list again, whole, though one tag was asked for: the registry ignores `n` and
+     *   `last` alike, that is, it has no pages (distribution 2.x), and its one answer is every tag
+     *   it has; taken as whole, unless it holds a multiple of ten tags (where a cap would cut);
+     * - anything else (one tag listed already: it honours `n` but ignores `last`, so a shorter
+     *   list proves nothing; a failed answer; more pages than the bound): the listing proves no
+     *   tag absent, and each tag is then asked for.
+     */
     async listDigestTags() {
         const tags = new Set();
+        const seen = [];
+        const add = (list) => {
+            for (const t of list) {
+                seen.push(t);
+                if (t.startsWith('sha256-'))
+                    tags.add(t);
+            }
+        };
+        let read = 0;
         const pages = new LinkPages(this.exchange, {
             request: {
                 method: 'GET',
-                path: '/tags/list?n=1000',
+                path: `/tags/list?n=${PAGE}`,
                 operation: 'list tags of',
                 reference: this.exchange.where,
                 maxResponseBytes: MAX_MANIFEST_BYTES,
@@ -52360,19 +52827,60 @@ class Tags {
         });
         for await (const { res } of pages) {
             // distribution-spec: an unknown repository is 404 NAME_UNKNOWN, and has no tags.
-            if (res.status === 404 && parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN'))
-                return tags;
-            if (res.status !== 200)
+            if (res.status === 404 && parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN')) {
+                return { tags, complete: true };
+            }
+            const list = tagsOf(res);
+            if (!list)
                 return undefined;
-            const list = JSON.parse(Buffer.from(res.body).toString('utf8')).tags;
-            if (list !== null && list !== undefined && !Array.isArray(list))
-                return undefined;
-            for (const t of list ?? [])
-                if (typeof t === 'string' && t.startsWith('sha256-'))
-                    tags.add(t);
+            read++;
+            add(list);
         }
-        return pages.truncated ? undefined : tags;
+        if (pages.truncated)
+            return { tags, complete: false };
+        // One tag is enough to tell the cases apart; a registry found to page by `last` is read on by pages.
+        for (let n = 1; seen.length > 0; n = PAGE) {
+            if (read >= MAX_TAG_PAGES)
+                return { tags, complete: false };
+            const last = seen[seen.length - 1];
+            const res = await this.exchange.send({
+                method: 'GET',
+                path: `/tags/list?n=${n}&last=${encodeURIComponent(last)}`,
+                operation: 'list tags of',
+                reference: this.exchange.where,
+                maxResponseBytes: MAX_MANIFEST_BYTES,
+            });
+            read++;
+            const after = tagsOf(res);
+            if (!after)
+                return { tags, complete: false };
+            if (after.length === 0)
+                return { tags, complete: true };
+            const known = new Set(seen);
+            if (after.every((t) => t > last && !known.has(t))) {
+                add(after);
+                continue;
+            }
+            // More than the one tag asked for, and exactly the list again (a list of one tag cannot tell).
+            const unpaged = n === 1 && seen.length > 1 && after.length === seen.length && after.every((t, i) => t === seen[i]);
+            // A registry that caps its one answer cuts it at a round number (50, 100, 1000): a list of
+            // a multiple of ten tags may be such a cut, so it proves nothing absent.
+            return { tags, complete: unpaged && seen.length % 10 !== 0 };
+        }
+        // Nothing listed at all: no registry cuts a list to nothing.
+        return { tags, complete: true };
     }
+}
+/** The tags of a tag-list answer; undefined when it is not one. */
+function tagsOf(res) {
+    if (res.status !== 200)
+        return undefined;
+    const list = JSON.parse(Buffer.from(res.body).toString('utf8')).tags;
+    if (list === null || list === undefined)
+        return [];
+    if (!Array.isArray(list))
+        return undefined;
+    return list.filter((t) => typeof t === 'string');
 }
 
 ;// CONCATENATED MODULE: ./src/registry/client.ts
@@ -52391,7 +52899,6 @@ const DEFAULT_REGISTRY_CLIENT_OPTIONS = {
     plainHttp: false,
     credentials: async () => undefined,
     referrersApi: 'auto',
-    maxReferrersPages: 100,
     maxReferrers: 10_000,
 };
 /** The OCI distribution client: one per run, one keep-alive pool per registry through the transport. */
@@ -52517,6 +53024,9 @@ class HttpRepository {
     }
     deleteTag(tag) {
         return this.tags.deleteTag(tag);
+    }
+    announcesDigestAlias() {
+        return this.referrers.announcesDigestAlias();
     }
 }
 
@@ -52811,6 +53321,7 @@ async function run() {
             credentials: credentials.resolve,
             onSecret: (s) => core_setSecret(s),
             timeoutMs: inputs.timeoutMs,
+            maxReferrers: inputs.maxReferrers,
             retry: {
                 onRetry: (e) => info(`Retrying ${e.method} ${new URL(e.url).host}${new URL(e.url).pathname} after ${e.reason} (try ${e.attempt} of ${e.maxAttempts}, in ${(e.delayMs / 1000).toFixed(1)} s)`),
             },
@@ -52826,7 +53337,12 @@ async function run() {
             referrerTypes: inputs.referrerTypes,
             overwrite: inputs.overwrite,
             removeStrayReferrersTags: inputs.removeStrayReferrersTags,
-        }, { logger: coreLogger, concurrency: inputs.concurrency, verify: inputs.verify }));
+        }, {
+            logger: coreLogger,
+            concurrency: inputs.concurrency,
+            verify: inputs.verify,
+            maxReferrers: inputs.maxReferrers,
+        }));
         const traffic = client.traffic();
         const warnings = rateLimitWarnings(traffic);
         for (const w of warnings)
@@ -52876,7 +53392,7 @@ async function explain(err, run) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4660);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9996);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

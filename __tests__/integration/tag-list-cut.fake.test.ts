@@ -75,6 +75,36 @@ describe.each<[TagListMode, string]>([
   });
 });
 
+describe('a registry with a fixed cap and no pages (ignores n and last, cuts at 10)', () => {
+  let proxy: TagListProxy;
+  beforeAll(async () => {
+    proxy = await startTagListProxy({ target: registry.url, mode: 'capped', pageSize: 10 });
+  });
+  afterAll(async () => proxy?.stop());
+
+  it('takes a list of a round number of tags for no proof, and finds the referrer it hides', async () => {
+    const src = registry.target('capped/staging');
+    const image = await pushImage(src, 'rc', { seed: 'capped' });
+    // Ten tags sort before `rc` and `sha256-…`: the capped answer shows neither, twice alike.
+    for (let i = 0; i < 10; i++) await pushImage(src, `0.${i}`, { seed: 'capped' });
+    const sig = await pushArtifact(src, image.descriptor, SIG, { payload: 'sig capped' });
+    await writeReferrersTagIndex(src, image.digest, [sig.descriptor]);
+
+    const result = await promote(
+      client(),
+      promotionRequest(`${proxy.host}/capped/staging:rc`, [`${proxy.host}/capped/prod:1.0`]),
+      { indexSettleMs: 1 },
+    );
+
+    expect(result.referrers.map((r) => r.digest)).toEqual([sig.digest]);
+    expect((await getManifest(registry.target('capped/prod'), sig.digest))?.digest).toBe(sig.digest);
+    expect(proxy.tagListRequests.filter((p) => p.startsWith('/v2/capped/staging/'))).toEqual([
+      '/v2/capped/staging/tags/list?n=1000',
+      '/v2/capped/staging/tags/list?n=1&last=0.9',
+    ]);
+  });
+});
+
 describe('a registry without pages (distribution 2.8 itself: it ignores n and last)', () => {
   it('takes its one answer as the whole list, and asks for no tag it does not list', async () => {
     const src = registry.target('unpaged/staging');

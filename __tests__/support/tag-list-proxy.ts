@@ -6,14 +6,16 @@
  * - `cut`: the first `pageSize` tags (fewer when `n` asks for fewer), whatever `last` says,
  *   no Link (a registry that truncates and ignores `last`);
  * - `pages`: at most `pageSize` tags after `last`, honouring a smaller `n`, no Link (a registry
- *   that pages but forgets to say so).
+ *   that pages but forgets to say so);
+ * - `capped`: the first `pageSize` tags whatever `n` and `last` say, no Link (a registry with
+ *   a fixed cap and no pages at all).
  *
  * It counts the tag-list requests it answered.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type TagListMode = 'cut' | 'pages';
+export type TagListMode = 'cut' | 'pages' | 'capped';
 
 export interface TagListProxy {
   host: string;
@@ -67,7 +69,9 @@ export async function startTagListProxy(options: {
       if (status !== 200) return void res.writeHead(status, { 'content-type': 'application/json' }).end(body);
       const parsed = JSON.parse(body) as { name: string; tags: string[] | null };
       const all = [...(parsed.tags ?? [])].sort();
-      const n = Math.min(Number(url.searchParams.get('n') ?? options.pageSize), options.pageSize);
+      const asked =
+        options.mode === 'capped' ? options.pageSize : Number(url.searchParams.get('n') ?? options.pageSize);
+      const n = Math.min(asked, options.pageSize);
       const last = options.mode === 'pages' ? url.searchParams.get('last') : null;
       const tags = all.filter((t) => last === null || t > last).slice(0, n);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: parsed.name, tags }));
