@@ -2,7 +2,7 @@ import type { Logger } from './logger.js';
 import { mapLimit } from './pool.js';
 import { artifactTypeOf, parseManifest, type Descriptor } from '../oci/manifest.js';
 import { MediaType, isManifestMediaType } from '../oci/media-types.js';
-import type { FetchedManifest, Repository } from '../registry/types.js';
+import type { FetchedManifest, ReferrersListing, Repository } from '../registry/types.js';
 
 /** One referrer found in the source repository, as the `referrers` output reports it. */
 export interface ReferrerInfo {
@@ -24,6 +24,8 @@ export interface DiscoverOptions {
   maxCount: number;
   concurrency: number;
   logger: Logger;
+  /** The subject's own listing, already asked for (the first level then costs no request). */
+  firstListing?: Promise<ReferrersListing>;
 }
 
 export const DEFAULT_DISCOVER_OPTIONS: Omit<DiscoverOptions, 'logger'> = {
@@ -56,7 +58,9 @@ export async function discoverReferrers(
       warnings.push(`referrers deeper than ${options.maxDepth} levels below ${subject} were not followed`);
       break;
     }
-    const listings = await mapLimit(level, options.concurrency, (digest) => repo.listReferrers(digest));
+    const listings = await mapLimit(level, options.concurrency, (digest) =>
+      depth === 1 && options.firstListing ? options.firstListing : repo.listReferrers(digest),
+    );
     const next: string[] = [];
     for (const [i, listing] of listings.entries()) {
       warnings.push(...listing.warnings);
@@ -111,19 +115,40 @@ export interface PromotionDiscoverOptions extends DiscoverOptions {
   children: boolean;
 }
 
-/** The referrers of the promoted manifest and, when asked, of its children, each once. */
+/** The promoted manifest: its digest, known at once when the source names it, and the manifest. */
+export interface PromotedSubject {
+  digest: string | Promise<string>;
+  manifest: Promise<FetchedManifest>;
+}
+
+/**
+ * The referrers of the promoted manifest and, when asked, of its children, each once. The
+ * root's listing starts as soon as its digest is known (at once for a source given by digest,
+ * before its manifest answers); the children's start once the root's first answer settled
+ * whether the repository has the referrers API (asked before that, each would probe it).
+ */
 export async function discoverPromotionReferrers(
   repo: Repository,
-  manifest: FetchedManifest,
+  subject: PromotedSubject,
   options: PromotionDiscoverOptions,
 ): Promise<Discovery> {
-  const root = await discoverReferrers(repo, manifest.digest, options);
-  if (!options.children) return root;
+  const digest = await subject.digest;
+  const firstListing = repo.listReferrers(digest);
+  // Observed here: awaited below only when the children are looked up.
+  firstListing.catch(() => undefined);
+  const rootDiscovery = discoverReferrers(repo, digest, { ...options, firstListing });
+  if (!options.children) return rootDiscovery;
   // Per-platform attestations and signatures refer to the child manifests of an index.
-  const parsed = parseManifest(manifest.bytes, manifest.mediaType);
-  const perChild = await mapLimit(parsed.manifests, options.concurrency, (child) =>
-    discoverReferrers(repo, child.digest, options),
-  );
+  const perChildDiscovery = (async () => {
+    const manifest = await subject.manifest;
+    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+    if (parsed.manifests.length === 0) return [];
+    await firstListing;
+    return mapLimit(parsed.manifests, options.concurrency, (child) => discoverReferrers(repo, child.digest, options));
+  })();
+  perChildDiscovery.catch(() => undefined);
+  const root = await rootDiscovery;
+  const perChild = await perChildDiscovery;
   const seen = new Set(root.referrers.map((r) => r.digest));
   const referrers = [...root.referrers];
   for (const d of perChild)

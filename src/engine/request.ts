@@ -26,6 +26,12 @@ export interface PromotionRequest {
   overwrite?: boolean;
   /** Delete stray `sha256-<hex>` tags (see strayReferrersTags) in the repositories this run writes to. */
   removeStrayReferrersTags?: boolean;
+  /**
+   * Look up the source's referrers and each repository's referrers API on every run (default
+   * true). false skips that where nothing needs it: copying referrers to another repository,
+   * `requireReferrers` and `removeStrayReferrersTags` still look them up.
+   */
+  discoverReferrers?: boolean;
 }
 
 export interface PromotionOptions {
@@ -69,7 +75,7 @@ export interface PromotionResult {
   dryRun: boolean;
   targets: TargetResult[];
   referrers: ReferrerInfo[];
-  /** false when nothing needed them (a promotion within one repository without a policy gate). */
+  /** false when the run did not look them up (`discoverReferrers: false` and nothing needed them). */
   referrersLookedUp: boolean;
   /** Keyed by `registry/repository`. */
   capabilities: Record<string, RepositoryCapabilities>;
