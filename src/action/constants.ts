@@ -17,6 +17,7 @@ export const Inputs = {
   Overwrite: 'overwrite',
   GithubToken: 'github-token',
   RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
+  DiscoverReferrers: 'discover-referrers',
 } as const;
 
 export const Outputs = {
@@ -27,4 +28,11 @@ export const Outputs = {
   Capabilities: 'capabilities',
   ReferrersTags: 'referrers-tags',
   StrayReferrersTags: 'stray-referrers-tags',
+  ReferrersLookedUp: 'referrers-looked-up',
+  ReferrersCount: 'referrers-count',
+  TargetsFile: 'targets-file',
+  ReferrersFile: 'referrers-file',
+  ReferrersTagsFile: 'referrers-tags-file',
+  StrayReferrersTagsFile: 'stray-referrers-tags-file',
+  TruncatedOutputs: 'truncated-outputs',
 } as const;

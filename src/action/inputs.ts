@@ -35,6 +35,8 @@ export interface ActionInputs {
   referrerTypes: string[];
   overwrite: boolean;
   removeStrayReferrersTags: boolean;
+  /** Look up the referrers and the referrers API on every run; false: only where something needs them. */
+  discoverReferrers: boolean;
   /** For ghcr.io when nothing else gives credentials for it. */
   githubToken?: string;
 }
@@ -236,6 +238,7 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
       get(Inputs.RemoveStrayReferrersTags),
       false,
     ),
+    discoverReferrers: parseBoolean(Inputs.DiscoverReferrers, get(Inputs.DiscoverReferrers), true),
     ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
   };
 }
