@@ -36,8 +36,6 @@ describe('dist/index.js end to end', () => {
         username: 'pusher',
         password: PASSWORD,
         'plain-http': 'true',
-        // The gate makes the action look the referrers up (a retag alone leaves them alone).
-        'require-referrers': 'application/vnd.dev.sigstore.bundle.v0.3+json',
       },
       // What the runner sets: @actions/github's context links the summary to the run.
       { GITHUB_REPOSITORY: 'acme/e2e', GITHUB_RUN_ID: '4242', GITHUB_SERVER_URL: 'https://github.com' },
@@ -50,7 +48,8 @@ describe('dist/index.js end to end', () => {
       { reference: `${registry.host}/acme/e2e:1.2.3`, digest: image.digest, status: 'created' },
       { reference: `${registry.host}/acme/e2e:latest`, digest: image.digest, status: 'created' },
     ]);
-    expect(JSON.parse(run.outputs.referrers!)).toEqual([
+    // A plain retag reports the referrers it found (it only read them).
+    const referrers = [
       {
         digest: sig.digest,
         mediaType: sig.mediaType,
@@ -58,7 +57,16 @@ describe('dist/index.js end to end', () => {
         subject: image.digest,
         annotations: { note: '<b>x</b>' },
       },
-    ]);
+    ];
+    expect(JSON.parse(run.outputs.referrers!)).toEqual(referrers);
+    expect(run.outputs['referrers-looked-up']).toBe('true');
+    expect(run.outputs['referrers-count']).toBe('1');
+    expect(run.outputs['truncated-outputs']).toBe('[]');
+    // Every list output is complete in a file under RUNNER_TEMP too.
+    expect(JSON.parse(run.files['referrers-file']!)).toEqual(referrers);
+    expect(JSON.parse(run.files['targets-file']!)).toEqual(JSON.parse(run.outputs.targets!));
+    expect(JSON.parse(run.files['referrers-tags-file']!)).toEqual([]);
+    expect(JSON.parse(run.files['stray-referrers-tags-file']!)).toEqual([]);
     expect(JSON.parse(run.outputs.capabilities!)).toEqual({
       [`${registry.host}/acme/e2e`]: {
         referrersApi: false,
@@ -100,8 +108,88 @@ describe('dist/index.js end to end', () => {
       'unchanged',
       'unchanged',
     ]);
-    expect(JSON.parse(rerun.outputs.referrers!)).toEqual([]);
-    expect(rerun.summary).toContain('### Referrers (not looked up)');
+    expect(JSON.parse(rerun.outputs.referrers!)).toEqual(referrers);
+    expect(rerun.summary).toContain('### Referrers (1)');
+    expect(rerun.summary).toContain('| <code>' + `${registry.host}/acme/e2e` + '</code> | no (referrers tag schema) |');
+  });
+
+  it("keeps its outputs within GitHub's limits: the complete list in a file, the inline one shortened and flagged", async () => {
+    const t = registry.target('acme/many');
+    const image = await pushImage(t, 'rc', { seed: 'e2e-many' });
+    // 120 referrers with 4,000-character annotations: about 1 MB as GitHub counts the
+    // `referrers` output (UTF-16), twice the action's budget for all its outputs together.
+    const sigs = [];
+    for (let i = 0; i < 120; i++) {
+      sigs.push(
+        await pushArtifact(t, image.descriptor, 'application/vnd.dev.sigstore.bundle.v0.3+json', {
+          payload: `signature ${i}`,
+          annotations: { 'org.example.note': `${i} ${'n'.repeat(4000)}` },
+        }),
+      );
+    }
+    await writeReferrersTagIndex(
+      t,
+      image.digest,
+      sigs.map((x) => x.descriptor),
+    );
+
+    const run = await runAction({
+      source: `${registry.host}/acme/many:rc`,
+      targets: 'big',
+      username: 'pusher',
+      password: PASSWORD,
+      'plain-http': 'true',
+    });
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const all = JSON.parse(run.files['referrers-file']!) as { digest: string }[];
+    expect(all.map((r) => r.digest).sort()).toEqual(sigs.map((x) => x.digest).sort());
+    expect(run.outputs['referrers-count']).toBe('120');
+    expect(run.outputs['truncated-outputs']).toBe('["referrers"]');
+    const inline = JSON.parse(run.outputs.referrers!) as { digest: string }[];
+    expect(inline.length).toBeGreaterThan(0);
+    expect(inline.length).toBeLessThan(120);
+    expect(inline).toEqual(all.slice(0, inline.length));
+    // Every output together, as GitHub counts (UTF-16: 2 bytes a character), within the budget.
+    const weight = Object.values(run.outputs).reduce((a, v) => a + 2 * v.length, 0);
+    expect(weight).toBeLessThanOrEqual(500_000);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^::warning::The referrers output lists the first ${inline.length} of 120 entries: .* The referrers-file output names a file with all of them`,
+        'm',
+      ),
+    );
+    expect(run.summary).toContain('### Referrers (120)');
+    expect(Buffer.byteLength(run.summary)).toBeLessThan(1024 * 1024);
+  });
+
+  it('looks nothing up with discover-referrers false, and the outputs say so', async () => {
+    const t = registry.target('acme/bare');
+    const image = await pushImage(t, 'rc', { seed: 'e2e-bare' });
+    const sig = await pushArtifact(t, image.descriptor, 'application/vnd.dev.sigstore.bundle.v0.3+json');
+    await writeReferrersTagIndex(t, image.digest, [sig.descriptor]);
+    const run = await runAction({
+      source: `${registry.host}/acme/bare:rc`,
+      targets: '1.0',
+      username: 'pusher',
+      password: PASSWORD,
+      'plain-http': 'true',
+      'discover-referrers': 'false',
+    });
+    expect(run.code).toBe(0);
+    expect(run.outputs['referrers-looked-up']).toBe('false');
+    expect(run.outputs.referrers).toBe('[]');
+    expect(run.outputs['referrers-count']).toBe('0');
+    expect(JSON.parse(run.outputs.capabilities!)).toEqual({
+      [`${registry.host}/acme/bare`]: {
+        referrersApi: null,
+        ociSubjectHeader: null,
+        blobMount: null,
+        referrersTagAliasesDigest: null,
+      },
+    });
+    expect(run.summary).toContain('### Referrers (not looked up)');
   });
 
   it('promotes into another repository with its referrers and reports the referrers tag it wrote', async () => {

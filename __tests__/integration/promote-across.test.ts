@@ -369,6 +369,31 @@ describe('into a registry with the referrers API that answers 404 NAME_UNKNOWN f
     const plan = result.plan[0]!;
     expect(plan.nodes.filter((n) => n.kind === 'referrer').every((n) => n.listedBy === 'referrers API')).toBe(true);
   });
+
+  it('reports the API of a target it copies no referrers to, asked once the repository exists; a dry run cannot know', async () => {
+    await seedGraph(from, from.target('staging/bare'), 'unknown-repo-bare');
+    const dry = await promote(
+      client(),
+      request(`${from.host}/staging/bare:rc`, [`${to.host}/fresh/bare:1.0`], { copyReferrers: false, dryRun: true }),
+    );
+    // The repository does not exist: the registry's 404 NAME_UNKNOWN says nothing about the API.
+    expect(dry.capabilities[`${to.host}/fresh/bare`]?.referrersApi).toBeUndefined();
+    expect(dry.capabilities[`${from.host}/staging/bare`]?.referrersApi).toBe(false);
+
+    const logBefore = (await to.requests()).length;
+    const result = await promote(
+      client(),
+      request(`${from.host}/staging/bare:rc`, [`${to.host}/fresh/bare:1.0`], { copyReferrers: false }),
+    );
+    expect(result.capabilities[`${to.host}/fresh/bare`]?.referrersApi).toBe(true);
+    const made = (await to.requests()).slice(logBefore).map((r) => `${r.method} ${r.path}`);
+    const probes = made.filter((r) => r.startsWith('GET /v2/fresh/bare/referrers/'));
+    expect(probes).toHaveLength(1);
+    // Asked after the promoted manifest was pushed (by digest), while the tag was written.
+    const rootPush = made.findIndex((r) => r.startsWith('PUT /v2/fresh/bare/manifests/sha256:'));
+    expect(rootPush).toBeGreaterThanOrEqual(0);
+    expect(made.indexOf(probes[0]!)).toBeGreaterThan(rootPush);
+  });
 });
 
 describe('order across two registries: referrers and cosign tags after what they refer to', () => {

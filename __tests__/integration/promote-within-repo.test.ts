@@ -85,28 +85,74 @@ describe.each([
     return a;
   };
 
-  it('promotes to several tags and keeps the bytes, without looking up the referrers that stay where they are', async () => {
+  it('retags to several tags, lists every referrer recursively and the referrers API, and writes only the tags', async () => {
     const t = registry.target('acme/plain');
     const image = await pushImage(t, 'rc', { layers: 2, seed: 'plain' });
-    await attach(t, image, SIG);
+    const sig = await attach(t, image, SIG);
+    const sbom = await attach(t, image, SBOM, [sig]);
+    const counter = await attach(t, sig, COUNTER);
+    const tagsBefore = (await listTags(t)).sort();
     const ofRepo = async () => (await registry.requests()).filter((r) => r.path.startsWith('/v2/acme/plain/'));
     const before = (await ofRepo()).length;
 
     const result = await promote(newClient(), request('acme/plain', 'rc', ['1.2.3', 'latest']));
 
     expect(result.targets.map((x) => x.status)).toEqual(['created', 'created']);
-    expect(result.referrersLookedUp).toBe(false);
-    expect(result.referrers).toEqual([]);
-    // The minimum: GET the source manifest, then per tag a HEAD (status, rerun) and a PUT.
-    const made = (await ofRepo()).slice(before).map((r) => `${r.method} ${r.path}`);
+    expect(result.referrersLookedUp).toBe(true);
+    const byDigest = new Map(result.referrers.map((r) => [r.digest, r]));
+    expect([...byDigest.keys()].sort()).toEqual([sig.digest, sbom.digest, counter.digest].sort());
+    expect(byDigest.get(sig.digest)).toMatchObject({ artifactType: SIG, subject: image.digest, depth: 1 });
+    expect(byDigest.get(sbom.digest)).toMatchObject({ artifactType: SBOM, subject: image.digest, depth: 1 });
+    expect(byDigest.get(counter.digest)).toMatchObject({ artifactType: COUNTER, subject: sig.digest, depth: 2 });
+    expect(result.capabilities).toEqual({ [`${registry.host}/acme/plain`]: { referrersApi: registry.referrersApi } });
+    expect(result.referrersTags).toEqual([]);
+    // The registry's own log: exactly the two tags written; everything else was a read. With
+    // the API, a listing per manifest of the graph; without it, the referrers tags that exist.
+    const made = (await ofRepo()).slice(before).map((r) => `${r.method} ${r.path.replace(/\?.*$/, '')}`);
+    const referrersReads = registry.referrersApi
+      ? [image, sig, sbom, counter].map((m) => `GET /v2/acme/plain/referrers/${m.digest}`)
+      : [
+          `GET /v2/acme/plain/referrers/${image.digest}`,
+          `GET /v2/acme/plain/manifests/${referrersTag(image.digest)}`,
+          `GET /v2/acme/plain/manifests/${referrersTag(sig.digest)}`,
+        ];
     expect(made.sort()).toEqual(
       [
         'GET /v2/acme/plain/manifests/rc',
+        'GET /v2/acme/plain/tags/list',
         'HEAD /v2/acme/plain/manifests/1.2.3',
         'HEAD /v2/acme/plain/manifests/latest',
         'PUT /v2/acme/plain/manifests/1.2.3',
         'PUT /v2/acme/plain/manifests/latest',
+        ...referrersReads,
       ].sort(),
+    );
+    expect((await listTags(t)).sort()).toEqual([...tagsBefore, '1.2.3', 'latest'].sort());
+
+    // A rerun writes nothing, and finds the same referrers.
+    const writesBefore = await registry.writeCount();
+    const again = await promote(newClient(), request('acme/plain', 'rc', ['1.2.3', 'latest']));
+    expect(again.targets.map((x) => x.status)).toEqual(['unchanged', 'unchanged']);
+    expect(again.referrers.map((r) => r.digest).sort()).toEqual([...byDigest.keys()].sort());
+    expect(again.capabilities).toEqual(result.capabilities);
+    expect(await registry.writeCount()).toBe(writesBefore);
+  });
+
+  it('looks nothing up with discoverReferrers false: the minimum of requests, and outputs that say so', async () => {
+    const t = registry.target('acme/bare');
+    const image = await pushImage(t, 'rc', { seed: 'bare' });
+    await attach(t, image, SIG);
+    const ofRepo = async () => (await registry.requests()).filter((r) => r.path.startsWith('/v2/acme/bare/'));
+    const before = (await ofRepo()).length;
+
+    const result = await promote(newClient(), request('acme/bare', 'rc', ['1.0'], { discoverReferrers: false }));
+
+    expect(result.referrersLookedUp).toBe(false);
+    expect(result.referrers).toEqual([]);
+    expect(result.capabilities).toEqual({ [`${registry.host}/acme/bare`]: {} });
+    const made = (await ofRepo()).slice(before).map((r) => `${r.method} ${r.path}`);
+    expect(made.sort()).toEqual(
+      ['GET /v2/acme/bare/manifests/rc', 'HEAD /v2/acme/bare/manifests/1.0', 'PUT /v2/acme/bare/manifests/1.0'].sort(),
     );
   });
 

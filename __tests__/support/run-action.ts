@@ -13,6 +13,8 @@ export interface ActionRun {
   stderr: string;
   outputs: Record<string, string>;
   summary: string;
+  /** The content of each file a `*-file` output names, by output name (read before the run's directory goes). */
+  files: Record<string, string>;
 }
 
 /** Parses the GITHUB_OUTPUT file format that @actions/core writes: `name<<delimiter\nvalue\ndelimiter`. */
@@ -65,13 +67,12 @@ export async function runAction(
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    return {
-      code,
-      stdout,
-      stderr,
-      outputs: parseOutputFile(await readFile(outputFile, 'utf8')),
-      summary: await readFile(summaryFile, 'utf8'),
-    };
+    const outputs = parseOutputFile(await readFile(outputFile, 'utf8'));
+    const files: Record<string, string> = {};
+    for (const [name, path] of Object.entries(outputs)) {
+      if (name.endsWith('-file')) files[name] = await readFile(path, 'utf8');
+    }
+    return { code, stdout, stderr, outputs, summary: await readFile(summaryFile, 'utf8'), files };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -185,6 +185,57 @@ describe('promote() within one repository (in-memory stand-in)', () => {
   }
 });
 
+describe('the referrers a retag reports (in-memory stand-in)', () => {
+  it('leaves a dangling referrers-tag entry out of the referrers, with a warning', async () => {
+    const registry = new MemoryRegistry({ name: 'r.example', referrersApi: false });
+    const content = registry.content('app');
+    const image = seedImage(content, { seed: 'retag-dangling', tag: 'rc' });
+    const sig = seedArtifact(content, image, SIG);
+    const gone = { ...sig.descriptor, digest: `sha256:${'e'.repeat(64)}` };
+    content.putManifest(
+      { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [sig.descriptor, gone] },
+      tagOf(image.digest),
+    );
+
+    const result = await promote(registry, request('r.example/app:rc', ['r.example/app:1.0']), OPTIONS);
+
+    expect(result.referrers.map((r) => r.digest)).toEqual([sig.digest]);
+    expect(result.warnings.filter((w) => w.includes(gone.digest))).toHaveLength(1);
+    expect(registry.log.filter(isWrite).map(formatOperation)).toEqual(['PUT manifest 1.0']);
+  });
+
+  it('tags, then lists the referrers found first and says so, when there are more than max-referrers', async () => {
+    const registry = new MemoryRegistry({ name: 'r.example', referrersApi: true });
+    const g = seedGraph(registry.content('app'), { seed: 'retag-bound', referrersTags: false });
+
+    const result = await promote(registry, request('r.example/app:rc', ['r.example/app:1.0']), {
+      ...OPTIONS,
+      maxReferrers: 1,
+    });
+
+    expect(result.targets.map((t) => t.status)).toEqual(['created']);
+    expect(result.referrersComplete).toBe(false);
+    expect(result.referrers).toHaveLength(1);
+    expect(
+      result.warnings.some((w) => w.startsWith('The referrers output is incomplete: ') && w.includes(g.index.digest)),
+    ).toBe(true);
+  });
+
+  it('fails before any write when a copy has more referrers than max-referrers', async () => {
+    const { to, provider } = across(true);
+
+    const err = await promote(provider, request('from.example/app:rc', ['to.example/app:1.0']), {
+      ...OPTIONS,
+      maxReferrers: 1,
+    }).catch((e: unknown) => e);
+
+    expect((err as Error).message).toMatch(
+      /more than the input max-referrers allows \(1\)\. Nothing was written: raise max-referrers/,
+    );
+    expect(to.log.filter(isWrite)).toEqual([]);
+  });
+});
+
 describe('the overwrite guard (in-memory stand-in)', () => {
   it('fails before any write when a target tag points at another digest', async () => {
     const { to, g, provider } = across(false);

@@ -127,9 +127,10 @@ describe('discoverReferrers (in-memory stand-in)', () => {
     // The index has 3 referrers (SBOM, signature, countersignature), amd64 1: 4 in all.
     const repo = registry.repository({ registry: 'r.example', repository: 'app' }, 'pull');
     const options = { ...OPTIONS, children: true };
+    const subject = { digest: g.index.digest, manifest: Promise.resolve(g.index) };
 
-    expect((await discoverPromotionReferrers(repo, g.index, { ...options, maxCount: 4 })).referrers).toHaveLength(4);
-    const err = await discoverPromotionReferrers(repo, g.index, { ...options, maxCount: 3 }).catch((e: unknown) => e);
+    expect((await discoverPromotionReferrers(repo, subject, { ...options, maxCount: 4 })).referrers).toHaveLength(4);
+    const err = await discoverPromotionReferrers(repo, subject, { ...options, maxCount: 3 }).catch((e: unknown) => e);
 
     expect((err as Error).message).toBe(
       `${g.index.digest} has more than 3 referrers (4 found, counted recursively, with those of its platform manifests), more than the input max-referrers allows (3). Nothing was written: raise max-referrers to promote them all.`,

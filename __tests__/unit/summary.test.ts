@@ -32,6 +32,7 @@ function result(extra: Partial<PromotionResult> = {}): PromotionResult {
       { digest: d('f'), mediaType: 'm', size: 10, artifactType: 'application/spdx+json', subject: d('1'), depth: 1 },
     ],
     referrersLookedUp: true,
+    referrersComplete: true,
     capabilities: { 'r.io/staging/a': { referrersApi: false }, 'r.io/prod/a': { referrersApi: true, blobMount: true } },
     referrersTags: [],
     copy: {

@@ -3,7 +3,8 @@
 // "Minimal client" means the fewest requests of ONE algorithm that meets the requirements of
 // the issue and of the README without knowing the target's state in advance:
 //
-// Reading the source (every scenario but 1):
+// Reading the source (every scenario; a retag reads its referrers for the `referrers` and
+// `capabilities` outputs, which the action fills on every run by default):
 //   - GET the tagged manifest; the digests of an index's children are in it;
 //   - GET the tag list once: cosign's tag-based attachments (`sha256-<hex>.sig|.att|.sbom`)
 //     are copied too, and without the referrers API it says which subjects have a
@@ -30,8 +31,8 @@
 //     referrer PUT.
 //
 // Not part of the minimum, by design: authentication (the registries are anonymous), the
-// `verify: true` re-reads, reading a written `sha256-<hex>` index back to detect a
-// concurrent writer, and the discovery a retag does only to fill the `referrers` output.
+// `verify: true` re-reads, and reading a written `sha256-<hex>` index back to detect a
+// concurrent writer.
 
 function add(...parts) {
   const out = {};
@@ -72,10 +73,10 @@ export function minimumRequests(scenario, st, api, tags = 1) {
   const copiedWhy = copied ? `GET ${plural(copied, 'manifest')} to copy` : '';
   switch (scenario) {
     case '1':
-      byMethod = { GET: 1, HEAD: tags, PUT: tags };
+      byMethod = add(discovery(st, api), { HEAD: tags, PUT: tags });
       why =
-        `GET the source manifest (bytes and media type); per tag a HEAD (a rerun writes nothing) and a PUT of the ` +
-        `same bytes. Blind lower bound without the HEADs: ${1 + tags}. Discovering referrers for an output is extra.`;
+        `${discoveryWhy} (for the referrers and capabilities outputs); per tag a HEAD (a rerun writes nothing) and a ` +
+        `PUT of the same bytes. Blind lower bound without the HEADs and the lookup (oras tag): ${1 + tags}`;
       break;
     case '2':
     case '4':

@@ -18,6 +18,7 @@ export const Inputs = {
   GithubToken: 'github-token',
   RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
   MaxReferrers: 'max-referrers',
+  DiscoverReferrers: 'discover-referrers',
 } as const;
 
 export const Outputs = {
@@ -28,4 +29,11 @@ export const Outputs = {
   Capabilities: 'capabilities',
   ReferrersTags: 'referrers-tags',
   StrayReferrersTags: 'stray-referrers-tags',
+  ReferrersLookedUp: 'referrers-looked-up',
+  ReferrersCount: 'referrers-count',
+  TargetsFile: 'targets-file',
+  ReferrersFile: 'referrers-file',
+  ReferrersTagsFile: 'referrers-tags-file',
+  StrayReferrersTagsFile: 'stray-referrers-tags-file',
+  TruncatedOutputs: 'truncated-outputs',
 } as const;

@@ -44,6 +44,8 @@ export interface ActionInputs {
   removeStrayReferrersTags: boolean;
   /** Referrers found at most (recursively, with an index's children's); more fail the run before any write. */
   maxReferrers: number;
+  /** Look up the referrers and the referrers API on every run; false: only where something needs them. */
+  discoverReferrers: boolean;
   /** For ghcr.io when nothing else gives credentials for it. */
   githubToken?: string;
 }
@@ -258,6 +260,7 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
       false,
     ),
     maxReferrers: parseMaxReferrers(get(Inputs.MaxReferrers)),
+    discoverReferrers: parseBoolean(Inputs.DiscoverReferrers, get(Inputs.DiscoverReferrers), true),
     ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
   };
 }

@@ -1,13 +1,16 @@
 import * as core from '@actions/core';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CredentialChain } from './credentials.js';
 import { explainRefusedPush, isRefusedContainerPush } from './ghcr-diagnosis.js';
 import { mayBeGithubRegistry, runIdentity } from './github-context.js';
 import { parseInputs, type ActionInputs } from './inputs.js';
 import { boundBufferGarbage } from './memory.js';
-import { buildOutputs } from './outputs.js';
+import { OutputFileError, planOutputs, type OutputPlan } from './outputs.js';
 import { rateLimitWarnings } from './rate-limits.js';
 import { renderSummary } from './summary.js';
-import { promote } from '../engine/promote.js';
+import { promote, type PromotionResult } from '../engine/promote.js';
 import type { Logger } from '../engine/logger.js';
 import { formatReference } from '../oci/reference.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
@@ -66,6 +69,7 @@ export async function run(): Promise<void> {
           referrerTypes: inputs.referrerTypes,
           overwrite: inputs.overwrite,
           removeStrayReferrersTags: inputs.removeStrayReferrersTags,
+          discoverReferrers: inputs.discoverReferrers,
         },
         {
           logger: coreLogger,
@@ -78,7 +82,7 @@ export async function run(): Promise<void> {
     const traffic = client.traffic();
     const warnings = rateLimitWarnings(traffic);
     for (const w of warnings) core.warning(w);
-    for (const [name, value] of Object.entries(buildOutputs(result))) core.setOutput(name, value);
+    warnings.push(...(await setOutputs(result)));
     if (process.env['GITHUB_STEP_SUMMARY']) {
       // @actions/github is loaded here, after the work, not at start (see github-context.ts).
       const runUrl = (await runIdentity().catch(() => undefined))?.runUrl;
@@ -95,6 +99,31 @@ export async function run(): Promise<void> {
     stopGarbageBound();
     await client?.close();
   }
+}
+
+/**
+ * The outputs, each list complete in a file under RUNNER_TEMP (the runner empties it after the
+ * job) and inline within GitHub's limits; a shortened list is announced with a warning.
+ */
+async function setOutputs(result: PromotionResult): Promise<string[]> {
+  const base = process.env['RUNNER_TEMP'] || tmpdir();
+  let plan: OutputPlan;
+  try {
+    const dir = await mkdtemp(join(base, 'oci-promote-'));
+    plan = planOutputs(result, { dir });
+    await Promise.all(plan.files.map((f) => writeFile(f.path, f.content)));
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new OutputFileError(
+      `Could not write the outputs' files under ${base} (${reason}); the promotion itself is done`,
+      {
+        cause: err,
+      },
+    );
+  }
+  for (const w of plan.warnings) core.warning(w);
+  for (const [name, value] of Object.entries(plan.outputs)) core.setOutput(name, value);
+  return plan.warnings;
 }
 
 /** The error as users read it; a push that GitHub's container registry refused gets a diagnosis. */

@@ -184,7 +184,7 @@ function referrersTree(result: PromotionResult, limit: number): string {
     lines.push(`- ${code(subject)} (a child of the promoted index)`);
     walk(subject, 1);
   }
-  return capped(lines, 'lines; the `referrers` output lists every referrer', limit);
+  return capped(lines, 'lines; the `referrers-file` output lists every referrer', limit);
 }
 
 function trafficTable(traffic: Record<string, HostTraffic>): string {
@@ -255,7 +255,9 @@ function render(result: PromotionResult, extras: SummaryExtras, limit: number): 
   }
   out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
   if (!result.referrersLookedUp) {
-    out.push('A promotion within one repository leaves the referrers where they are; nothing asked for them.');
+    out.push(
+      '`discover-referrers` is false and nothing else needed them: neither the referrers nor the referrers API were looked up.',
+    );
   } else if (result.referrers.length === 0) {
     out.push('None found.');
   } else {
@@ -302,7 +304,7 @@ function render(result: PromotionResult, extras: SummaryExtras, limit: number): 
     );
     if (result.strayReferrersTags.length > limit) {
       out.push(
-        `… and ${result.strayReferrersTags.length - limit} more (the \`stray-referrers-tags\` output lists every one).`,
+        `… and ${result.strayReferrersTags.length - limit} more (the \`stray-referrers-tags-file\` output lists every one).`,
       );
     }
   }
@@ -311,7 +313,7 @@ function render(result: PromotionResult, extras: SummaryExtras, limit: number): 
     out.push(
       capped(
         result.referrersTags.map((t) => `- ${code(t)}`),
-        'tags; the `referrers-tags` output lists every one',
+        'tags; the `referrers-tags-file` output lists every one',
         limit,
       ),
     );

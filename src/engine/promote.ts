@@ -2,8 +2,15 @@ import { onSide } from './copy-error.js';
 import { emptyStats, type CopyStats } from './copy.js';
 import { checkRequiredReferrers, selectReferrers } from './policy.js';
 import { ReferrerChecks } from './referrer-checks.js';
-import { mapLimit, settleAll } from './pool.js';
-import { discoverPromotionReferrers, type Discovery } from './referrers.js';
+import { settleAll } from './pool.js';
+import {
+  probeTargets,
+  referrersAfterTags,
+  reportDiscovery,
+  startFirstReads,
+  TAG_CONCURRENCY,
+  type TargetGroup,
+} from './first-reads.js';
 import {
   DEFAULT_PROMOTION_OPTIONS,
   PromotionError,
@@ -19,7 +26,7 @@ import { TargetCopy, type TargetCopyReport } from './target-copy.js';
 import { verifyPromotion, type Unproved } from './verify.js';
 import { parseManifest } from '../oci/manifest.js';
 import { formatReference, formatRepository, sameRepository, type Reference } from '../oci/reference.js';
-import type { FetchedManifest, ManifestInfo, Repository, RepositoryProvider } from '../registry/types.js';
+import type { FetchedManifest, ManifestInfo, RepositoryProvider } from '../registry/types.js';
 
 export {
   DEFAULT_PROMOTION_OPTIONS,
@@ -31,14 +38,6 @@ export {
   type TargetResult,
   type TargetStatus,
 } from './request.js';
-
-/** The targets in one repository, and the repository they are written through. */
-interface TargetGroup {
-  repo: Repository;
-  targets: Reference[];
-  /** The source's own repository: its targets are tags of what is there, nothing is copied. */
-  isSource: boolean;
-}
 
 /**
  * Promotes the source manifest to each target. This function is the order of a promotion;
@@ -67,61 +66,58 @@ export async function promote(
   // Which side failed is worth saying only when there are two sides.
   const sourceSide = <T>(work: Promise<T>) => (copying ? onSide('source', source, work) : work);
 
-  // 1. Resolve the source.
+  // 1 and 2. Every request that waits for no other starts at once (see first-reads.ts): the
+  // source manifest, what each target tag names now (for the overwrite guard, and so that the
+  // statuses say what the tags were before this run), and the source's referrers.
   const source = registry.repository(request.source, retagsSource && !request.dryRun ? 'push' : 'pull');
-  const manifest = await sourceSide(source.fetchManifest((request.source.digest ?? request.source.tag)!));
-  log.info(
-    `Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`,
-  );
-  checkTargetDigests(request.targets, manifest);
   const groups: TargetGroup[] = byRepository.map((targets) => {
     const isSource = sameRepository(targets[0]!, request.source);
     const repo = isSource ? source : registry.repository(targets[0]!, request.dryRun ? 'pull' : 'push');
     return { repo, targets, isSource };
   });
-
-  // 2. Every target tag is looked at before anything is written (for the overwrite guard, and
-  // so that the statuses say what the tags were before this run), while the referrers are found.
-  const lookingAtTags = lookAtTargetTags(groups, opts.concurrency);
-  // Observed either way, so that a failure of one does not leave the other unhandled.
-  lookingAtTags.catch(() => undefined);
   const gate = (request.requireReferrers?.length ?? 0) > 0;
-  const perPlatformGate = gate && request.requireReferrersScope === 'per-platform';
-  // Within one repository the referrers stay where they are: looking them up would only fill
-  // an output, so it is done only for the policy gate or to copy them elsewhere.
-  const lookUpReferrers = (copying && request.copyReferrers) || gate || request.removeStrayReferrersTags === true;
-  const [discovery, before] = await Promise.all([
-    lookUpReferrers
-      ? sourceSide(
-          discoverPromotionReferrers(source, manifest, {
-            children: (copying && request.copyReferrers) || perPlatformGate,
-            maxDepth: opts.maxReferrerDepth,
-            maxCount: opts.maxReferrers,
-            concurrency: opts.concurrency,
-            logger: log,
-          }),
-        )
-      : Promise.resolve<Discovery>({ referrers: [], warnings: [] }),
-    lookingAtTags,
-  ]);
-  for (const w of discovery.warnings) log.warning(w);
-  if (lookUpReferrers) log.info(`Found ${discovery.referrers.length} referrer(s)`);
+  const copiesReferrers = copying && request.copyReferrers;
+  // What needs the referrers looks them up whatever discoverReferrers says.
+  const lookUpReferrers =
+    request.discoverReferrers !== false || copiesReferrers || gate || request.removeStrayReferrersTags === true;
+  const reads = startFirstReads({
+    source,
+    reference: request.source,
+    groups,
+    lookUpReferrers,
+    sourceSide,
+    maxReferrerDepth: opts.maxReferrerDepth,
+    maxReferrers: opts.maxReferrers,
+    concurrency: opts.concurrency,
+    logger: log,
+  });
+  const manifest = await reads.manifest;
+  log.info(
+    `Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`,
+  );
+  checkTargetDigests(request.targets, manifest);
+  // A plain retag does not wait for the referrers: they are found while the tags are written.
+  // The policy gate and a copy of the referrers need them first.
+  const referrersFirst = gate || copiesReferrers;
+  const [early, before] = await Promise.all([referrersFirst ? reads.discovery : undefined, reads.before]);
+  if (early) reportDiscovery(early, log);
 
   // 3. The policy gate (a refusal is not a registry failure: its message stands without a
   // side), then the referrers to copy. Entries of referrers tags count once their manifests
   // prove them, checked where the gate or a copy reads them.
   const checks = new ReferrerChecks(source, log);
-  if (request.requireReferrers?.length) {
-    await checkRequiredReferrers(source, manifest, discovery.referrers, {
+  if (early && request.requireReferrers?.length) {
+    await checkRequiredReferrers(source, manifest, early.referrers, {
       required: request.requireReferrers,
       scope: request.requireReferrersScope ?? 'root',
       checks,
     });
     log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
   }
-  const toCopy = selectReferrers(discovery.referrers, request.referrerTypes);
-  if (toCopy.length !== discovery.referrers.length) {
-    log.info(`referrer-types selects ${toCopy.length} of ${discovery.referrers.length} referrer(s) to copy`);
+  const found = early?.referrers ?? [];
+  const toCopy = selectReferrers(found, request.referrerTypes);
+  if (toCopy.length !== found.length) {
+    log.info(`referrer-types selects ${toCopy.length} of ${found.length} referrer(s) to copy`);
   }
 
   // 4. The overwrite guard, and targets that could not list the referrers copied there.
@@ -162,19 +158,33 @@ export async function promote(
       ),
   );
 
-  // 6. The tags.
-  const tagging = await Promise.all(
-    groups.map((group) =>
-      tagTargets(group.repo, group.targets, {
-        manifest,
-        before,
-        dryRun: request.dryRun,
-        labelSide: !group.isSource,
-        concurrency: opts.concurrency,
-        logger: log,
-      }),
+  // 6. The tags; meanwhile other registries' targets are asked what they can do, where the
+  // copy did not have to (their repository exists now, so the answer means something).
+  const [tagging, probed] = await Promise.all([
+    Promise.all(
+      groups.map((group) =>
+        tagTargets(group.repo, group.targets, {
+          manifest,
+          before,
+          dryRun: request.dryRun,
+          labelSide: !group.isSource,
+          concurrency: TAG_CONCURRENCY,
+          logger: log,
+        }),
+      ),
     ),
-  );
+    lookUpReferrers ? probeTargets(groups, manifest.digest, log) : [],
+  ]);
+  const discovery =
+    early ??
+    (await referrersAfterTags(
+      reads.discovery,
+      tagging.flatMap((t) => t.results),
+      log,
+    ));
+  // The entries of referrers tags that nothing checked yet (a plain retag's): a dangling one is
+  // no referrer, in the output too.
+  if (!early) await Promise.all(discovery.referrers.map((r) => checks.check(r)));
 
   // What the run learned of each repository, as the copy and the tags left it.
   const capabilities: PromotionResult['capabilities'] = {};
@@ -219,12 +229,13 @@ export async function promote(
     targets: tagging.flatMap((t) => t.results),
     referrers: discovery.referrers.filter((r) => !checks.isDropped(r.digest)),
     referrersLookedUp: lookUpReferrers,
+    referrersComplete: discovery.incomplete !== true,
     capabilities,
     referrersTags: copies.flatMap((c) => c.referrersTags),
     copy: sumStats(copies.map((c) => c.stats)),
     plan: copies.map((c) => c.plan),
     strayReferrersTags: stray.tags,
-    warnings: [...discovery.warnings, ...checks.warnings(), ...stray.warnings],
+    warnings: [...discovery.warnings, ...probed, ...checks.warnings(), ...stray.warnings],
   };
 }
 
@@ -251,20 +262,6 @@ function checkTargetDigests(targets: Reference[], manifest: FetchedManifest): vo
       );
     }
   }
-}
-
-/** What each target tag names now, by formatted reference (undefined: the tag does not exist). */
-async function lookAtTargetTags(
-  groups: TargetGroup[],
-  concurrency: number,
-): Promise<Map<string, ManifestInfo | undefined>> {
-  const before = new Map<string, ManifestInfo | undefined>();
-  const tags = groups.flatMap((group) => group.targets.filter((t) => t.tag !== undefined).map((t) => ({ group, t })));
-  await mapLimit(tags, concurrency, async ({ group, t }) => {
-    const found = group.repo.statManifest(t.tag!);
-    before.set(formatReference(t), await (group.isSource ? found : onSide('target', group.repo, found)));
-  });
-  return before;
 }
 
 /** overwrite: false. A target tag that points at another digest fails the run before any write. */

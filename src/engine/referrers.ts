@@ -31,6 +31,8 @@ export interface DiscoverOptions {
   maxCount: number;
   concurrency: number;
   logger: Logger;
+  /** The subject's own listing, already asked for (the first level then costs no request). */
+  firstListing?: Promise<ReferrersListing>;
 }
 
 export const DEFAULT_DISCOVER_OPTIONS: Omit<DiscoverOptions, 'logger'> = {
@@ -42,17 +44,30 @@ export const DEFAULT_DISCOVER_OPTIONS: Omit<DiscoverOptions, 'logger'> = {
 export interface Discovery {
   referrers: ReferrerInfo[];
   warnings: string[];
+  /** The bound stopped the lookup: `referrers` holds those found first (a run that only reports them). */
+  incomplete?: boolean;
 }
 
 /**
  * More referrers than the bound, or nested deeper: the promotion stops before anything is
  * written, since a partial copy would lose signatures without a word.
  */
-export class ReferrersBoundError extends UserFacingError {}
+export class ReferrersBoundError extends UserFacingError {
+  /** The referrers found before the bound stopped the lookup, for a run that only reports them. */
+  found: ReferrerInfo[] = [];
+
+  /** `reason` says which bound; the message adds that nothing was written, and the remedy. */
+  constructor(
+    readonly reason: string,
+    { remedy }: { remedy?: string } = { remedy: 'raise max-referrers to promote them all' },
+  ) {
+    super(`${reason} Nothing was written${remedy ? `: ${remedy}` : ''}.`);
+  }
+}
 
 function tooMany(subject: string, count: number, max: number, withChildren = false): ReferrersBoundError {
   return new ReferrersBoundError(
-    `${subject} has more than ${max} referrers (${count} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}). Nothing was written: raise max-referrers to promote them all.`,
+    `${subject} has more than ${max} referrers (${count} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}).`,
   );
 }
 
@@ -72,16 +87,21 @@ export async function discoverReferrers(
   const seen = new Set<string>([subject]);
   let level = [subject];
   for (let depth = 1; level.length > 0; depth++) {
-    const listings = await mapLimit(level, options.concurrency, (digest) => listReferrersOf(repo, digest));
+    const listings = await mapLimit(level, options.concurrency, (digest) =>
+      depth === 1 && options.firstListing ? options.firstListing : listReferrersOf(repo, digest),
+    );
     const next: string[] = [];
     for (const [i, listing] of listings.entries()) {
       warnings.push(...listing.warnings);
       for (const d of listing.descriptors) {
         if (seen.has(d.digest)) continue;
         if (depth > options.maxDepth) {
-          throw new ReferrersBoundError(
-            `The referrers below ${subject} nest more than ${options.maxDepth} levels deep (${level[i]!}, at level ${options.maxDepth}, has referrers of its own); the action follows at most ${options.maxDepth} levels. Nothing was written.`,
+          const err = new ReferrersBoundError(
+            `The referrers below ${subject} nest more than ${options.maxDepth} levels deep (${level[i]!}, at level ${options.maxDepth}, has referrers of its own); the action follows at most ${options.maxDepth} levels.`,
+            {},
           );
+          err.found = referrers;
+          throw err;
         }
         seen.add(d.digest);
         referrers.push({
@@ -97,7 +117,11 @@ export async function discoverReferrers(
         next.push(d.digest);
       }
     }
-    if (referrers.length > options.maxCount) throw tooMany(subject, referrers.length, options.maxCount);
+    if (referrers.length > options.maxCount) {
+      const err = tooMany(subject, referrers.length, options.maxCount);
+      err.found = referrers.slice(0, options.maxCount);
+      throw err;
+    }
     level = next;
   }
   await fixReportedArtifactTypes(repo, referrers, options);
@@ -109,7 +133,11 @@ async function listReferrersOf(repo: Repository, digest: string): Promise<Referr
   try {
     return await repo.listReferrers(digest);
   } catch (err) {
-    if (err instanceof TooManyReferrersError) throw new ReferrersBoundError(`${err.message}. Nothing was written.`);
+    if (err instanceof TooManyReferrersError) {
+      throw new ReferrersBoundError(
+        `${err.where} has more than ${err.max} referrers (${err.count} listed), more than the input max-referrers allows (${err.max}).`,
+      );
+    }
     throw err;
   }
 }
@@ -140,24 +168,49 @@ export interface PromotionDiscoverOptions extends DiscoverOptions {
   children: boolean;
 }
 
-/** The referrers of the promoted manifest and, when asked, of its children, each once. */
+/** The promoted manifest: its digest, known at once when the source names it, and the manifest. */
+export interface PromotedSubject {
+  digest: string | Promise<string>;
+  manifest: Promise<FetchedManifest>;
+}
+
+/**
+ * The referrers of the promoted manifest and, when asked, of its children, each once. The
+ * root's listing starts as soon as its digest is known (at once for a source given by digest,
+ * before its manifest answers); the children's start once the root's first answer settled
+ * whether the repository has the referrers API (asked before that, each would probe it).
+ */
 export async function discoverPromotionReferrers(
   repo: Repository,
-  manifest: FetchedManifest,
+  subject: PromotedSubject,
   options: PromotionDiscoverOptions,
 ): Promise<Discovery> {
-  const root = await discoverReferrers(repo, manifest.digest, options);
-  if (!options.children) return root;
+  const digest = await subject.digest;
+  const firstListing = listReferrersOf(repo, digest);
+  // Observed here: awaited below only when the children are looked up.
+  firstListing.catch(() => undefined);
+  const rootDiscovery = discoverReferrers(repo, digest, { ...options, firstListing });
+  if (!options.children) return rootDiscovery;
   // Per-platform attestations and signatures refer to the child manifests of an index.
-  const parsed = parseManifest(manifest.bytes, manifest.mediaType);
-  const perChild = await mapLimit(parsed.manifests, options.concurrency, (child) =>
-    discoverReferrers(repo, child.digest, options),
-  );
+  const perChildDiscovery = (async () => {
+    const manifest = await subject.manifest;
+    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+    if (parsed.manifests.length === 0) return [];
+    await firstListing;
+    return mapLimit(parsed.manifests, options.concurrency, (child) => discoverReferrers(repo, child.digest, options));
+  })();
+  perChildDiscovery.catch(() => undefined);
+  const root = await rootDiscovery;
+  const perChild = await perChildDiscovery;
   const seen = new Set(root.referrers.map((r) => r.digest));
   const referrers = [...root.referrers];
   for (const d of perChild)
     for (const r of d.referrers) if (!seen.has(r.digest) && seen.add(r.digest)) referrers.push(r);
-  if (referrers.length > options.maxCount) throw tooMany(manifest.digest, referrers.length, options.maxCount, true);
+  if (referrers.length > options.maxCount) {
+    const err = tooMany(digest, referrers.length, options.maxCount, true);
+    err.found = referrers.slice(0, options.maxCount);
+    throw err;
+  }
   return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
 }
 

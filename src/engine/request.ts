@@ -27,6 +27,12 @@ export interface PromotionRequest {
   overwrite?: boolean;
   /** Delete stray `sha256-<hex>` tags (see strayReferrersTags) in the repositories this run writes to. */
   removeStrayReferrersTags?: boolean;
+  /**
+   * Look up the source's referrers and each repository's referrers API on every run (default
+   * true). false skips that where nothing needs it: copying referrers to another repository,
+   * `requireReferrers` and `removeStrayReferrersTags` still look them up.
+   */
+  discoverReferrers?: boolean;
 }
 
 export interface PromotionOptions {
@@ -70,8 +76,10 @@ export interface PromotionResult {
   dryRun: boolean;
   targets: TargetResult[];
   referrers: ReferrerInfo[];
-  /** false when nothing needed them (a promotion within one repository without a policy gate). */
+  /** false when the run did not look them up (`discoverReferrers: false` and nothing needed them). */
   referrersLookedUp: boolean;
+  /** false when max-referrers stopped the lookup of a plain retag: `referrers` holds those found first. */
+  referrersComplete: boolean;
   /** Keyed by `registry/repository`. */
   capabilities: Record<string, RepositoryCapabilities>;
   /** Referrers-schema tags this run wrote, as full references (never any within one repository). */

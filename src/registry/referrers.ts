@@ -40,11 +40,15 @@ export class Referrers implements ReferrersIndexStore {
   }
 
   async listReferrers(subject: string): Promise<ReferrersListing> {
-    if (this.caps.referrersApi() !== false) {
-      const viaApi = await this.fromApi(subject, { learn: true });
-      if (viaApi) return viaApi;
-    }
-    return this.fromTag(subject);
+    if (this.caps.referrersApi() === false) return this.fromTag(subject);
+    // While the API's answer is not known, a referrers tag the tag list shows is read at the
+    // same time: without the API it is the list, and waiting for the API's 404 first would
+    // cost a round trip. With the API, the tag is a stray one and its content is not used.
+    const atOnce = this.caps.referrersApi() === undefined ? this.fromTagIfListed(subject) : undefined;
+    atOnce?.catch(() => undefined);
+    const viaApi = await this.fromApi(subject, { learn: true });
+    if (viaApi) return viaApi;
+    return (await atOnce) ?? this.fromTag(subject);
   }
 
   /** The API's own answer for one subject; nothing is learned from it, and there is no fallback. */
@@ -219,6 +223,10 @@ export class Referrers implements ReferrersIndexStore {
     if (pages.truncated) throw new TooManyReferrersError(where, listed.size, this.limits.maxReferrers);
     // distribution-spec: `artifactType` filtering is optional; we never ask for it, and keep all.
     return { source: 'api', descriptors: dedupeDescriptors(descriptors), warnings: [] };
+  }
+
+  private async fromTagIfListed(subject: string): Promise<ReferrersListing | undefined> {
+    return (await this.tags.hasDigestTag(referrersTagFor(subject))) === true ? this.fromTag(subject) : undefined;
   }
 
   private async fromTag(subject: string): Promise<ReferrersListing> {

@@ -71,7 +71,11 @@ export interface TransportOptions {
    * has an overall deadline derived from it (deadline.ts).
    */
   timeoutMs: number;
-  /** Keep-alive connections per origin. */
+  /**
+   * Keep-alive connections per origin, opened only as requests need them. Enough for a run's
+   * first round of reads at once (the source manifest, its referrers, a HEAD per target tag:
+   * 20 tags and more), so that such a round costs one round trip.
+   */
   connections: number;
   /** Extra headers on every request (User-Agent). */
   userAgent: string;
@@ -79,7 +83,7 @@ export interface TransportOptions {
 
 export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = {
   timeoutMs: 60_000,
-  connections: 8,
+  connections: 32,
   userAgent: 'oci-promote-action',
 };
 
