@@ -16,8 +16,18 @@ import { tagTargets } from './tagging.js';
 import { TargetCopy, type TargetCopyReport } from './target-copy.js';
 import { verifyPromotion, type Unproved } from './verify.js';
 import { parseManifest } from '../oci/manifest.js';
+import { phased } from '../oci/phase.js';
 import { formatReference, formatRepository, sameRepository, type Reference } from '../oci/reference.js';
 import type { FetchedManifest, ManifestInfo, Repository, RepositoryProvider } from '../registry/types.js';
+
+// Each step runs within its phase, which the request trace names (src/oci/phase.ts).
+const resolve = phased('resolve', (repo: Repository, reference: string) => repo.fetchManifest(reference));
+const lookAtTags = phased('look at tags', lookAtTargetTags);
+const discover = phased('discover', discoverPromotionReferrers);
+const checkGate = phased('policy', checkRequiredReferrers);
+const tag = phased('tag', tagTargets);
+const verify = phased('verify', verifyPromotion);
+const reviewStrayTags = phased('stray tags', reviewStrayReferrersTags);
 
 export {
   DEFAULT_PROMOTION_OPTIONS,
@@ -67,7 +77,7 @@ export async function promote(
 
   // 1. Resolve the source.
   const source = registry.repository(request.source, retagsSource && !request.dryRun ? 'push' : 'pull');
-  const manifest = await sourceSide(source.fetchManifest((request.source.digest ?? request.source.tag)!));
+  const manifest = await sourceSide(resolve(source, (request.source.digest ?? request.source.tag)!));
   log.info(
     `Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`,
   );
@@ -80,7 +90,7 @@ export async function promote(
 
   // 2. Every target tag is looked at before anything is written (for the overwrite guard, and
   // so that the statuses say what the tags were before this run), while the referrers are found.
-  const lookingAtTags = lookAtTargetTags(groups, opts.concurrency);
+  const lookingAtTags = lookAtTags(groups, opts.concurrency);
   // Observed either way, so that a failure of one does not leave the other unhandled.
   lookingAtTags.catch(() => undefined);
   const gate = (request.requireReferrers?.length ?? 0) > 0;
@@ -91,7 +101,7 @@ export async function promote(
   const [discovery, before] = await Promise.all([
     lookUpReferrers
       ? sourceSide(
-          discoverPromotionReferrers(source, manifest, {
+          discover(source, manifest, {
             children: (copying && request.copyReferrers) || perPlatformGate,
             maxDepth: opts.maxReferrerDepth,
             maxCount: opts.maxReferrers,
@@ -108,7 +118,7 @@ export async function promote(
   // 3. The policy gate (a refusal is not a registry failure: its message stands without a
   // side), then the referrers to copy.
   if (request.requireReferrers?.length) {
-    await checkRequiredReferrers(source, manifest, discovery.referrers, {
+    await checkGate(source, manifest, discovery.referrers, {
       required: request.requireReferrers,
       scope: request.requireReferrersScope ?? 'root',
     });
@@ -148,7 +158,7 @@ export async function promote(
   // 6. The tags.
   const tagging = await Promise.all(
     groups.map((group) =>
-      tagTargets(group.repo, group.targets, {
+      tag(group.repo, group.targets, {
         manifest,
         before,
         dryRun: request.dryRun,
@@ -171,7 +181,7 @@ export async function promote(
       ...copies.map((report, i) => ({ repo: copied[i]!.repo, tags: [], referrers: report.unverified })),
       ...groups.map((group, i) => ({ repo: group.repo, tags: tagging[i]!.unconfirmed, referrers: [] })),
     ];
-    await verifyPromotion(unproved, manifest, opts);
+    await verify(unproved, manifest, opts);
   }
 
   // 8. Stray referrers tags of the promoted manifest, its children and its referrers. The
@@ -179,7 +189,7 @@ export async function promote(
   // writes to it; other targets are looked at when cleaning was asked for.
   const remove = request.removeStrayReferrersTags === true;
   const stray = lookUpReferrers
-    ? await reviewStrayReferrersTags(
+    ? await reviewStrayTags(
         [
           { repo: source, writes: retagsSource },
           ...(remove ? groups.filter((g) => !g.isSource).map((g) => ({ repo: g.repo, writes: true })) : []),

@@ -8,8 +8,13 @@ import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrer
 import { referrerDescriptor, type ReferrerInfo } from './referrers.js';
 import { referrersTagFor } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
+import { inPhase, phased } from '../oci/phase.js';
 import { formatReferenceIn, formatRepository } from '../oci/reference.js';
 import type { FetchedManifest, Repository } from '../registry/types.js';
+
+// Within the referrers' phase, these requests are told apart in the request trace (src/oci/phase.ts).
+const copyCosign = phased('cosign', copyCosignAttachments);
+const mergeReferrersIndex = phased('referrers index', mergeIntoReferrersIndex);
 
 /** One target repository in another repository than the source: what to copy there, and how. */
 export interface TargetCopySpec {
@@ -84,8 +89,8 @@ export class TargetCopy {
     const { manifest } = this.spec;
     const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
     if (this.spec.rootPresent) this.copier.knownPresent(root);
-    const work: Promise<unknown>[] = [this.copier.copyManifest(root, manifest)];
-    if (this.spec.copyReferrers) work.push(this.copyReferrers());
+    const work: Promise<unknown>[] = [inPhase('copy', () => this.copier.copyManifest(root, manifest))];
+    if (this.spec.copyReferrers) work.push(inPhase('referrers', () => this.copyReferrers()));
     await settleAll(work);
     const stats = { ...this.copier.stats };
     const would = this.spec.dryRun ? '[dry run] would be: ' : '';
@@ -120,7 +125,7 @@ export class TargetCopy {
       // Every subject at once: the requests take slots of the copy's limit, the waits do not.
       await settleAll([...bySubject].map(([subject, ofSubject]) => this.copyReferrersOf(subject, ofSubject)));
     }
-    await copyCosignAttachments(this.cosign, manifest.digest);
+    await copyCosign(this.cosign, manifest.digest);
   }
 
   /**
@@ -224,7 +229,7 @@ export class TargetCopy {
     const merge = await onSide(
       'target',
       target,
-      mergeIntoReferrersIndex(target, subject, ofSubject.map(referrerDescriptor), {
+      mergeReferrersIndex(target, subject, ofSubject.map(referrerDescriptor), {
         ...DEFAULT_INDEX_MERGE_OPTIONS,
         settleMs: this.spec.indexSettleMs,
         logger,
