@@ -17,6 +17,7 @@ export const Inputs = {
   Overwrite: 'overwrite',
   GithubToken: 'github-token',
   RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
+  Trace: 'trace',
 } as const;
 
 export const Outputs = {
@@ -27,4 +28,5 @@ export const Outputs = {
   Capabilities: 'capabilities',
   ReferrersTags: 'referrers-tags',
   StrayReferrersTags: 'stray-referrers-tags',
+  TraceFile: 'trace-file',
 } as const;

@@ -37,6 +37,8 @@ export interface ActionInputs {
   removeStrayReferrersTags: boolean;
   /** For ghcr.io when nothing else gives credentials for it. */
   githubToken?: string;
+  /** Record every request with the phase that issued it (also on in the runner's debug mode). */
+  trace: boolean;
 }
 
 /** A bad input: the message quotes the value and says the expected form. */
@@ -237,5 +239,6 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
       false,
     ),
     ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
+    trace: parseBoolean(Inputs.Trace, get(Inputs.Trace), false),
   };
 }

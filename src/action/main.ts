@@ -44,6 +44,7 @@ export async function run(): Promise<void> {
       credentials: credentials.resolve,
       onSecret: (s) => core.setSecret(s),
       timeoutMs: inputs.timeoutMs,
+      trace: inputs.trace || core.isDebug(),
       retry: {
         onRetry: (e) =>
           core.info(
@@ -87,6 +88,8 @@ export async function run(): Promise<void> {
     }
   } finally {
     stopGarbageBound();
+    const trace = client?.requestTrace();
+    if (trace) await (await import(/* webpackMode: "eager" */ './trace.js')).publishTrace(trace);
     await client?.close();
   }
 }

@@ -2,7 +2,9 @@ import { Outputs } from './constants.js';
 import type { PromotionResult } from '../engine/promote.js';
 
 /** The action's outputs as strings, computed without touching the runner. */
-export function buildOutputs(result: PromotionResult): Record<(typeof Outputs)[keyof typeof Outputs], string> {
+export function buildOutputs(
+  result: PromotionResult,
+): Record<Exclude<(typeof Outputs)[keyof typeof Outputs], typeof Outputs.TraceFile>, string> {
   return {
     [Outputs.Digest]: result.digest,
     [Outputs.MediaType]: result.mediaType,
