@@ -30,7 +30,8 @@ import { checkResult } from './lib/check.mjs';
 import { minimumRequests } from './lib/minimum.mjs';
 import { mergeSnapshots, startProxy } from './lib/proxy.mjs';
 import { startRegistry } from './lib/registries.mjs';
-import { criticalPath, renderWaterfall } from './lib/waterfall.mjs';
+import { joinPhases, phasesOf, readTrace, traceFiles } from './lib/trace-join.mjs';
+import { criticalPath, renderCriticalPath, renderWaterfall } from './lib/waterfall.mjs';
 import { machineFacts, renderReport } from './lib/report.mjs';
 import { graphStats, seedBigImage, seedImage, seedIndex, seedManyReferrers } from './lib/seed.mjs';
 import { cleanEnv, curlBaselineInvocation, ensureTools, timed, toolDefs, versions } from './lib/tools.mjs';
@@ -225,25 +226,31 @@ async function main() {
 
 /**
  * One waterfall per scenario, registry kind and tool, from the first run with latency (where
- * round trips in a row decide the wall time), into bench/waterfalls/. Each row also gets the
- * length of its critical path, which the report prints.
+ * round trips in a row decide the wall time), into bench/waterfalls/; where there are too many
+ * requests to label them, a second one of the critical path alone. Each run also gets the
+ * length of its critical path and, for the action, its round trips by phase, which the report
+ * prints.
  */
 function writeWaterfalls(results) {
   const dir = join(root, 'bench', 'waterfalls');
   mkdirSync(dir, { recursive: true });
   for (const row of results) {
     if (row.tool.startsWith('curl')) continue;
-    for (const run of row.runs) run.roundTripsInARow = criticalPath(run.log).length;
+    for (const run of row.runs) {
+      const chain = criticalPath(run.log);
+      run.roundTripsInARow = chain.length;
+      if (run.phasesJoined) run.criticalByPhase = phasesOf(chain);
+    }
     if (row.cond !== CONDITIONS[1].name || row.runs.length === 0 || row.scenario === '5') continue;
     const run = row.runs[0];
     const name = `s${row.scenario}${row.variant ? `x${row.variant}` : ''}-${row.kind}-${row.tool}`;
-    const { svg } = renderWaterfall({
-      title: `Scenario ${row.scenario}${row.variant ? ` ×${row.variant}` : ''}, ${row.kind}, ${row.label}`,
-      subtitle: `${row.cond} per request, ${(run.wallMs / 1000).toFixed(2)} s wall`,
-      rows: run.log,
-      t0: 0,
-    });
+    const title = `Scenario ${row.scenario}${row.variant ? ` ×${row.variant}` : ''}, ${row.kind}, ${row.label}`;
+    const subtitle = `${row.cond} per request, ${(run.wallMs / 1000).toFixed(2)} s wall`;
+    const { svg, labelled } = renderWaterfall({ title, subtitle, rows: run.log, t0: 0 });
     writeFileSync(join(dir, `${name}.svg`), svg);
+    if (!labelled) {
+      writeFileSync(join(dir, `${name}-critical.svg`), renderCriticalPath({ title, subtitle, rows: run.log, t0: 0 }));
+    }
   }
 }
 
@@ -334,6 +341,8 @@ async function measure({
       for (const p of proxies) p.setDelay(cond.delay);
     }
 
+    // The action's trace of the measured run is the one written from here on.
+    const tracesBefore = new Set(traceFiles(home));
     for (const p of proxies) p.reset();
     const startedAt = performance.now();
     let wallMs = 0;
@@ -348,6 +357,26 @@ async function measure({
       if (res.code !== 0 && !failure) failure = `exit ${res.code}: ${lastLines(res.stderr || res.stdout)}`;
     }
     const snap = mergeSnapshots(proxies.map((p) => [p === proxyA ? 'A' : 'B', p.snapshot()]));
+    const log = snap.log.map((e) => ({
+      registry: e.registry,
+      method: e.method,
+      path: e.path,
+      status: e.status,
+      start: e.t - startedAt,
+      end: e.end === undefined ? undefined : e.end - startedAt,
+    }));
+    // The action's phases onto the proxies' rows (its waterfall is coloured by them).
+    let actionTrace;
+    const traces = traceFiles(home).filter((f) => !tracesBefore.has(f));
+    if (traces.length) {
+      const trace = readTrace(traces[traces.length - 1]);
+      const hosts = { [proxyA.host]: 'A', ...(proxyB && { [proxyB.host]: 'B' }) };
+      actionTrace = {
+        phasesJoined: joinPhases(log, trace.requests, hosts),
+        firstRequestMs: trace.firstRequestMs,
+        clientRoundTrips: trace.criticalPath.roundTrips,
+      };
+    }
 
     let check;
     if (tool.startsWith('curl')) {
@@ -376,14 +405,8 @@ async function measure({
           bytesDown: snap.bytesDown,
           nonHttp: snap.nonHttp,
         },
-        log: snap.log.map((e) => ({
-          registry: e.registry,
-          method: e.method,
-          path: e.path,
-          status: e.status,
-          start: e.t - startedAt,
-          end: e.end === undefined ? undefined : e.end - startedAt,
-        })),
+        log,
+        ...actionTrace,
         names: {
           srcRepo: `bench/${{ 1: 's1', 2: 's2', 3: 's2', 6: 's2', 4: 's4', 5: 's5' }[scenario]}`,
           dstRepo: target.repo,

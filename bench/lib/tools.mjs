@@ -180,6 +180,8 @@ export function toolDefs(bins, { root, nodeBin }) {
             GITHUB_OUTPUT: join(envBase.HOME, 'github_output'),
             GITHUB_STEP_SUMMARY: join(envBase.HOME, 'github_step_summary'),
             RUNNER_TEMP: envBase.HOME,
+            // The request trace, whose phases colour the action's waterfalls (bench/lib/trace-join.mjs).
+            INPUT_TRACE: 'true',
             ...extraInputs,
           },
         },
