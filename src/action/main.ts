@@ -1,12 +1,10 @@
 import * as core from '@actions/core';
 import { CredentialChain } from './credentials.js';
-import { explainRefusedPush, isRefusedContainerPush } from './ghcr-diagnosis.js';
 import { mayBeGithubRegistry, runIdentity } from './github-context.js';
 import { parseInputs, type ActionInputs } from './inputs.js';
 import { boundBufferGarbage } from './memory.js';
 import { buildOutputs } from './outputs.js';
 import { rateLimitWarnings } from './rate-limits.js';
-import { renderSummary } from './summary.js';
 import { promote } from '../engine/promote.js';
 import type { Logger } from '../engine/logger.js';
 import { formatReference } from '../oci/reference.js';
@@ -75,8 +73,10 @@ export async function run(): Promise<void> {
     for (const w of warnings) core.warning(w);
     for (const [name, value] of Object.entries(buildOutputs(result))) core.setOutput(name, value);
     if (process.env['GITHUB_STEP_SUMMARY']) {
-      // @actions/github is loaded here, after the work, not at start (see github-context.ts).
+      // @actions/github and the summary's renderer are loaded here, after the work, not at start
+      // (see github-context.ts); ncc keeps them in the bundle ("eager").
       const runUrl = (await runIdentity().catch(() => undefined))?.runUrl;
+      const { renderSummary } = await import(/* webpackMode: "eager" */ './summary.js');
       await core.summary.addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) })).write();
     }
   } catch (err) {
@@ -101,6 +101,7 @@ async function explain(
 ): Promise<string> {
   if (!run.inputs || !(err instanceof RegistryError) || !mayBeGithubRegistry(err.registry)) return err.message;
   const identity = await runIdentity().catch(() => undefined);
+  const { explainRefusedPush, isRefusedContainerPush } = await import(/* webpackMode: "eager" */ './ghcr-diagnosis.js');
   if (!identity || !isRefusedContainerPush(err, identity.containerRegistry)) return err.message;
   const credentialSource = run.credentials?.sourceOf(err.registry);
   const token = run.inputs.githubToken;
