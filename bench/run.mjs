@@ -11,6 +11,7 @@
 //   BENCH_SCENARIOS=1,2   only these scenarios
 //   BENCH_KINDS=distribution,referrers
 //   BENCH_TOOLS=action,oras,crane,regctl   (add action-noverify to see what verify costs)
+//   BENCH_ALT_BUNDLE=path/index.js   with BENCH_TOOLS=...,action-alt: another build, side by side
 //   BENCH_LATENCY_MS=25   the added delay of the second condition
 //   BENCH_S5_ALL_KINDS=1  also run scenario 5 on the referrers registry (see results.md)
 //   BENCH_QUICK=1         smoke test: 1 run, 64 MiB instead of 1 GiB, 3 start-up runs
@@ -347,12 +348,14 @@ async function measure({
     const startedAt = performance.now();
     let wallMs = 0;
     let rssKB = 0;
+    let cpuMs = 0;
     const exits = [];
     let failure = '';
     for (const inv of invocations) {
       const res = await timed(inv.cmd, inv.args, { env: inv.env });
       wallMs += res.wallMs;
       rssKB = Math.max(rssKB, res.rssKB || 0);
+      cpuMs += res.cpuMs || 0;
       exits.push(res.code);
       if (res.code !== 0 && !failure) failure = `exit ${res.code}: ${lastLines(res.stderr || res.stdout)}`;
     }
@@ -397,6 +400,7 @@ async function measure({
         run: r,
         wallMs,
         rssKB,
+        cpuMs,
         exits,
         counts: {
           byMethod: snap.byMethod,

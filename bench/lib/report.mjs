@@ -149,7 +149,7 @@ function patternTable(run) {
 }
 
 export async function renderReport({ results, startup, facts, config, elapsedMs }) {
-  const order = ['action', 'action-noverify', 'oras', 'crane', 'regctl', 'curl', 'curl-direct'];
+  const order = ['action', 'action-alt', 'action-noverify', 'oras', 'crane', 'regctl', 'curl', 'curl-direct'];
   const rows = [...results].sort(
     (a, b) =>
       Number(a.scenario) - Number(b.scenario) ||
@@ -175,6 +175,10 @@ export async function renderReport({ results, startup, facts, config, elapsedMs 
       if (curl && !r.tool.startsWith('curl')) notes.push(`${((100 * tp) / throughput(curl)).toFixed(0)}% of curl`);
       if (curl && r.tool === 'curl-direct')
         notes.push(`the proxies cost ${(100 - (100 * throughput(curl)) / tp).toFixed(0)}%`);
+      // On a shared machine CPU time is steadier than wall time; the tools share the CPUs with
+      // the registries and proxies, so what one uses the others cannot.
+      const cpu = r.runs.map((x) => x.cpuMs).filter((x) => Number.isFinite(x));
+      if (cpu.length) notes.push(`CPU ${(median(cpu) / 1000).toFixed(2)} s`);
     }
     if (first.counts.nonHttp) notes.push(`+${first.counts.nonHttp} non-HTTP connection(s) (TLS probe)`);
     const inv = first.exits.length;
