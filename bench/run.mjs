@@ -11,6 +11,7 @@
 //   BENCH_SCENARIOS=1,2   only these scenarios
 //   BENCH_KINDS=distribution,referrers
 //   BENCH_TOOLS=action,oras,crane,regctl   (add action-noverify to see what verify costs)
+//   BENCH_ALT_BUNDLE=path/index.js   with BENCH_TOOLS=...,action-alt: another build, side by side
 //   BENCH_LATENCY_MS=25   the added delay of the second condition
 //   BENCH_S5_ALL_KINDS=1  also run scenario 5 on the referrers registry (see results.md)
 //   BENCH_QUICK=1         smoke test: 1 run, 64 MiB instead of 1 GiB, 3 start-up runs
@@ -30,7 +31,8 @@ import { checkResult } from './lib/check.mjs';
 import { minimumRequests } from './lib/minimum.mjs';
 import { mergeSnapshots, startProxy } from './lib/proxy.mjs';
 import { startRegistry } from './lib/registries.mjs';
-import { criticalPath, renderWaterfall } from './lib/waterfall.mjs';
+import { joinPhases, phasesOf, readTrace, traceFiles } from './lib/trace-join.mjs';
+import { criticalPath, renderCriticalPath, renderWaterfall } from './lib/waterfall.mjs';
 import { machineFacts, renderReport } from './lib/report.mjs';
 import { graphStats, seedBigImage, seedImage, seedIndex, seedManyReferrers } from './lib/seed.mjs';
 import { cleanEnv, curlBaselineInvocation, ensureTools, timed, toolDefs, versions } from './lib/tools.mjs';
@@ -225,25 +227,31 @@ async function main() {
 
 /**
  * One waterfall per scenario, registry kind and tool, from the first run with latency (where
- * round trips in a row decide the wall time), into bench/waterfalls/. Each row also gets the
- * length of its critical path, which the report prints.
+ * round trips in a row decide the wall time), into bench/waterfalls/; where there are too many
+ * requests to label them, a second one of the critical path alone. Each run also gets the
+ * length of its critical path and, for the action, its round trips by phase, which the report
+ * prints.
  */
 function writeWaterfalls(results) {
   const dir = join(root, 'bench', 'waterfalls');
   mkdirSync(dir, { recursive: true });
   for (const row of results) {
     if (row.tool.startsWith('curl')) continue;
-    for (const run of row.runs) run.roundTripsInARow = criticalPath(run.log).length;
+    for (const run of row.runs) {
+      const chain = criticalPath(run.log);
+      run.roundTripsInARow = chain.length;
+      if (run.phasesJoined) run.criticalByPhase = phasesOf(chain);
+    }
     if (row.cond !== CONDITIONS[1].name || row.runs.length === 0 || row.scenario === '5') continue;
     const run = row.runs[0];
     const name = `s${row.scenario}${row.variant ? `x${row.variant}` : ''}-${row.kind}-${row.tool}`;
-    const { svg } = renderWaterfall({
-      title: `Scenario ${row.scenario}${row.variant ? ` ×${row.variant}` : ''}, ${row.kind}, ${row.label}`,
-      subtitle: `${row.cond} per request, ${(run.wallMs / 1000).toFixed(2)} s wall`,
-      rows: run.log,
-      t0: 0,
-    });
+    const title = `Scenario ${row.scenario}${row.variant ? ` ×${row.variant}` : ''}, ${row.kind}, ${row.label}`;
+    const subtitle = `${row.cond} per request, ${(run.wallMs / 1000).toFixed(2)} s wall`;
+    const { svg, labelled } = renderWaterfall({ title, subtitle, rows: run.log, t0: 0 });
     writeFileSync(join(dir, `${name}.svg`), svg);
+    if (!labelled) {
+      writeFileSync(join(dir, `${name}-critical.svg`), renderCriticalPath({ title, subtitle, rows: run.log, t0: 0 }));
+    }
   }
 }
 
@@ -334,20 +342,44 @@ async function measure({
       for (const p of proxies) p.setDelay(cond.delay);
     }
 
+    // The action's trace of the measured run is the one written from here on.
+    const tracesBefore = new Set(traceFiles(home));
     for (const p of proxies) p.reset();
     const startedAt = performance.now();
     let wallMs = 0;
     let rssKB = 0;
+    let cpuMs = 0;
     const exits = [];
     let failure = '';
     for (const inv of invocations) {
       const res = await timed(inv.cmd, inv.args, { env: inv.env });
       wallMs += res.wallMs;
       rssKB = Math.max(rssKB, res.rssKB || 0);
+      cpuMs += res.cpuMs || 0;
       exits.push(res.code);
       if (res.code !== 0 && !failure) failure = `exit ${res.code}: ${lastLines(res.stderr || res.stdout)}`;
     }
     const snap = mergeSnapshots(proxies.map((p) => [p === proxyA ? 'A' : 'B', p.snapshot()]));
+    const log = snap.log.map((e) => ({
+      registry: e.registry,
+      method: e.method,
+      path: e.path,
+      status: e.status,
+      start: e.t - startedAt,
+      end: e.end === undefined ? undefined : e.end - startedAt,
+    }));
+    // The action's phases onto the proxies' rows (its waterfall is coloured by them).
+    let actionTrace;
+    const traces = traceFiles(home).filter((f) => !tracesBefore.has(f));
+    if (traces.length) {
+      const trace = readTrace(traces[traces.length - 1]);
+      const hosts = { [proxyA.host]: 'A', ...(proxyB && { [proxyB.host]: 'B' }) };
+      actionTrace = {
+        phasesJoined: joinPhases(log, trace.requests, hosts),
+        firstRequestMs: trace.firstRequestMs,
+        clientRoundTrips: trace.criticalPath.roundTrips,
+      };
+    }
 
     let check;
     if (tool.startsWith('curl')) {
@@ -368,6 +400,7 @@ async function measure({
         run: r,
         wallMs,
         rssKB,
+        cpuMs,
         exits,
         counts: {
           byMethod: snap.byMethod,
@@ -376,14 +409,8 @@ async function measure({
           bytesDown: snap.bytesDown,
           nonHttp: snap.nonHttp,
         },
-        log: snap.log.map((e) => ({
-          registry: e.registry,
-          method: e.method,
-          path: e.path,
-          status: e.status,
-          start: e.t - startedAt,
-          end: e.end === undefined ? undefined : e.end - startedAt,
-        })),
+        log,
+        ...actionTrace,
         names: {
           srcRepo: `bench/${{ 1: 's1', 2: 's2', 3: 's2', 6: 's2', 4: 's4', 5: 's5' }[scenario]}`,
           dstRepo: target.repo,

@@ -229,6 +229,61 @@ describe('dist/index.js end to end', () => {
     expect((index!.json as { manifests: { digest: string }[] }).manifests.map((d) => d.digest)).toEqual([sig.digest]);
   });
 
+  it.each([
+    ['the trace input', { trace: 'true' }, {}],
+    ["the runner's debug mode", {}, { RUNNER_DEBUG: '1' }],
+  ])('with %s, writes the request trace under RUNNER_TEMP and logs its critical path', async (_how, input, env) => {
+    const t = registry.target('staging/e2e-trace');
+    await pushImage(t, 'rc', { seed: 'e2e-trace' });
+    const temp = await mkdtemp(join(tmpdir(), 'trace-e2e-'));
+    try {
+      const run = await runAction(
+        {
+          source: `${registry.host}/staging/e2e-trace:rc`,
+          targets: `${registry.host}/prod/e2e-trace:${Object.keys(env).length ? 'debug' : 'input'}`,
+          username: 'pusher',
+          password: PASSWORD,
+          'plain-http': 'true',
+          ...input,
+        },
+        { RUNNER_TEMP: temp, ...env },
+      );
+      expect(run.code).toBe(0);
+      const file = run.outputs['trace-file']!;
+      expect(file.startsWith(temp)).toBe(true);
+      const text = await readFile(file, 'utf8');
+      expect(text).not.toContain(PASSWORD);
+      const trace = JSON.parse(text) as {
+        firstRequestMs: number;
+        requests: { method: string; path: string; phase: string }[];
+        criticalPath: { roundTrips: number; byPhase: Record<string, number> };
+      };
+      expect(trace.firstRequestMs).toBeGreaterThan(0);
+      expect(trace.requests[0]).toMatchObject({ method: 'GET', path: '/v2/staging/e2e-trace/manifests/rc' });
+      expect(trace.requests.map((r) => r.phase)).toEqual(expect.arrayContaining(['resolve', 'copy', 'tag']));
+      expect(trace.criticalPath.roundTrips).toBeGreaterThan(2);
+      expect(run.stdout).toContain(`Critical path: ${trace.criticalPath.roundTrips} round trip(s) in a row (resolve`);
+      expect(run.stdout).toContain(`Written to ${file} (output trace-file)`);
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
+
+  it('records no trace unless asked', async () => {
+    const t = registry.target('staging/e2e-notrace');
+    await pushImage(t, 'rc', { seed: 'e2e-notrace' });
+    const run = await runAction({
+      source: `${registry.host}/staging/e2e-notrace:rc`,
+      targets: 'v1',
+      username: 'pusher',
+      password: PASSWORD,
+      'plain-http': 'true',
+    });
+    expect(run.code).toBe(0);
+    expect(run.outputs['trace-file']).toBeUndefined();
+    expect(run.stdout).not.toContain('Critical path');
+  });
+
   it('takes credentials from the Docker config file', async () => {
     const t = registry.target('acme/config');
     await pushImage(t, 'rc', { seed: 'config' });

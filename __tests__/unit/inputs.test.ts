@@ -45,6 +45,11 @@ describe('parseInputs', () => {
     expect(parseInputs(getter({ ...base, 'dry-run': value })).dryRun).toBe(expected);
   });
 
+  it('reads trace, off by default', () => {
+    expect(parseInputs(getter(base)).trace).toBe(false);
+    expect(parseInputs(getter({ ...base, trace: 'true' })).trace).toBe(true);
+  });
+
   it('reads the policy inputs', () => {
     const r = parseInputs(
       getter({
@@ -282,6 +287,7 @@ describe('parseInputs', () => {
       { ...base, 'remove-stray-referrers-tags': 'all' },
       /^Invalid remove-stray-referrers-tags 'all': expected true or false$/,
     ],
+    ['trace yes', { ...base, trace: 'yes' }, /^Invalid trace 'yes': expected true or false$/],
     [
       'a required referrer type that is not a media type',
       { ...base, 'require-referrers': 'cosign signature' },

@@ -1,15 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boundBufferGarbage } from '../../src/action/memory.js';
+import { boundBufferGarbage, DEFAULT_BUFFER_GARBAGE_OPTIONS } from '../../src/action/memory.js';
 
 describe('boundBufferGarbage', () => {
   it('keeps the socket-sized buffers a stream drops from piling up', async () => {
-    const threshold = 16 * 1024 * 1024;
-    const stop = boundBufferGarbage(threshold, 10);
+    const threshold = DEFAULT_BUFFER_GARBAGE_OPTIONS.thresholdBytes;
+    const stop = boundBufferGarbage();
     try {
       // What this test process already holds (a jest worker keeps some of its own).
       const base = process.memoryUsage().arrayBuffers;
-      const bound = Math.max(base, threshold) + 12 * 1024 * 1024;
+      const bound = Math.max(base, threshold) + 8 * 1024 * 1024;
       // 96 MiB through in 64 KiB chunks, each dropped once forwarded, yielding to the event
       // loop after every MiB as a stream does. Without the bound V8 lets about 64 MB pile up.
       let peak = 0;

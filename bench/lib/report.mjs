@@ -101,6 +101,15 @@ function correctness(row) {
   return `${prefix} ${c.problems.join('; ')}${bad.length < row.runs.length ? ` (${bad.length}/${row.runs.length} runs)` : ''}`;
 }
 
+/** Round trips in a row on the critical path: the median of the runs, with the range when they differ. */
+function fmtInARow(row) {
+  const n = row.runs.map((r) => r.roundTripsInARow).filter((x) => x !== undefined);
+  if (!n.length) return '–';
+  const lo = Math.min(...n);
+  const hi = Math.max(...n);
+  return lo === hi ? String(lo) : `${median(n)} (${lo}–${hi})`;
+}
+
 function throughput(row) {
   const r = row.runs.map((x) => (x.layerBytes ?? 0) / (x.wallMs / 1000));
   return median(r);
@@ -140,7 +149,7 @@ function patternTable(run) {
 }
 
 export async function renderReport({ results, startup, facts, config, elapsedMs }) {
-  const order = ['action', 'action-noverify', 'oras', 'crane', 'regctl', 'curl', 'curl-direct'];
+  const order = ['action', 'action-alt', 'action-noverify', 'oras', 'crane', 'regctl', 'curl', 'curl-direct'];
   const rows = [...results].sort(
     (a, b) =>
       Number(a.scenario) - Number(b.scenario) ||
@@ -166,6 +175,10 @@ export async function renderReport({ results, startup, facts, config, elapsedMs 
       if (curl && !r.tool.startsWith('curl')) notes.push(`${((100 * tp) / throughput(curl)).toFixed(0)}% of curl`);
       if (curl && r.tool === 'curl-direct')
         notes.push(`the proxies cost ${(100 - (100 * throughput(curl)) / tp).toFixed(0)}%`);
+      // On a shared machine CPU time is steadier than wall time; the tools share the CPUs with
+      // the registries and proxies, so what one uses the others cannot.
+      const cpu = r.runs.map((x) => x.cpuMs).filter((x) => Number.isFinite(x));
+      if (cpu.length) notes.push(`CPU ${(median(cpu) / 1000).toFixed(2)} s`);
     }
     if (first.counts.nonHttp) notes.push(`+${first.counts.nonHttp} non-HTTP connection(s) (TLS probe)`);
     const inv = first.exits.length;
@@ -179,6 +192,7 @@ export async function renderReport({ results, startup, facts, config, elapsedMs 
       r.tool === 'curl-direct' ? '(not proxied)' : fmtMethods(first.counts.byMethod),
       r.tool === 'curl-direct' ? '–' : fmtTotal(r.runs),
       r.tool.startsWith('curl') ? '–' : `${(first.counts.total / r.minimum.total).toFixed(2)}×`,
+      fmtInARow(r),
       r.tool === 'curl-direct' ? '–' : fmtBytes(first.counts.bytesUp),
       (Math.max(...r.runs.map((x) => x.rssKB)) / 1024).toFixed(0),
       correctness(r),
@@ -195,14 +209,40 @@ export async function renderReport({ results, startup, facts, config, elapsedMs 
       'requests by method',
       'total',
       '×min',
+      'in a row',
       'uploaded',
       'peak RSS MB',
       'correct',
       'notes',
     ],
     main,
-    ['l', 'l', 'l', 'l', 'r', 'l', 'r', 'r', 'r', 'r', 'l', 'l'],
+    ['l', 'l', 'l', 'l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'l'],
   );
+
+  // ---- the action's critical path by phase, with latency (where it decides the wall time)
+  const phaseRows = rows
+    .filter((r) => r.tool.startsWith('action') && r.cond !== 'loopback' && r.runs[0].criticalByPhase)
+    .map((r) => {
+      const run = r.runs[0];
+      return [
+        SCENARIO_LABELS[r.scenario](r.variant),
+        KIND_LABEL[r.kind],
+        r.label,
+        run.roundTripsInARow,
+        Object.entries(run.criticalByPhase)
+          .map(([phase, n]) => `${phase} ${n}`)
+          .join(', '),
+        `${run.phasesJoined}/${run.counts.total}`,
+        run.firstRequestMs === undefined ? '–' : `${run.firstRequestMs.toFixed(0)} ms`,
+      ];
+    });
+  const phaseTable = phaseRows.length
+    ? mdTable(
+        ['scenario', 'registry', 'tool', 'in a row', 'by phase (in the order they came)', 'phased', 'first request'],
+        phaseRows,
+        ['l', 'l', 'l', 'r', 'l', 'r', 'r'],
+      )
+    : '(the action was not measured with latency)';
 
   // ---- minimum requests, and each tool's ratio (loopback counts)
   const minRows = [];
@@ -416,6 +456,20 @@ Ratios between tools measured in this run are the figures to quote; absolute tim
 ## Results
 
 ${mainTable}
+
+"In a row": round trips on the critical path, the chain of requests each sent only after the one
+before it was answered that ends with the run's last answer (from the proxies' view; median of the runs). With
+${config.LATENCY} ms per request each costs at least ${config.LATENCY} ms. Waterfalls of the first run with latency, one per
+scenario, registry and tool, are in [bench/waterfalls/](waterfalls/) (the action's coloured by the phase that
+sent each request; \`-critical.svg\`: the critical path alone, where the full one has too many rows to label).
+
+## The action's critical path by phase
+
+First run with ${config.LATENCY} ms per request. The action ran with \`trace: true\`; its trace's phases are joined onto the
+proxies' rows by host, method, path and order ("phased": rows that got one). "first request": from the process
+start, as the trace measured it.
+
+${phaseTable}
 
 ## Minimum requests per scenario
 

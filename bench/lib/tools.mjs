@@ -107,7 +107,8 @@ export function versions(bins, root, nodeBin) {
 }
 
 /**
- * Runs one command under GNU time (peak RSS, %M in KB) and measures its wall time here.
+ * Runs one command under GNU time (peak RSS, %M in KB; CPU time, %U + %S) and measures its wall
+ * time here.
  * Never throws on a non-zero exit: a failing tool is a result, not a harness failure.
  */
 export async function timed(cmd, args, { env, cwd, timeoutMs = 30 * 60_000 } = {}) {
@@ -115,7 +116,7 @@ export async function timed(cmd, args, { env, cwd, timeoutMs = 30 * 60_000 } = {
   const rssFile = join(dir, 'rss');
   try {
     const t0 = performance.now();
-    const child = spawn(TIME_BIN, ['-f', '%M', '-o', rssFile, cmd, ...args], {
+    const child = spawn(TIME_BIN, ['-f', '%U %S %M', '-o', rssFile, cmd, ...args], {
       env,
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -131,8 +132,10 @@ export async function timed(cmd, args, { env, cwd, timeoutMs = 30 * 60_000 } = {
     });
     clearTimeout(timer);
     const wallMs = performance.now() - t0;
-    const rssKB = Number(/(\d+)\s*$/.exec(readFileSync(rssFile, 'utf8').trim())?.[1] ?? NaN);
-    return { code, wallMs, rssKB, stdout, stderr };
+    const [user, sys, rss] = (/([\d.]+) ([\d.]+) (\d+)\s*$/.exec(readFileSync(rssFile, 'utf8').trim()) ?? [])
+      .slice(1)
+      .map(Number);
+    return { code, wallMs, rssKB: rss ?? NaN, cpuMs: (user + sys) * 1000, stdout, stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -165,13 +168,13 @@ export async function cleanEnv(extra = {}) {
  * Each tool turns it into one or more invocations (crane and regctl tag one tag per call).
  */
 export function toolDefs(bins, { root, nodeBin }) {
-  const action = (extraInputs = {}) => ({
+  const action = (extraInputs = {}, bundle = join(root, 'dist', 'index.js')) => ({
     invocations(op, envBase) {
       const targets = op.type === 'tag' ? op.tags.join('\n') : op.dst;
       return [
         {
           cmd: nodeBin,
-          args: [join(root, 'dist', 'index.js')],
+          args: [bundle],
           env: {
             ...envBase,
             INPUT_SOURCE: op.src,
@@ -180,6 +183,8 @@ export function toolDefs(bins, { root, nodeBin }) {
             GITHUB_OUTPUT: join(envBase.HOME, 'github_output'),
             GITHUB_STEP_SUMMARY: join(envBase.HOME, 'github_step_summary'),
             RUNNER_TEMP: envBase.HOME,
+            // The request trace, whose phases colour the action's waterfalls (bench/lib/trace-join.mjs).
+            INPUT_TRACE: 'true',
             ...extraInputs,
           },
         },
@@ -187,8 +192,12 @@ export function toolDefs(bins, { root, nodeBin }) {
     },
     copiesReferrers: true,
   });
+  // BENCH_ALT_BUNDLE=<path to another build's index.js>: measured as the tool `action-alt`, for
+  // a before/after comparison within one run.
+  const alt = process.env.BENCH_ALT_BUNDLE;
   return {
     action: { label: 'action (dist/index.js)', ...action() },
+    ...(alt && { 'action-alt': { label: `action (${alt})`, ...action({}, alt) } }),
     // Not run by default (BENCH_TOOLS=...,action-noverify): shows what `verify: true` costs.
     'action-noverify': { label: 'action, verify: false', ...action({ INPUT_VERIFY: 'false' }) },
     oras: {

@@ -19,6 +19,7 @@ export const Inputs = {
   RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
   MaxReferrers: 'max-referrers',
   DiscoverReferrers: 'discover-referrers',
+  Trace: 'trace',
 } as const;
 
 export const Outputs = {
@@ -36,4 +37,5 @@ export const Outputs = {
   ReferrersTagsFile: 'referrers-tags-file',
   StrayReferrersTagsFile: 'stray-referrers-tags-file',
   TruncatedOutputs: 'truncated-outputs',
+  TraceFile: 'trace-file',
 } as const;

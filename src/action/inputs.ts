@@ -48,6 +48,8 @@ export interface ActionInputs {
   discoverReferrers: boolean;
   /** For ghcr.io when nothing else gives credentials for it. */
   githubToken?: string;
+  /** Record every request with the phase that issued it (also on in the runner's debug mode). */
+  trace: boolean;
 }
 
 /** A bad input: the message quotes the value and says the expected form. */
@@ -262,5 +264,6 @@ export function parseInputs(get: (name: string) => string): ActionInputs {
     maxReferrers: parseMaxReferrers(get(Inputs.MaxReferrers)),
     discoverReferrers: parseBoolean(Inputs.DiscoverReferrers, get(Inputs.DiscoverReferrers), true),
     ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
+    trace: parseBoolean(Inputs.Trace, get(Inputs.Trace), false),
   };
 }

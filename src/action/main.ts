@@ -3,13 +3,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialChain } from './credentials.js';
-import { explainRefusedPush, isRefusedContainerPush } from './ghcr-diagnosis.js';
 import { mayBeGithubRegistry, runIdentity } from './github-context.js';
 import { parseInputs, type ActionInputs } from './inputs.js';
 import { boundBufferGarbage } from './memory.js';
 import { OutputFileError, planOutputs, type OutputPlan } from './outputs.js';
 import { rateLimitWarnings } from './rate-limits.js';
-import { renderSummary } from './summary.js';
 import { promote, type PromotionResult } from '../engine/promote.js';
 import type { Logger } from '../engine/logger.js';
 import { formatReference } from '../oci/reference.js';
@@ -48,6 +46,7 @@ export async function run(): Promise<void> {
       onSecret: (s) => core.setSecret(s),
       timeoutMs: inputs.timeoutMs,
       maxReferrers: inputs.maxReferrers,
+      trace: inputs.trace || core.isDebug(),
       retry: {
         onRetry: (e) =>
           core.info(
@@ -84,8 +83,10 @@ export async function run(): Promise<void> {
     for (const w of warnings) core.warning(w);
     warnings.push(...(await setOutputs(result)));
     if (process.env['GITHUB_STEP_SUMMARY']) {
-      // @actions/github is loaded here, after the work, not at start (see github-context.ts).
+      // @actions/github and the summary's renderer are loaded here, after the work, not at start
+      // (see github-context.ts); ncc keeps them in the bundle ("eager").
       const runUrl = (await runIdentity().catch(() => undefined))?.runUrl;
+      const { renderSummary } = await import(/* webpackMode: "eager" */ './summary.js');
       await core.summary.addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) })).write();
     }
   } catch (err) {
@@ -97,6 +98,8 @@ export async function run(): Promise<void> {
     }
   } finally {
     stopGarbageBound();
+    const trace = client?.requestTrace();
+    if (trace) await (await import(/* webpackMode: "eager" */ './trace.js')).publishTrace(trace);
     await client?.close();
   }
 }
@@ -133,6 +136,7 @@ async function explain(
 ): Promise<string> {
   if (!run.inputs || !(err instanceof RegistryError) || !mayBeGithubRegistry(err.registry)) return err.message;
   const identity = await runIdentity().catch(() => undefined);
+  const { explainRefusedPush, isRefusedContainerPush } = await import(/* webpackMode: "eager" */ './ghcr-diagnosis.js');
   if (!identity || !isRefusedContainerPush(err, identity.containerRegistry)) return err.message;
   const credentialSource = run.credentials?.sourceOf(err.registry);
   const token = run.inputs.githubToken;

@@ -24,7 +24,8 @@ export const FILE_OUTPUTS: Record<ListOutput, (typeof Outputs)[keyof typeof Outp
   [Outputs.StrayReferrersTags]: Outputs.StrayReferrersTagsFile,
 };
 
-export type OutputName = (typeof Outputs)[keyof typeof Outputs];
+/** The outputs this module sets (`trace-file` is set where the trace is written). */
+export type OutputName = Exclude<(typeof Outputs)[keyof typeof Outputs], typeof Outputs.TraceFile>;
 
 /** The outputs of a run, the files they name, and what to warn about; computed without touching the runner. */
 export interface OutputPlan {

@@ -9,6 +9,7 @@ import type { Logger } from './logger.js';
 import { mapLimit } from './pool.js';
 import { discoverPromotionReferrers, ReferrersBoundError, type Discovery } from './referrers.js';
 import { PromotionError, type TargetResult } from './request.js';
+import { inPhase } from '../oci/phase.js';
 import { formatReference, formatRepository, type Reference } from '../oci/reference.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
 import type { FetchedManifest, ManifestInfo, Repository } from '../registry/types.js';
@@ -61,24 +62,28 @@ export interface FirstReads {
  */
 export function startFirstReads(spec: FirstReadsSpec): FirstReads {
   const { source, reference } = spec;
-  const manifest = spec.sourceSide(source.fetchManifest((reference.digest ?? reference.tag)!));
-  const before = lookAtTargetTags(spec.groups);
+  const manifest = spec.sourceSide(
+    inPhase('resolve', () => source.fetchManifest((reference.digest ?? reference.tag)!)),
+  );
+  const before = inPhase('look at tags', () => lookAtTargetTags(spec.groups));
   let discovery: Promise<Discovery> = Promise.resolve({ referrers: [], warnings: [] });
   if (spec.lookUpReferrers) {
     // Needed either way: without the API it says which referrers tags exist, with it which are stray.
-    void source.digestTagList();
+    void inPhase('discover', () => source.digestTagList());
     discovery = spec.sourceSide(
-      discoverPromotionReferrers(
-        source,
-        { digest: reference.digest ?? manifest.then((m) => m.digest), manifest },
-        {
-          // The output lists every referrer of the promoted graph, the children's too.
-          children: true,
-          maxDepth: spec.maxReferrerDepth,
-          maxCount: spec.maxReferrers,
-          concurrency: spec.concurrency,
-          logger: spec.logger,
-        },
+      inPhase('discover', () =>
+        discoverPromotionReferrers(
+          source,
+          { digest: reference.digest ?? manifest.then((m) => m.digest), manifest },
+          {
+            // The output lists every referrer of the promoted graph, the children's too.
+            children: true,
+            maxDepth: spec.maxReferrerDepth,
+            maxCount: spec.maxReferrers,
+            concurrency: spec.concurrency,
+            logger: spec.logger,
+          },
+        ),
       ),
     );
   }

@@ -25,8 +25,15 @@ import { tagTargets } from './tagging.js';
 import { TargetCopy, type TargetCopyReport } from './target-copy.js';
 import { verifyPromotion, type Unproved } from './verify.js';
 import { parseManifest } from '../oci/manifest.js';
+import { phased } from '../oci/phase.js';
 import { formatReference, formatRepository, sameRepository, type Reference } from '../oci/reference.js';
 import type { FetchedManifest, ManifestInfo, RepositoryProvider } from '../registry/types.js';
+
+// Each step runs within its phase, which the request trace names (src/oci/phase.ts).
+const checkGate = phased('policy', checkRequiredReferrers);
+const tag = phased('tag', tagTargets);
+const verify = phased('verify', verifyPromotion);
+const reviewStrayTags = phased('stray tags', reviewStrayReferrersTags);
 
 export {
   DEFAULT_PROMOTION_OPTIONS,
@@ -107,7 +114,7 @@ export async function promote(
   // prove them, checked where the gate or a copy reads them.
   const checks = new ReferrerChecks(source, log);
   if (early && request.requireReferrers?.length) {
-    await checkRequiredReferrers(source, manifest, early.referrers, {
+    await checkGate(source, manifest, early.referrers, {
       required: request.requireReferrers,
       scope: request.requireReferrersScope ?? 'root',
       checks,
@@ -163,7 +170,7 @@ export async function promote(
   const [tagging, probed] = await Promise.all([
     Promise.all(
       groups.map((group) =>
-        tagTargets(group.repo, group.targets, {
+        tag(group.repo, group.targets, {
           manifest,
           before,
           dryRun: request.dryRun,
@@ -198,7 +205,7 @@ export async function promote(
       ...copies.map((report, i) => ({ repo: copied[i]!.repo, tags: [], referrers: report.unverified })),
       ...groups.map((group, i) => ({ repo: group.repo, tags: tagging[i]!.unconfirmed, referrers: [] })),
     ];
-    await verifyPromotion(unproved, manifest, opts);
+    await verify(unproved, manifest, opts);
   }
 
   // 8. Stray referrers tags of the promoted manifest, its children and its referrers. The
@@ -206,7 +213,7 @@ export async function promote(
   // writes to it; other targets are looked at when cleaning was asked for.
   const remove = request.removeStrayReferrersTags === true;
   const stray = lookUpReferrers
-    ? await reviewStrayReferrersTags(
+    ? await reviewStrayTags(
         [
           { repo: source, writes: retagsSource },
           ...(remove ? groups.filter((g) => !g.isSource).map((g) => ({ repo: g.repo, writes: true })) : []),

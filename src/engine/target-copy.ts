@@ -11,9 +11,13 @@ import { referrerDescriptor, type ReferrerInfo } from './referrers.js';
 import { referrersTagFor } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import { MediaType, isManifestMediaType } from '../oci/media-types.js';
+import { inPhase, phased } from '../oci/phase.js';
 import { formatReferenceIn, formatRepository } from '../oci/reference.js';
 import { ReferrersTagContentError } from '../registry/errors.js';
 import type { FetchedManifest, Repository } from '../registry/types.js';
+
+// Within the referrers' phase, these requests are told apart in the request trace (src/oci/phase.ts).
+const mergeReferrersIndex = phased('referrers index', mergeIntoReferrersIndex);
 
 /** One target repository in another repository than the source: what to copy there, and how. */
 export interface TargetCopySpec {
@@ -78,7 +82,9 @@ export class TargetCopy {
       plan: this.plan,
       ...(spec.hooks && { hooks: spec.hooks }),
       // With the referrers, each manifest's cosign attachments, as soon as the copy takes it on.
-      ...(spec.copyReferrers && { onManifest: (digest: string) => this.attachments.copyFor(digest) }),
+      ...(spec.copyReferrers && {
+        onManifest: (digest: string) => inPhase('cosign', () => this.attachments.copyFor(digest)),
+      }),
     });
     this.attachments = new CosignAttachments({
       source: spec.source,
@@ -94,8 +100,13 @@ export class TargetCopy {
     const { manifest } = this.spec;
     const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
     if (this.spec.rootPresent) this.copier.knownPresent(root);
-    const work: Promise<unknown>[] = [this.copier.copyManifest(root, manifest)];
-    if (this.spec.copyReferrers) work.push(this.copyReferrers(), this.attachToChildren());
+    const work: Promise<unknown>[] = [inPhase('copy', () => this.copier.copyManifest(root, manifest))];
+    if (this.spec.copyReferrers) {
+      work.push(
+        inPhase('referrers', () => this.copyReferrers()),
+        this.attachToChildren(),
+      );
+    }
     // The attachments go on while the graph is copied; a failure of the graph is the one told.
     const graph = await settleAll(work).then(
       () => undefined,
@@ -156,7 +167,7 @@ export class TargetCopy {
     const { manifest } = this.spec;
     await this.copier.willCreate(manifest.digest);
     for (const child of parseManifest(manifest.bytes, manifest.mediaType).manifests) {
-      if (isManifestMediaType(child.mediaType)) this.attachments.copyFor(child.digest);
+      if (isManifestMediaType(child.mediaType)) inPhase('cosign', () => this.attachments.copyFor(child.digest));
     }
   }
 
@@ -216,7 +227,7 @@ export class TargetCopy {
     const api = await this.referrersApi();
     const kept = ofSubject.filter((r) => !this.spec.checks.isDropped(r.digest));
     // A referrer the target listed already: its attachments may still be missing there.
-    for (const r of kept) this.attachments.copyFor(r.digest);
+    for (const r of kept) inPhase('cosign', () => this.attachments.copyFor(r.digest));
     this.recordListed(kept, listed, api);
     if (api)
       this.unverified.push(
@@ -274,7 +285,7 @@ export class TargetCopy {
     const merge = await onSide(
       'target',
       target,
-      mergeIntoReferrersIndex(target, subject, ofSubject.map(referrerDescriptor), {
+      mergeReferrersIndex(target, subject, ofSubject.map(referrerDescriptor), {
         ...DEFAULT_INDEX_MERGE_OPTIONS,
         settleMs: this.spec.indexSettleMs,
         logger,

@@ -1,5 +1,6 @@
 import { AuthenticationError, parseErrorBody } from './errors.js';
 import type { HttpTransport } from './http/transport.js';
+import { inPhase } from '../oci/phase.js';
 
 /** What a user gave us for one registry. */
 export interface Credential {
@@ -188,7 +189,7 @@ export class Authenticator {
     const pendingKey = `${registry} ${key}`;
     let p = this.pending.get(pendingKey);
     if (!p) {
-      p = this.fetchToken(registry, challenge, scopes, credential).then((t) => {
+      p = inPhase('auth', () => this.fetchToken(registry, challenge, scopes, credential)).then((t) => {
         s.tokens.set(key, t);
         return t.header;
       });

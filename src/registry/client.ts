@@ -5,6 +5,7 @@ import { CapabilityState, type ReferrersApiMode, type RegistryKnowledge } from '
 import { Exchange } from './exchange.js';
 import { createTransport, type HttpTransport } from './http/transport.js';
 import { withRetry, type RetryOptions } from './http/retry.js';
+import { RequestTrace, type TracedRequest } from './http/trace.js';
 import { TrafficCounter, type HostTraffic } from './http/traffic.js';
 import { Manifests } from './manifests.js';
 import { Referrers } from './referrers.js';
@@ -22,6 +23,7 @@ import type {
   RepositoryProvider,
 } from './types.js';
 import type { Descriptor } from '../oci/manifest.js';
+import { currentPhases } from '../oci/phase.js';
 import { formatRepository } from '../oci/reference.js';
 
 export interface RegistryClientOptions {
@@ -36,6 +38,8 @@ export interface RegistryClientOptions {
   transport?: HttpTransport;
   timeoutMs?: number;
   retry?: Partial<RetryOptions>;
+  /** Record every request with the phase that issued it (see `requestTrace()`). */
+  trace?: boolean;
 }
 
 export const DEFAULT_REGISTRY_CLIENT_OPTIONS: RegistryClientOptions = {
@@ -54,15 +58,15 @@ export class RegistryClient implements RepositoryProvider {
   /** What one repository of a registry learned about the referrers API, for its others. */
   private readonly registries = new Map<string, RegistryKnowledge>();
   private readonly counter = new TrafficCounter();
+  private readonly trace: RequestTrace | undefined;
 
   constructor(options: Partial<RegistryClientOptions> = {}) {
     this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
-    this.transport = withRetry(
-      this.counter.wrap(
-        this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }),
-      ),
-      this.options.retry,
+    this.trace = this.options.trace ? new RequestTrace({ phases: currentPhases }) : undefined;
+    const counted = this.counter.wrap(
+      this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }),
     );
+    this.transport = withRetry(this.trace ? this.trace.wrap(counted) : counted, this.options.retry);
     this.auth = new Authenticator({
       transport: this.transport,
       credentials: this.options.credentials,
@@ -97,6 +101,11 @@ export class RegistryClient implements RepositoryProvider {
   /** Requests, bytes and announced rate limits so far, per host (token services included). */
   traffic(): Record<string, HostTraffic> {
     return this.counter.snapshot();
+  }
+
+  /** Every request so far with the phase that issued it; undefined unless `trace` was asked for. */
+  requestTrace(): TracedRequest[] | undefined {
+    return this.trace?.requests();
   }
 
   close(): Promise<void> {

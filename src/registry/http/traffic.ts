@@ -33,7 +33,8 @@ export function parseRateLimitHeader(value: string | undefined): { value: number
   return { value: Number(first), ...(w && { window: Number(w.slice(2)) }) };
 }
 
-function bodyBytes(req: HttpRequest): number {
+/** A request body's size in bytes; a stream's as its Content-Length declares, else 0. */
+export function bodyBytes(req: HttpRequest): number {
   const body = req.body;
   if (body === undefined) return 0;
   if (typeof body === 'string') return Buffer.byteLength(body);
