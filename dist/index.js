@@ -45910,7 +45910,293 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9996:
+/***/ 915:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ Inputs),
+/* harmony export */   t: () => (/* binding */ Outputs)
+/* harmony export */ });
+/** Input and output names, declared once; action.yml declares the same names. */
+const Inputs = {
+    Source: 'source',
+    Targets: 'targets',
+    Username: 'username',
+    Password: 'password',
+    CopyReferrers: 'copy-referrers',
+    ReferrersApi: 'referrers-api',
+    PlainHttp: 'plain-http',
+    DryRun: 'dry-run',
+    Concurrency: 'concurrency',
+    Verify: 'verify',
+    Timeout: 'timeout',
+    RequireReferrers: 'require-referrers',
+    RequireReferrersScope: 'require-referrers-scope',
+    ReferrerTypes: 'referrer-types',
+    Overwrite: 'overwrite',
+    GithubToken: 'github-token',
+    RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
+    MaxReferrers: 'max-referrers',
+    DiscoverReferrers: 'discover-referrers',
+    Trace: 'trace',
+};
+const Outputs = {
+    Digest: 'digest',
+    MediaType: 'media-type',
+    Targets: 'targets',
+    Referrers: 'referrers',
+    Capabilities: 'capabilities',
+    ReferrersTags: 'referrers-tags',
+    StrayReferrersTags: 'stray-referrers-tags',
+    ReferrersLookedUp: 'referrers-looked-up',
+    ReferrersCount: 'referrers-count',
+    TargetsFile: 'targets-file',
+    ReferrersFile: 'referrers-file',
+    ReferrersTagsFile: 'referrers-tags-file',
+    StrayReferrersTagsFile: 'stray-referrers-tags-file',
+    TruncatedOutputs: 'truncated-outputs',
+    TraceFile: 'trace-file',
+};
+
+
+/***/ }),
+
+/***/ 9950:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   explainRefusedPush: () => (/* binding */ explainRefusedPush),
+/* harmony export */   isRefusedContainerPush: () => (/* binding */ isRefusedContainerPush)
+/* harmony export */ });
+/* unused harmony exports DEFAULT_DIAGNOSIS_TIMEOUT_MS, packageOf */
+/* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8141);
+/* harmony import */ var _registry_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6764);
+
+
+/** The diagnosis is an afterthought to a failed run: it never waits long. */
+const DEFAULT_DIAGNOSIS_TIMEOUT_MS = 5000;
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** A write to GitHub's container registry that the registry refused (401, 403 or `DENIED`). */
+function isRefusedContainerPush(err, containerRegistry) {
+    return (err instanceof _registry_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .RegistryError */ .gl &&
+        err.registry === containerRegistry &&
+        WRITE_METHODS.has(err.method) &&
+        (err.status === 401 || err.status === 403 || err.errors.some((e) => e.code === 'DENIED')));
+}
+/** `ghcr.io/acme/app/sub:1.2.3` → owner `acme`, package `app/sub`. */
+function packageOf(err) {
+    const path = err.reference.slice(err.registry.length + 1).replace(/[@:].*$/, '');
+    const slash = path.indexOf('/');
+    return { owner: path.slice(0, slash), name: path.slice(slash + 1) };
+}
+/** Text from the API, flattened and cut, before it goes into an error message. */
+function printable(value, max = 200) {
+    // eslint-disable-next-line no-control-regex
+    const controls = /[\u0000-\u001f\u007f]+/g;
+    return String(value ?? '')
+        .replace(controls, ' ')
+        .slice(0, max);
+}
+/** Why the API could not help, said plainly; the registry's own error stays as it was. */
+class NoDiagnosis extends Error {
+}
+/**
+ * The registry's error, followed by what the GitHub API says about the package and what to
+ * change. Never throws; never includes the token.
+ */
+async function explainRefusedPush(err, options) {
+    try {
+        return `${err.message}. ${await diagnose(err, options)}`;
+    }
+    catch (e) {
+        const why = e instanceof NoDiagnosis ? e.message : 'the GitHub API answered in a way this action cannot read';
+        return `${err.message}. No diagnosis was possible: ${why}`;
+    }
+}
+async function diagnose(err, options) {
+    if (!options.token)
+        throw new NoDiagnosis('no github-token to ask the GitHub API about the package');
+    const { owner, name } = packageOf(err);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_DIAGNOSIS_TIMEOUT_MS;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const { getOctokit } = await (0,_github_context_js__WEBPACK_IMPORTED_MODULE_0__/* .loadGithub */ .UQ)();
+    const octokit = getOctokit(options.token, { baseUrl: options.identity.apiUrl, request: { signal } });
+    const ask = async (call) => {
+        try {
+            const res = await call();
+            return {
+                status: res.status,
+                data: (res.data ?? {}),
+                headers: res.headers,
+            };
+        }
+        catch (e) {
+            const res = e.response;
+            if (res && typeof res.status === 'number') {
+                const data = typeof res.data === 'object' && res.data !== null ? res.data : {};
+                return { status: res.status, data: data, headers: res.headers };
+            }
+            if (signal.aborted)
+                throw new NoDiagnosis(`the GitHub API did not answer within ${timeoutMs / 1000} s`);
+            throw new NoDiagnosis(`the GitHub API at ${new URL(options.identity.apiUrl).host} could not be reached`);
+        }
+    };
+    const account = await ask(() => octokit.rest.users.getByUsername({ username: owner }));
+    if (account.status === 404) {
+        return `The GitHub API knows no user or organization '${owner}', so ${err.registry}/${owner}/${name} cannot exist: check the target reference.`;
+    }
+    if (account.status !== 200)
+        throw new NoDiagnosis(refusal(account));
+    const isOrg = account.data['type'] === 'Organization';
+    const kind = isOrg ? 'organization' : 'user';
+    let pkg = await ask(() => isOrg
+        ? octokit.rest.packages.getPackageForOrganization({ org: owner, package_type: 'container', package_name: name })
+        : octokit.rest.packages.getPackageForUser({ username: owner, package_type: 'container', package_name: name }));
+    if (!isOrg && pkg.status === 404) {
+        // A user's private package is listed only to that user's own token, under /user.
+        const mine = await ask(() => octokit.rest.packages.getPackageForAuthenticatedUser({ package_type: 'container', package_name: name }));
+        const login = mine.data['owner']?.login;
+        if (mine.status === 200 && typeof login === 'string' && login.toLowerCase() === owner.toLowerCase())
+            pkg = mine;
+    }
+    if (pkg.status !== 200 && pkg.status !== 404)
+        throw new NoDiagnosis(refusal(pkg));
+    const scopes = pkg.headers['x-oauth-scopes'] ?? account.headers['x-oauth-scopes'];
+    const facts = pkg.status === 200 ? describePackage(pkg.data, { owner, name, kind }) : describeMissing({ owner, name, kind });
+    return `${facts} ${advise({ pkg, owner, name, scopes, options })}`;
+}
+function refusal(answer) {
+    const message = printable(answer.data['message']);
+    const needs = answer.headers['x-accepted-github-permissions'];
+    return `the GitHub API answered HTTP ${answer.status}${message ? ` (${message})` : ''}${needs ? `; it accepts a token with ${printable(needs)}` : ''}`;
+}
+function describePackage(data, at) {
+    const owner = data['owner'];
+    const login = typeof owner?.login === 'string' ? printable(owner.login) : at.owner;
+    const kind = owner?.type === 'Organization' ? 'organization' : owner?.type === 'User' ? 'user' : at.kind;
+    const repository = data['repository']?.full_name;
+    const visibility = typeof data['visibility'] === 'string' ? `${printable(data['visibility'])}, ` : '';
+    return `The GitHub API shows the package ${login}/${at.name}: owned by the ${kind} ${login}, ${visibility}${typeof repository === 'string'
+        ? `connected to the repository ${printable(repository)}`
+        : 'connected to no repository'}.`;
+}
+function describeMissing(at) {
+    return `The GitHub API shows this token no package ${at.name} of the ${at.kind} ${at.owner} (HTTP 404: it does not exist, or this token may not see it).`;
+}
+function advise(args) {
+    const { pkg, owner, name, scopes, options } = args;
+    const registry = options.identity.containerRegistry;
+    if (options.credentialSource === 'docker-config' || options.credentialSource === 'inputs') {
+        const which = options.credentialSource === 'inputs'
+            ? 'the username/password inputs'
+            : `the credentials the Docker config holds for ${registry} (docker/login-action)`;
+        return `The push used ${which}, not the github-token: that account or token may not write to ${owner}/${name} (a personal access token (classic) needs the write:packages scope, and its user write access to the package).`;
+    }
+    if (scopes !== undefined) {
+        // Only personal access tokens (classic) and OAuth tokens get this header.
+        const list = scopes
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
+        if (!list.includes('write:packages')) {
+            return `The github-token is a personal access token (classic) with the scopes ${list.length ? printable(list.join(', ')) : '(none)'}, without write:packages, which a push needs: give it that scope.`;
+        }
+    }
+    const wf = options.identity.repository;
+    if (!wf) {
+        return `Give the github-token write access to ${owner}/${name}: a workflow's GITHUB_TOKEN needs \`permissions: packages: write\`, and the package must grant the workflow's repository the Write role under "Manage Actions access".`;
+    }
+    const workflowRepo = `${wf.owner}/${wf.repo}`;
+    const packageOwner = pkg.status === 200 && typeof pkg.data['owner']?.login === 'string'
+        ? pkg.data['owner'].login
+        : owner;
+    if (packageOwner.toLowerCase() !== wf.owner.toLowerCase()) {
+        return `It belongs to another owner: ${printable(packageOwner)}, not ${wf.owner}, which owns this workflow's repository ${workflowRepo}. The workflow's GITHUB_TOKEN only writes packages of ${wf.owner}: push with credentials that may write to ${printable(packageOwner)}'s packages (a docker/login-action step for ${registry} before this one).`;
+    }
+    if (pkg.status === 404) {
+        return `If it does not exist yet, the push creates it, and the job needs \`permissions: packages: write\`. If it exists, it does not grant ${workflowRepo} access: give ${workflowRepo} the Write role under "Manage Actions access" in the package's settings.`;
+    }
+    const repository = pkg.data['repository']?.full_name;
+    const settings = typeof pkg.data['html_url'] === 'string' ? ` (${printable(pkg.data['html_url'], 300)})` : '';
+    if (typeof repository === 'string' && repository.toLowerCase() === workflowRepo.toLowerCase()) {
+        return `It belongs to this workflow's repository, so the job's GITHUB_TOKEN lacks the permission to write packages: add \`permissions: packages: write\` to the job (a \`permissions\` block without \`packages\` gives none), and check that ${workflowRepo} keeps the Write or Admin role under the package's "Manage Actions access"${settings}.`;
+    }
+    return `It belongs to another repository than ${workflowRepo}: the package must grant ${workflowRepo} the Write role under "Manage Actions access" in its settings${settings}, and the job needs \`permissions: packages: write\`.`;
+}
+
+
+/***/ }),
+
+/***/ 8141:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $W: () => (/* binding */ mayBeGithubRegistry),
+/* harmony export */   UQ: () => (/* binding */ loadGithub),
+/* harmony export */   yK: () => (/* binding */ runIdentity)
+/* harmony export */ });
+/* unused harmony exports containerRegistryFor, identityFrom */
+/**
+ * GitHub's container registry for a server URL: `ghcr.io` for github.com; on GitHub Enterprise
+ * Server (which serves it only with subdomain isolation) `containers.<hostname>`.
+ */
+function containerRegistryFor(serverUrl) {
+    let host;
+    try {
+        host = new URL(serverUrl).hostname.toLowerCase();
+    }
+    catch {
+        return 'ghcr.io';
+    }
+    return host === 'github.com' || host === '' ? 'ghcr.io' : `containers.${host}`;
+}
+/** Whether a registry host can be GitHub's (`ghcr.io`, `containers.<host>`), without loading anything. */
+function mayBeGithubRegistry(registry) {
+    return registry === 'ghcr.io' || registry.startsWith('containers.');
+}
+/** The identity as the context describes it; a missing variable leaves its field out. */
+function identityFrom(context) {
+    let repository;
+    try {
+        // The getter throws when neither GITHUB_REPOSITORY nor an event payload names one.
+        const { owner, repo } = context.repo;
+        if (owner && repo)
+            repository = { owner, repo };
+    }
+    catch {
+        repository = undefined;
+    }
+    const serverUrl = context.serverUrl.replace(/\/+$/, '');
+    return {
+        ...(context.actor && { actor: context.actor }),
+        serverUrl,
+        apiUrl: context.apiUrl.replace(/\/+$/, ''),
+        ...(repository && { repository }),
+        ...(repository &&
+            Number.isSafeInteger(context.runId) &&
+            context.runId > 0 && {
+            runUrl: `${serverUrl}/${repository.owner}/${repository.repo}/actions/runs/${context.runId}`,
+        }),
+        containerRegistry: containerRegistryFor(serverUrl),
+    };
+}
+let github;
+/** `@actions/github`, imported once, on first use (it carries Octokit). */
+function loadGithub() {
+    github ??= Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    return github;
+}
+let identity;
+/** This run's identity; the first call starts loading `@actions/github`, later calls share it. */
+function runIdentity() {
+    identity ??= loadGithub().then(({ context }) => identityFrom(context));
+    return identity;
+}
+
+
+/***/ }),
+
+/***/ 9342:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45918,6 +46204,6103 @@ module.exports = {
 __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
+var core = __nccwpck_require__(7170);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/action/github-context.ts
+var github_context = __nccwpck_require__(8141);
+;// CONCATENATED MODULE: ./src/action/credentials.ts
+
+/**
+ * Who gets which credentials:
+ * - the `username`/`password` inputs go to the source's registry (and so to targets on that
+ *   same host), and nowhere else;
+ * - every registry then uses the Docker config (what docker/login-action wrote);
+ * - GitHub's container registry (ghcr.io, or `containers.<host>` on GitHub Enterprise Server),
+ *   when neither gave anything, uses the `github-token` input with the workflow's actor, so
+ *   that promoting within GitHub needs no login step.
+ */
+class CredentialChain {
+    options;
+    sources = new Map();
+    constructor(options) {
+        this.options = options;
+    }
+    resolve = async (registry) => {
+        const { inputs, dockerConfig } = this.options;
+        if (inputs.credentials && registry === inputs.source.registry) {
+            this.sources.set(registry, 'inputs');
+            return { ...inputs.credentials };
+        }
+        const configured = await dockerConfig(registry);
+        if (configured) {
+            this.sources.set(registry, 'docker-config');
+            return configured;
+        }
+        // Other names cannot be GitHub's registry: they need not wait for the run's identity.
+        if (inputs.githubToken && (0,github_context/* mayBeGithubRegistry */.$W)(registry)) {
+            const { actor, containerRegistry } = await this.options.identity();
+            if (registry === containerRegistry) {
+                this.sources.set(registry, 'github-token');
+                return { username: actor || 'github-actions', password: inputs.githubToken };
+            }
+        }
+        return undefined;
+    };
+    /** Where the credentials last given for `registry` came from; undefined when none were. */
+    sourceOf(registry) {
+        return this.sources.get(registry);
+    }
+}
+
+// EXTERNAL MODULE: ./src/action/constants.ts
+var constants = __nccwpck_require__(915);
+// EXTERNAL MODULE: ./src/oci/digest.ts
+var oci_digest = __nccwpck_require__(8825);
+// EXTERNAL MODULE: ./src/oci/user-facing-error.ts
+var user_facing_error = __nccwpck_require__(3914);
+;// CONCATENATED MODULE: ./src/oci/reference.ts
+
+
+const DOCKER_HUB = 'docker.io';
+/** Host names that stand for Docker Hub, in references and in Docker config keys. */
+const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+/** The registry name a host stands for: Docker Hub's aliases become `docker.io`, others stay as given. */
+function normalizeRegistry(host) {
+    return DOCKER_HUB_ALIASES.has(host.toLowerCase()) ? DOCKER_HUB : host;
+}
+/** distribution-spec v1.1 "Pulling manifests": tag grammar. */
+const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/** distribution-spec v1.1: one repository path component. */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
+const PORT = /^[0-9]{1,5}$/;
+const IPV6 = /^\[[0-9a-fA-F:.]+\]$/;
+const MAX_NAME_LENGTH = 255;
+const REFERENCE_FORM = 'registry/repository:tag or registry/repository@sha256:<64 hex>';
+const TAG_FORM = '[A-Za-z0-9_][A-Za-z0-9._-]{0,127}';
+class InvalidReferenceError extends user_facing_error/* UserFacingError */.U {
+    value;
+    reason;
+    constructor(value, reason) {
+        super(`Invalid reference '${value}': ${reason}`);
+        this.value = value;
+        this.reason = reason;
+    }
+}
+function isValidTag(tag) {
+    return TAG_PATTERN.test(tag);
+}
+function isValidRegistry(registry) {
+    let host = registry;
+    const colon = registry.lastIndexOf(':');
+    if (colon > registry.lastIndexOf(']')) {
+        if (!PORT.test(registry.slice(colon + 1)))
+            return false;
+        host = registry.slice(0, colon);
+    }
+    if (IPV6.test(host))
+        return true;
+    return host.split('.').every((c) => DOMAIN_COMPONENT.test(c));
+}
+/** Whether the first path element names a registry rather than a Docker Hub namespace (Docker's rule). */
+function looksLikeRegistry(first) {
+    return first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase();
+}
+/**
+ * Parses `[registry/]repository[:tag][@digest]`. Docker Hub short names normalise:
+ * `acme/app` -> `docker.io/acme/app`, `alpine` -> `docker.io/library/alpine`.
+ */
+function parseReference(value) {
+    const fail = (reason) => {
+        throw new InvalidReferenceError(value, reason);
+    };
+    if (value.trim() !== value || value === '')
+        fail(`expected ${REFERENCE_FORM}`);
+    if (/\s/.test(value))
+        fail('it contains white space');
+    let rest = value;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!(0,oci_digest/* isDigest */.Bc)(digest))
+            fail(`the digest '${digest}' is not sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
+    }
+    let tag;
+    const lastSlash = rest.lastIndexOf('/');
+    const colon = rest.lastIndexOf(':');
+    if (colon > lastSlash) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!isValidTag(tag))
+            fail(`the tag '${tag}' does not match ${TAG_FORM}`);
+    }
+    const parts = rest.split('/');
+    let registry = DOCKER_HUB;
+    if (parts.length > 1 && looksLikeRegistry(parts[0])) {
+        registry = parts.shift();
+        if (!isValidRegistry(registry))
+            fail(`the registry '${registry}' is not a valid host[:port]`);
+    }
+    registry = normalizeRegistry(registry);
+    if (registry === DOCKER_HUB && parts.length === 1)
+        parts.unshift('library');
+    for (const part of parts) {
+        if (!PATH_COMPONENT.test(part)) {
+            fail(part === ''
+                ? `expected ${REFERENCE_FORM}`
+                : `the repository path component '${part}' must be lowercase letters and digits separated by '.', '_', '__' or '-'`);
+        }
+    }
+    const repository = parts.join('/');
+    if (repository.length > MAX_NAME_LENGTH)
+        fail(`the repository name is longer than ${MAX_NAME_LENGTH} characters`);
+    return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
+}
+/** `registry/repository`: the one way a repository is written, in messages and as a key. */
+function formatRepository(ref) {
+    return `${ref.registry}/${'repository' in ref ? ref.repository : ref.name}`;
+}
+/** `registry/repository:tag` or `registry/repository@digest`, for a tag or digest in a repository. */
+function formatReferenceIn(repo, tagOrDigest) {
+    return `${formatRepository(repo)}${(0,oci_digest/* isDigest */.Bc)(tagOrDigest) ? '@' : ':'}${tagOrDigest}`;
+}
+function formatReference(ref) {
+    let s = formatRepository(ref);
+    if (ref.tag !== undefined)
+        s += `:${ref.tag}`;
+    if (ref.digest !== undefined)
+        s += `@${ref.digest}`;
+    return s;
+}
+function withTag(ref, tag) {
+    return { registry: ref.registry, repository: ref.repository, tag };
+}
+function withDigest(ref, digest) {
+    return { registry: ref.registry, repository: ref.repository, digest };
+}
+function sameRepository(a, b) {
+    return a.registry === b.registry && a.repository === b.repository;
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs.ts
+
+
+
+
+/** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
+const DEFAULT_CONCURRENCY = 8;
+/**
+ * Referrers a promotion takes along at most. An image scanned hourly gathers 1,000 referrers in
+ * about six weeks; ten times that is still a bounded run, and a bound reached fails the run
+ * before its first write rather than copying part of the graph.
+ */
+const DEFAULT_MAX_REFERRERS = 10_000;
+const MAX_MAX_REFERRERS = 1_000_000;
+/** Long enough for a slow registry under load, short enough that a dead connection does not hold a release. */
+const DEFAULT_TIMEOUT_SECONDS = 60;
+/** A bad input: the message quotes the value and says the expected form. */
+class InputError extends user_facing_error/* UserFacingError */.U {
+}
+function parseBoolean(name, value, fallback) {
+    const v = value.trim();
+    if (v === '')
+        return fallback;
+    if (/^true$/i.test(v))
+        return true;
+    if (/^false$/i.test(v))
+        return false;
+    throw new InputError(`Invalid ${name} '${value}': expected true or false`);
+}
+function parseConcurrency(value) {
+    const v = value.trim();
+    if (v === '')
+        return DEFAULT_CONCURRENCY;
+    const n = Number(v);
+    if (!/^[0-9]+$/.test(v) || n < 1 || n > 64) {
+        throw new InputError(`Invalid ${constants/* Inputs */.G.Concurrency} '${value}': expected a whole number from 1 to 64`);
+    }
+    return n;
+}
+function parseMaxReferrers(value) {
+    const v = value.trim();
+    if (v === '')
+        return DEFAULT_MAX_REFERRERS;
+    const n = Number(v);
+    if (!/^[0-9]+$/.test(v) || n < 1 || n > MAX_MAX_REFERRERS) {
+        throw new InputError(`Invalid ${constants/* Inputs */.G.MaxReferrers} '${value}': expected a whole number from 1 to ${MAX_MAX_REFERRERS}`);
+    }
+    return n;
+}
+function parseTimeout(value) {
+    const v = value.trim();
+    if (v === '')
+        return DEFAULT_TIMEOUT_SECONDS * 1000;
+    if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 3600) {
+        throw new InputError(`Invalid ${constants/* Inputs */.G.Timeout} '${value}': expected seconds, a whole number from 1 to 3600`);
+    }
+    return Number(v) * 1000;
+}
+/** A media type, as image-spec defines its grammar (RFC 6838 type/subtype). */
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+function parseArtifactTypes(name, value, globs) {
+    const items = splitList(value);
+    for (const item of items) {
+        const plain = globs ? item.replace(/\*/g, 'x') : item;
+        if (!MEDIA_TYPE.test(plain)) {
+            throw new InputError(`Invalid ${name} '${item}': expected an artifact type such as application/spdx+json${globs ? ' (with * for any run of characters)' : ''}`);
+        }
+    }
+    return items;
+}
+function parseScope(value) {
+    const v = value.trim();
+    if (v === '' || v === 'root')
+        return 'root';
+    if (v === 'per-platform')
+        return 'per-platform';
+    throw new InputError(`Invalid ${constants/* Inputs */.G.RequireReferrersScope} '${value}': expected root or per-platform`);
+}
+function parseReferrersApi(value) {
+    const v = value.trim().toLowerCase();
+    if (v === '' || v === 'auto')
+        return 'auto';
+    if (v === 'true')
+        return true;
+    if (v === 'false')
+        return false;
+    throw new InputError(`Invalid ${constants/* Inputs */.G.ReferrersApi} '${value}': expected auto, true or false`);
+}
+/**
+ * distribution-spec v1.1 "Referrers Tag Schema" owns the tags `<alg>-<hex>`: such a tag holds
+ * the referrers index of that digest, so a promotion that created one would plant a fake index.
+ */
+function referrersTagReason(tag) {
+    if (!(0,oci_digest/* isReferrersTag */.zb)(tag))
+        return undefined;
+    const i = tag.indexOf('-');
+    const [algorithm, encoded] = [tag.slice(0, i), tag.slice(i + 1)];
+    const subject = algorithm === 'sha512' && encoded.length === 64 ? `a sha512 digest starting ${encoded}` : `${algorithm}:${encoded}`;
+    return `names the referrers of ${subject} in the OCI referrers tag schema; tagging must never create one`;
+}
+/**
+ * Only sha256: registries name and report manifests by their sha256 digest, the referrers tag
+ * schema and the verify step compare digests of one algorithm, and a sha512 source would be
+ * written under tags before its digest could be checked. Refused before any request.
+ */
+function refuseOtherDigestAlgorithms(what, value, ref) {
+    if (ref.digest === undefined)
+        return;
+    const [algorithm] = (0,oci_digest/* splitDigest */.vo)(ref.digest);
+    if (algorithm === 'sha256')
+        return;
+    throw new InputError(`Invalid ${what} '${value}': only sha256 digests are supported, not ${algorithm}; name the manifest by its sha256 digest (registries report and compare manifests by sha256)`);
+}
+function parseSource(value) {
+    const v = value.trim();
+    if (v === '')
+        throw new InputError(`Input ${constants/* Inputs */.G.Source} is required: ${REFERENCE_FORM}`);
+    try {
+        const ref = parseReference(v);
+        if (ref.tag === undefined && ref.digest === undefined) {
+            throw new InputError(`Invalid ${constants/* Inputs */.G.Source} '${v}': name a tag or a digest (${REFERENCE_FORM})`);
+        }
+        refuseOtherDigestAlgorithms(constants/* Inputs */.G.Source, v, ref);
+        return ref;
+    }
+    catch (err) {
+        if (err instanceof InvalidReferenceError)
+            throw new InputError(`Invalid ${constants/* Inputs */.G.Source} ${err.message.replace(/^Invalid reference /, '')}`);
+        throw err;
+    }
+}
+/**
+ * One target: a bare tag means the source's repository; anything with `/`, `:` or `@` is a full
+ * reference. A full reference without tag or digest takes the source's tag.
+ */
+function parseTarget(item, source) {
+    if (!/[/:@]/.test(item)) {
+        const reason = referrersTagReason(item);
+        if (reason)
+            throw new InputError(`Invalid target '${item}': a tag of the form <algorithm>-<hex digest> ${reason}`);
+        if (!isValidTag(item))
+            throw new InputError(`Invalid target '${item}': a tag is ${TAG_FORM}`);
+        return withTag(source, item);
+    }
+    const tag = /:([^/:@]*)(?:@|$)/.exec(item)?.[1];
+    const reason = tag !== undefined && referrersTagReason(tag);
+    if (reason)
+        throw new InputError(`Invalid target '${item}': a tag of the form <algorithm>-<hex digest> ${reason}`);
+    let ref;
+    try {
+        ref = parseReference(item);
+    }
+    catch (err) {
+        if (err instanceof InvalidReferenceError)
+            throw new InputError(`Invalid target ${err.message.replace(/^Invalid reference /, '')}`);
+        throw err;
+    }
+    if (ref.tag === undefined && ref.digest === undefined) {
+        if (source.tag === undefined) {
+            throw new InputError(`Invalid target '${item}': name a tag (${REFERENCE_FORM}); the source is a digest, so there is no tag to keep`);
+        }
+        const kept = referrersTagReason(source.tag);
+        if (kept) {
+            throw new InputError(`Invalid target '${item}': it would take the source's tag ${source.tag}, which ${kept}; name another tag`);
+        }
+        return withTag(ref, source.tag);
+    }
+    refuseOtherDigestAlgorithms('target', item, ref);
+    return ref;
+}
+/** Targets are separated by newlines and/or commas, as docker/metadata-action's `tags` output is. */
+function splitList(value) {
+    return value
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+}
+/**
+ * Reads and validates every input before anything is sent anywhere. `get` returns an input's
+ * raw value ('' when unset), so that this module does not depend on the runner.
+ */
+function parseInputs(get) {
+    const source = parseSource(get(constants/* Inputs */.G.Source));
+    const items = splitList(get(constants/* Inputs */.G.Targets));
+    if (items.length === 0) {
+        throw new InputError(`Input ${constants/* Inputs */.G.Targets} is required: one or more tags or references, separated by newlines or commas`);
+    }
+    const targets = items.map((item) => parseTarget(item, source));
+    const username = get(constants/* Inputs */.G.Username).trim();
+    const password = get(constants/* Inputs */.G.Password);
+    if ((username === '') !== (password === '')) {
+        throw new InputError(username === ''
+            ? `Input ${constants/* Inputs */.G.Password} is set but ${constants/* Inputs */.G.Username} is empty: give both or neither`
+            : `Input ${constants/* Inputs */.G.Username} '${username}' is set but ${constants/* Inputs */.G.Password} is empty: give both or neither`);
+    }
+    return {
+        source,
+        targets,
+        ...(username !== '' && { credentials: { username, password } }),
+        copyReferrers: parseBoolean(constants/* Inputs */.G.CopyReferrers, get(constants/* Inputs */.G.CopyReferrers), true),
+        referrersApi: parseReferrersApi(get(constants/* Inputs */.G.ReferrersApi)),
+        plainHttp: parseBoolean(constants/* Inputs */.G.PlainHttp, get(constants/* Inputs */.G.PlainHttp), false),
+        dryRun: parseBoolean(constants/* Inputs */.G.DryRun, get(constants/* Inputs */.G.DryRun), false),
+        concurrency: parseConcurrency(get(constants/* Inputs */.G.Concurrency)),
+        verify: parseBoolean(constants/* Inputs */.G.Verify, get(constants/* Inputs */.G.Verify), true),
+        timeoutMs: parseTimeout(get(constants/* Inputs */.G.Timeout)),
+        requireReferrers: parseArtifactTypes(constants/* Inputs */.G.RequireReferrers, get(constants/* Inputs */.G.RequireReferrers), false),
+        requireReferrersScope: parseScope(get(constants/* Inputs */.G.RequireReferrersScope)),
+        referrerTypes: parseArtifactTypes(constants/* Inputs */.G.ReferrerTypes, get(constants/* Inputs */.G.ReferrerTypes), true),
+        overwrite: parseBoolean(constants/* Inputs */.G.Overwrite, get(constants/* Inputs */.G.Overwrite), true),
+        removeStrayReferrersTags: parseBoolean(constants/* Inputs */.G.RemoveStrayReferrersTags, get(constants/* Inputs */.G.RemoveStrayReferrersTags), false),
+        maxReferrers: parseMaxReferrers(get(constants/* Inputs */.G.MaxReferrers)),
+        discoverReferrers: parseBoolean(constants/* Inputs */.G.DiscoverReferrers, get(constants/* Inputs */.G.DiscoverReferrers), true),
+        ...(get(constants/* Inputs */.G.GithubToken).trim() !== '' && { githubToken: get(constants/* Inputs */.G.GithubToken).trim() }),
+        trace: parseBoolean(constants/* Inputs */.G.Trace, get(constants/* Inputs */.G.Trace), false),
+    };
+}
+
+;// CONCATENATED MODULE: external "node:v8"
+const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
+;// CONCATENATED MODULE: external "node:vm"
+const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
+;// CONCATENATED MODULE: ./src/action/memory.ts
+
+
+/**
+ * 2 MB, looked at every 5 ms: at the 200–300 MB/s of a blob copy on loopback a look sees at
+ * most a few MB more. Measured on 512 MiB copies between two registries on loopback: the former
+ * 24 MB every 50 ms let about 36 MB pile up (peak RSS 130–134 MB) and left most of them to full
+ * collections (CPU profile: about 0.8 ms in the collector per MiB copied); 8 MB every 10 ms
+ * peaked at 104–105 MB, 4 MB every 5 ms at 100–103 MB, 2 MB every 5 ms at 97–99 MB with about
+ * 0.2 ms in the collector per MiB, young-generation collections of about a millisecond. Looking
+ * much more often does not help: buffers still in flight survive two young collections, move
+ * to the old generation and wait for a full one. On a loaded machine (two CPU-bound processes
+ * beside it) that happens anyway: young collections alone peaked at 99–121 MB, with a full
+ * collection beyond 8 MB at 101–103 MB.
+ */
+const DEFAULT_BUFFER_GARBAGE_OPTIONS = {
+    thresholdBytes: 2 * 1024 * 1024,
+    everyMs: 5,
+    fullCollectionBytes: 8 * 1024 * 1024,
+};
+/**
+ * Keeps the memory of a streamed blob copy bounded. Every chunk a socket reads is a Buffer
+ * outside V8's heap; V8 collects them only after tens of MB of them have piled up, and then
+ * with full collections, so a large layer copy otherwise holds that much garbage at its peak
+ * and spends its time collecting it. An action cannot pass Node flags, so the collector is
+ * reached this way and asked for a young-generation collection (about a millisecond) whenever
+ * such buffers exceed the threshold. The collector is reached (a new V8 context, about 3 ms)
+ * only the first time they do: a run that copies no blob never pays for it, and none pays
+ * before its first request. Returns a stop function; without the collector it does nothing.
+ */
+function boundBufferGarbage(options = {}) {
+    const { thresholdBytes, everyMs, fullCollectionBytes } = { ...DEFAULT_BUFFER_GARBAGE_OPTIONS, ...options };
+    let gc;
+    const timer = setInterval(() => {
+        const buffers = process.memoryUsage().arrayBuffers;
+        if (buffers <= thresholdBytes)
+            return;
+        gc ??= reachCollector();
+        if (gc)
+            gc({ type: buffers > fullCollectionBytes ? 'major' : 'minor' });
+        else
+            clearInterval(timer);
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
+}
+function reachCollector() {
+    try {
+        (0,external_node_v8_namespaceObject.setFlagsFromString)('--expose-gc');
+        const gc = (0,external_node_vm_namespaceObject.runInNewContext)('gc');
+        return typeof gc === 'function' ? gc : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/outputs.ts
+
+
+
+/**
+ * What all inline outputs of one run may weigh together, as GitHub counts: UTF-16, 2 bytes per
+ * character (its docs: "Size is approximated based on UTF-16 encoding"; the runner's
+ * TemplateMemory counts a string as its length × sizeof(char)). GitHub allows 1 MB per output
+ * and 1 MB for a job's outputs; half of that leaves room for the job's other outputs and for
+ * what `fromJSON` adds when a workflow parses one.
+ */
+const OUTPUT_BUDGET_UTF16_BYTES = 500_000;
+/** The list outputs: each complete in a file, inline as much as fits. */
+const LIST_OUTPUTS = [constants/* Outputs */.t.Targets, constants/* Outputs */.t.Referrers, constants/* Outputs */.t.ReferrersTags, constants/* Outputs */.t.StrayReferrersTags];
+/** The output naming the file that holds a list output complete. */
+const FILE_OUTPUTS = {
+    [constants/* Outputs */.t.Targets]: constants/* Outputs */.t.TargetsFile,
+    [constants/* Outputs */.t.Referrers]: constants/* Outputs */.t.ReferrersFile,
+    [constants/* Outputs */.t.ReferrersTags]: constants/* Outputs */.t.ReferrersTagsFile,
+    [constants/* Outputs */.t.StrayReferrersTags]: constants/* Outputs */.t.StrayReferrersTagsFile,
+};
+/** The files of the list outputs could not be written (RUNNER_TEMP full or not writable). */
+class OutputFileError extends user_facing_error/* UserFacingError */.U {
+}
+/** A string's size as GitHub counts it. */
+function utf16Bytes(value) {
+    return value.length * 2;
+}
+/** Each list output's entries, as the outputs and the files give them. */
+function listItems(result) {
+    return {
+        [constants/* Outputs */.t.Targets]: result.targets.map((t) => ({ reference: t.reference, digest: t.digest, status: t.status })),
+        [constants/* Outputs */.t.Referrers]: result.referrers.map((r) => ({
+            digest: r.digest,
+            mediaType: r.mediaType,
+            artifactType: r.artifactType ?? null,
+            subject: r.subject,
+            annotations: r.annotations ?? {},
+        })),
+        [constants/* Outputs */.t.ReferrersTags]: result.referrersTags,
+        [constants/* Outputs */.t.StrayReferrersTags]: result.strayReferrersTags.map((t) => ({
+            reference: t.reference,
+            outcome: t.outcome,
+            ...(t.reason && { reason: t.reason }),
+        })),
+    };
+}
+function capabilities(result) {
+    return JSON.stringify(Object.fromEntries(Object.entries(result.capabilities).map(([repo, c]) => [
+        repo,
+        {
+            referrersApi: c.referrersApi ?? null,
+            ociSubjectHeader: c.ociSubjectHeader ?? null,
+            blobMount: c.blobMount ?? null,
+            referrersTagAliasesDigest: c.referrersTagAliasesDigest ?? null,
+        },
+    ])));
+}
+/**
+ * Shares `budget` among lists of the given sizes: a list that fits in an equal share keeps its
+ * size, and what it leaves goes to the larger ones (max-min fairness), so one huge list never
+ * crowds out a small one.
+ */
+function shareBudget(sizes, budget) {
+    const order = sizes.map((size, i) => ({ size, i })).sort((a, b) => a.size - b.size);
+    const shares = new Array(sizes.length).fill(0);
+    let left = Math.max(0, budget);
+    order.forEach(({ size, i }, k) => {
+        const share = Math.min(size, Math.floor(left / (order.length - k)));
+        shares[i] = share;
+        left -= share;
+    });
+    return shares;
+}
+/** The JSON of the longest prefix of `items` that weighs at most `budget` (UTF-16 bytes), and its length. */
+function fittingPrefix(items, budget) {
+    const parts = [];
+    let size = utf16Bytes('[]');
+    for (const item of items) {
+        const part = JSON.stringify(item);
+        const next = size + utf16Bytes(part) + (parts.length > 0 ? utf16Bytes(',') : 0);
+        if (next > budget)
+            break;
+        parts.push(part);
+        size = next;
+    }
+    return { json: `[${parts.join(',')}]`, count: parts.length };
+}
+/**
+ * The action's outputs. Every list output is written complete, as JSON, to a file in `dir`
+ * (named by its `*-file` output); inline, all outputs together stay within `budget`, a list
+ * that does not fit is shortened to its first entries (still a JSON array), and
+ * `truncated-outputs` names each list so shortened.
+ */
+function planOutputs(result, { dir, budget = OUTPUT_BUDGET_UTF16_BYTES }) {
+    const items = listItems(result);
+    const files = LIST_OUTPUTS.map((name) => ({ name, path: (0,external_node_path_.join)(dir, `${name}.json`) }));
+    const fixed = {
+        [constants/* Outputs */.t.Digest]: result.digest,
+        [constants/* Outputs */.t.MediaType]: result.mediaType,
+        [constants/* Outputs */.t.Capabilities]: capabilities(result),
+        [constants/* Outputs */.t.ReferrersLookedUp]: String(result.referrersLookedUp),
+        [constants/* Outputs */.t.ReferrersCount]: String(result.referrers.length),
+        [constants/* Outputs */.t.TargetsFile]: files[0].path,
+        [constants/* Outputs */.t.ReferrersFile]: files[1].path,
+        [constants/* Outputs */.t.ReferrersTagsFile]: files[2].path,
+        [constants/* Outputs */.t.StrayReferrersTagsFile]: files[3].path,
+    };
+    // The most truncated-outputs can weigh: every list named.
+    const reserved = utf16Bytes(JSON.stringify(LIST_OUTPUTS));
+    const used = Object.values(fixed).reduce((a, v) => a + utf16Bytes(v), reserved);
+    const whole = LIST_OUTPUTS.map((name) => JSON.stringify(items[name]));
+    const shares = shareBudget(whole.map((json) => utf16Bytes(json)), budget - used);
+    const inline = {};
+    const truncated = [];
+    const warnings = [];
+    LIST_OUTPUTS.forEach((name, i) => {
+        if (utf16Bytes(whole[i]) <= shares[i]) {
+            inline[name] = whole[i];
+            // max-referrers stopped a retag's lookup: the list is short of what the source has (the
+            // engine's warning says so), in the file too.
+            if (name === constants/* Outputs */.t.Referrers && !result.referrersComplete)
+                truncated.push(name);
+            return;
+        }
+        const { json, count } = fittingPrefix(items[name], shares[i]);
+        inline[name] = json;
+        truncated.push(name);
+        warnings.push(`The ${name} output lists the first ${count} of ${items[name].length} entries: GitHub limits the size of outputs (1 MB). The ${FILE_OUTPUTS[name]} output names a file with all of them (${files[i].path}).`);
+    });
+    return {
+        outputs: { ...fixed, ...inline, [constants/* Outputs */.t.TruncatedOutputs]: JSON.stringify(truncated) },
+        files: files.map(({ path }, i) => ({ path, content: whole[i] })),
+        warnings,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/rate-limits.ts
+/**
+ * Warnings for registries whose announced rate limit (Docker Hub's `ratelimit-remaining`) ran
+ * low during the run: at most a tenth of the limit, or fewer than 10 requests, left.
+ */
+function rateLimitWarnings(traffic) {
+    const warnings = [];
+    for (const [host, t] of Object.entries(traffic)) {
+        const r = t.rateLimit;
+        if (!r || (r.remaining > r.limit / 10 && r.remaining >= 10))
+            continue;
+        const window = r.windowSeconds !== undefined ? ` per ${formatWindow(r.windowSeconds)}` : '';
+        warnings.push(`${host} rate limit is running low: ${r.remaining} of ${r.limit} requests${window} left after this run (authenticate, or promote less often)`);
+    }
+    return warnings;
+}
+function formatWindow(seconds) {
+    if (seconds % 3600 === 0)
+        return `${seconds / 3600} h`;
+    if (seconds % 60 === 0)
+        return `${seconds / 60} min`;
+    return `${seconds} s`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/copy-error.ts
+
+
+/**
+ * A registry operation of a copy failed: on which side, in which repository, and why (`cause`,
+ * the registry layer's own error, kept whole). Only errors written for users are wrapped, so
+ * a bug stays a bug that main.ts reports as unexpected.
+ */
+class CopyError extends user_facing_error/* UserFacingError */.U {
+    side;
+    repository;
+    constructor(side, 
+    /** `registry/repository` */
+    repository, cause) {
+        super(`On the ${side} ${repository}: ${cause.message}`, { cause });
+        this.side = side;
+        this.repository = repository;
+    }
+}
+/** The error below a CopyError (what the registry layer threw), or the error itself. */
+function causeOf(err) {
+    return err instanceof CopyError ? err.cause : err;
+}
+/** Says which side and repository `work` failed on; an error that already says so passes as it is. */
+function onSide(side, repo, work) {
+    return work.catch((err) => {
+        if (err instanceof user_facing_error/* UserFacingError */.U && !(err instanceof CopyError)) {
+            throw new CopyError(side, formatRepository(repo), err);
+        }
+        throw err;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/limiter.ts
+/**
+ * A counting semaphore: at most `limit` registry operations in flight across the whole graph
+ * copy. Only leaf operations take a slot (never a step that waits for others), so nesting
+ * cannot deadlock.
+ */
+class Limiter {
+    limit;
+    active = 0;
+    waiting = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    async run(fn) {
+        if (this.active >= this.limit)
+            await new Promise((resolve) => this.waiting.push(resolve));
+        this.active++;
+        try {
+            return await fn();
+        }
+        finally {
+            this.active--;
+            this.waiting.shift()?.();
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/pool.ts
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight, keeping result order. The first
+ * failure stops new calls from starting and is thrown once the ones in flight have settled.
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failed = false;
+    let failure;
+    const worker = async () => {
+        while (!failed && next < items.length) {
+            const i = next++;
+            try {
+                results[i] = await fn(items[i], i);
+            }
+            catch (err) {
+                if (!failed)
+                    failure = err;
+                failed = true;
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    if (failed)
+        throw failure;
+    return results;
+}
+/**
+ * Waits for every promise, so none is left running unobserved, then throws the first failure
+ * or gives the values in order.
+ */
+async function settleAll(promises) {
+    const results = await Promise.allSettled(promises);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+    return results.map((r) => r.value);
+}
+
+// EXTERNAL MODULE: ./src/oci/manifest.ts
+var oci_manifest = __nccwpck_require__(2060);
+// EXTERNAL MODULE: ./src/registry/errors.ts
+var registry_errors = __nccwpck_require__(6764);
+// EXTERNAL MODULE: ./src/oci/media-types.ts
+var media_types = __nccwpck_require__(9217);
+;// CONCATENATED MODULE: ./src/engine/copy.ts
+
+
+
+
+
+
+function emptyStats() {
+    return {
+        manifestsCopied: 0,
+        manifestsPresent: 0,
+        blobsUploaded: 0,
+        blobsMounted: 0,
+        blobsPresent: 0,
+        bytesUploaded: 0,
+    };
+}
+/**
+ * Tries of one blob copy, the first included: one more than the transport gives a buffered
+ * request, since each try of a stream has two requests that cannot be retried alone (the
+ * download once it has started, and the upload).
+ */
+const BLOB_COPY_ATTEMPTS = 6;
+/**
+ * Copies manifests with everything they name from one repository to another: children before
+ * parents, blobs before the manifests naming them, so that nothing in the target ever names
+ * what is not there yet, even when a run dies half way. A manifest already in the target is
+ * taken as complete (it could only have been pushed after its children); a blob already there
+ * is not copied again. Each digest is copied once however often the graph names it.
+ */
+class GraphCopier {
+    source;
+    target;
+    options;
+    stats = emptyStats();
+    limiter;
+    manifests = new Map();
+    /** Per manifest in this copy: resolves once it is known whether the target lacks it, and its children are under way. */
+    expansions = new Map();
+    blobs = new Map();
+    sameRegistry;
+    constructor(source, target, options) {
+        this.source = source;
+        this.target = target;
+        this.options = options;
+        this.limiter = new Limiter(options.concurrency);
+        this.sameRegistry = source.registry === target.registry;
+    }
+    /**
+     * Copies the manifest `descriptor` names (by digest), with its whole graph. `assumeAbsent`
+     * skips the existence check where the caller already knows the target lacks it.
+     */
+    copyManifest(descriptor, known, options = {}) {
+        let p = this.manifests.get(descriptor.digest);
+        if (!p) {
+            let expanded;
+            const expansion = new Promise((resolve) => (expanded = resolve));
+            this.expansions.set(descriptor.digest, expansion);
+            p = this.doCopyManifest(descriptor, {
+                known,
+                assumeAbsent: options.assumeAbsent ?? false,
+                expanded,
+                after: options.after,
+                node: options.node ?? {},
+            });
+            // A failure before the check is reported by the copy itself; the expansion then says "absent".
+            p.catch(() => expanded(true));
+            this.manifests.set(descriptor.digest, p);
+            this.options.onManifest?.(descriptor.digest);
+        }
+        else if (options.after) {
+            // Already being copied for another reason (a referrer that is also in the image graph):
+            // done only once what it must follow is there too.
+            const after = options.after;
+            return Promise.all([p, after]).then(([outcome]) => outcome);
+        }
+        return p;
+    }
+    /**
+     * Whether this run is copying the manifest because the target lacked it (so nothing in the
+     * target can refer to it yet), known as soon as the existence check answered, long before the
+     * copy ends. False for a manifest this copy does not handle. Once it resolves for an index, its
+     * children are being copied, so `willCreate` answers for them too.
+     */
+    willCreate(digest) {
+        return this.expansions.get(digest) ?? Promise.resolve(false);
+    }
+    /** Runs a registry request under this copy's concurrency limit (a leaf operation only). */
+    limit(fn) {
+        return this.limiter.run(fn);
+    }
+    /** Records a manifest the caller knows the target has (a tag there already names it). */
+    knownPresent(descriptor, node = {}) {
+        if (this.manifests.has(descriptor.digest))
+            return;
+        this.expansions.set(descriptor.digest, Promise.resolve(false));
+        this.manifests.set(descriptor.digest, Promise.resolve({}));
+        this.note(descriptor, 'present', node);
+        this.stats.manifestsPresent++;
+        this.options.hooks?.onSkipped?.(descriptor);
+        this.options.onManifest?.(descriptor.digest);
+    }
+    /** Resolves when the copy of the manifest is complete (at once for one this copy does not handle). */
+    async whenCopied(digest) {
+        await this.manifests.get(digest);
+    }
+    async doCopyManifest(descriptor, work) {
+        const { known, assumeAbsent, expanded, after, node } = work;
+        const present = !assumeAbsent &&
+            (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
+        if (present) {
+            expanded(false);
+            this.note(descriptor, 'present', node);
+            this.stats.manifestsPresent++;
+            this.options.hooks?.onSkipped?.(descriptor);
+            return {};
+        }
+        const manifest = known ??
+            (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest))));
+        const parsed = (0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType);
+        // Parents before children in the plan, as they read in a tree.
+        this.note({ ...descriptor, mediaType: manifest.mediaType }, 'copy', {
+            kind: parsed.isIndex ? 'index' : 'manifest',
+            ...node,
+        });
+        const parent = descriptor.digest;
+        const children = [];
+        for (const child of parsed.manifests) {
+            // An index names manifests; anything else it names is carried as a blob.
+            children.push((0,media_types/* isManifestMediaType */.CM)(child.mediaType)
+                ? this.copyManifest(child, undefined, { node: { parent } }).then(() => undefined)
+                : this.copyBlob(child, parent));
+        }
+        if (parsed.config)
+            children.push(this.copyBlob(parsed.config, parent));
+        for (const layer of parsed.layers) {
+            // Non-distributable layers with URLs live elsewhere; registries do not hold them.
+            if (layer.urls?.length)
+                continue;
+            children.push(this.copyBlob(layer, parent));
+        }
+        expanded(true);
+        // What must be in the target before this manifest (a referrer's subject) is awaited last,
+        // so that fetching and copying the manifest's own content overlaps with it. A subject this
+        // copy handles too (an attestation that is also an index's child, as BuildKit makes them)
+        // comes first whoever asked for the copy. No cycle: a subject cannot name its referrer.
+        if (after)
+            children.push(after.then(() => undefined));
+        const subject = parsed.subject?.digest;
+        if (subject !== undefined && subject !== descriptor.digest && this.manifests.has(subject)) {
+            children.push(this.whenCopied(subject));
+        }
+        await settleAll(children);
+        if (this.options.dryRun) {
+            this.stats.manifestsCopied++;
+            return {};
+        }
+        const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
+        let pushed;
+        for (let attempt = 1;; attempt++) {
+            try {
+                pushed = await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
+                break;
+            }
+            catch (err) {
+                // distribution rewrites a repository's blob link in place, so a concurrent promotion
+                // mounting the same blob can make it look absent for a moment: link the blobs again
+                // and push once more before calling it a failure.
+                const cause = causeOf(err);
+                const unknownBlob = cause instanceof registry_errors/* RegistryError */.gl &&
+                    cause.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
+                if (!unknownBlob || attempt >= 3)
+                    throw err;
+                this.options.logger.info(`${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`);
+                await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+                await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b, descriptor.digest))));
+            }
+        }
+        this.stats.manifestsCopied++;
+        this.options.hooks?.onManifestCopied?.(descriptor);
+        this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
+        return { pushed };
+    }
+    /** Records a node's fate in the plan, when there is one. */
+    note(descriptor, action, node) {
+        this.options.plan?.record({
+            kind: node.kind ??
+                ((0,media_types/* isIndexMediaType */.$$)(descriptor.mediaType)
+                    ? 'index'
+                    : (0,media_types/* isManifestMediaType */.CM)(descriptor.mediaType)
+                        ? 'manifest'
+                        : 'blob'),
+            digest: descriptor.digest,
+            action,
+            ...(descriptor.mediaType && { mediaType: descriptor.mediaType }),
+            size: descriptor.size,
+            ...(descriptor.artifactType !== undefined && { artifactType: descriptor.artifactType }),
+            ...(node.artifactType !== undefined && { artifactType: node.artifactType }),
+            ...(node.parent !== undefined && { parent: node.parent }),
+            ...(node.listedBy !== undefined && { listedBy: node.listedBy }),
+        });
+    }
+    copyBlob(descriptor, parent) {
+        let p = this.blobs.get(descriptor.digest);
+        if (!p) {
+            p = this.limiter.run(() => this.options.dryRun ? this.planBlob(descriptor, parent) : this.copyBlobWithRetry(descriptor, parent));
+            this.blobs.set(descriptor.digest, p);
+        }
+        return p;
+    }
+    /**
+     * A dry run's blob, decided as a copy would: within one registry a mount (which a copy sends
+     * without looking first: it costs what a HEAD does and is harmless when the blob is there);
+     * across registries present, or an upload.
+     */
+    async planBlob(descriptor, parent) {
+        const present = !this.sameRegistry && (await onSide('target', this.target, this.target.statBlob(descriptor.digest)));
+        this.blobDone(descriptor, this.sameRegistry ? 'mount' : present ? 'present' : 'copy', parent);
+    }
+    /** Counts a blob's fate and records it in the plan. */
+    blobDone(descriptor, action, parent) {
+        this.note(descriptor, action, { kind: 'blob', ...(parent !== undefined && { parent }) });
+        if (action === 'mount')
+            this.stats.blobsMounted++;
+        else if (action === 'present')
+            this.stats.blobsPresent++;
+        else {
+            this.stats.blobsUploaded++;
+            this.stats.bytesUploaded += descriptor.size;
+        }
+    }
+    /**
+     * A blob streams from source to target, so the transport cannot replay it: a connection cut
+     * in the middle of either side restarts the copy here, with a fresh download and a fresh
+     * upload session. Answers the transport already retried, refusals, failures that cannot heal
+     * and content that does not match its digest are final.
+     */
+    async copyBlobWithRetry(descriptor, parent) {
+        for (let attempt = 1;; attempt++) {
+            try {
+                return await this.doCopyBlob(descriptor, parent);
+            }
+            catch (err) {
+                // A streamed upload answered 5xx or 429 could not be retried below: it is here.
+                const cause = causeOf(err);
+                const final = cause instanceof registry_errors/* DigestMismatchError */.h ||
+                    (cause instanceof registry_errors/* RegistryError */.gl && !cause.retryable) ||
+                    // A certificate that does not verify, a host that does not resolve, a passed deadline.
+                    (cause instanceof registry_errors/* TransportError */.wX && !cause.retryable) ||
+                    cause instanceof registry_errors/* AuthenticationError */.v3 ||
+                    cause instanceof oci_manifest/* InvalidManifestError */.t4;
+                if (final || attempt >= BLOB_COPY_ATTEMPTS)
+                    throw err;
+                this.options.logger.info(`Copying blob ${descriptor.digest} was interrupted (${err.message}); starting it again`);
+                await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+            }
+        }
+    }
+    async doCopyBlob(descriptor, parent) {
+        let session;
+        if (this.sameRegistry) {
+            // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
+            // a blob the target already has answers 201 too, so no HEAD is needed first.
+            const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
+            if (mount.mounted) {
+                this.blobDone(descriptor, 'mount', parent);
+                this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
+                return;
+            }
+            session = mount.session;
+        }
+        else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
+            this.blobDone(descriptor, 'present', parent);
+            this.options.hooks?.onSkipped?.(descriptor);
+            return;
+        }
+        const data = await onSide('source', this.source, this.source.fetchBlob(descriptor));
+        await this.target
+            .pushBlob(descriptor, data, session)
+            .catch((err) => {
+            // Release the download's connection whatever happened to the upload.
+            if (!data.destroyed)
+                data.destroy();
+            return Promise.reject(err);
+        })
+            .catch((err) => 
+        // A source blob that does not match its digest aborts the upload: that is the source's fault.
+        data.errored
+            ? onSide('source', this.source, Promise.reject(data.errored))
+            : onSide('target', this.target, Promise.reject(err)));
+        this.blobDone(descriptor, 'copy', parent);
+        this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/logger.ts
+const SILENT_LOGGER = {
+    debug: () => undefined,
+    info: () => undefined,
+    warning: () => undefined,
+};
+
+;// CONCATENATED MODULE: ./src/oci/referrers-index.ts
+
+/** Each digest once, the first entry kept, order kept. */
+function dedupeDescriptors(descriptors) {
+    const seen = new Set();
+    return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+}
+/** The entries of `wanted` whose digest `listed` lacks (a merge adds these, and only these). */
+function missingDescriptors(listed, wanted) {
+    const have = new Set(listed.map((d) => d.digest));
+    return dedupeDescriptors(wanted.filter((d) => !have.has(d.digest)));
+}
+/** The bytes of a referrers-tag index: an OCI image index listing `descriptors`. */
+function encodeReferrersIndex(descriptors) {
+    return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: media_types/* MediaType */.zu.OciIndex, manifests: descriptors }));
+}
+
+;// CONCATENATED MODULE: ./src/engine/referrers-index.ts
+
+
+const DEFAULT_INDEX_MERGE_OPTIONS = { maxAttempts: 6, settleMs: 25 };
+class ReferrersIndexConflictError extends user_facing_error/* UserFacingError */.U {
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * distribution-spec v1.1 "Pushing Manifests with Subject", for a repository without the
+ * referrers API: makes the subject's `sha256-<hex>` index list every descriptor in `wanted`,
+ * keeping every entry already there, never duplicating one, and writing only when something is
+ * missing. The write is conditional where the registry gave an ETag. Registries such as
+ * distribution have no conditional PUT, so two writers can each read the old index and the
+ * later PUT drops the other's entries: after writing, wait (jittered, and at least three times as long
+ * as the write took, so that a writer that read before our PUT has landed its own) and read back,
+ * merging again until a read shows everything. Says whether this call wrote the tag.
+ */
+async function mergeIntoReferrersIndex(store, subject, wanted, options) {
+    const limit = options.limit ?? ((fn) => fn());
+    let wrote = false;
+    let existed = false;
+    for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+        const current = await limit(() => store.readReferrersIndex(subject));
+        const missing = missingDescriptors(current.descriptors, wanted);
+        if (attempt === 1)
+            existed = current.exists;
+        if (missing.length === 0)
+            return { wrote, existed };
+        if (options.dryRun)
+            return { wrote: false, existed, wouldWrite: true };
+        if (wrote) {
+            options.logger.info(`The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`);
+        }
+        // How long the write itself took, not its wait for a slot of the limit.
+        let took = 0;
+        const written = await limit(async () => {
+            const started = Date.now();
+            try {
+                return await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
+            }
+            finally {
+                took = Date.now() - started;
+            }
+        });
+        if (written === undefined) {
+            options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
+            continue;
+        }
+        wrote = true;
+        const settle = Math.max(options.settleMs, 3 * took);
+        // Jitter upwards only: two writers re-merging fall out of step, and neither waits less than
+        // the settle time a concurrent writer's PUT needs to land.
+        await sleep(settle * (1 + Math.random() / 2));
+    }
+    throw new ReferrersIndexConflictError(`the referrers index of ${subject} kept changing under concurrent writers; gave up after ${options.maxAttempts} attempts`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/referrers.ts
+
+
+
+
+
+const DEFAULT_DISCOVER_OPTIONS = {
+    maxDepth: 8,
+    maxCount: 10_000,
+    concurrency: 8,
+};
+/**
+ * More referrers than the bound, or nested deeper: the promotion stops before anything is
+ * written, since a partial copy would lose signatures without a word.
+ */
+class ReferrersBoundError extends user_facing_error/* UserFacingError */.U {
+    reason;
+    /** The referrers found before the bound stopped the lookup, for a run that only reports them. */
+    found = [];
+    /** `reason` says which bound; the message adds that nothing was written, and the remedy. */
+    constructor(reason, { remedy } = { remedy: 'raise max-referrers to promote them all' }) {
+        super(`${reason} Nothing was written${remedy ? `: ${remedy}` : ''}.`);
+        this.reason = reason;
+    }
+}
+function tooMany(subject, count, max, withChildren = false) {
+    return new ReferrersBoundError(`${subject} has more than ${max} referrers (${count} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}).`);
+}
+/**
+ * Finds the referrers of `subject`, and theirs, breadth first. A set of visited digests guards
+ * against cycles (a registry can be made to list a manifest as its own referrer's referrer).
+ * More than `maxCount` referrers, or referrers deeper than `maxDepth` levels, are an error: the
+ * whole graph is found, or the promotion stops before its first write.
+ */
+async function discoverReferrers(repo, subject, options) {
+    const referrers = [];
+    const warnings = [];
+    const seen = new Set([subject]);
+    let level = [subject];
+    for (let depth = 1; level.length > 0; depth++) {
+        const listings = await mapLimit(level, options.concurrency, (digest) => depth === 1 && options.firstListing ? options.firstListing : listReferrersOf(repo, digest));
+        const next = [];
+        for (const [i, listing] of listings.entries()) {
+            warnings.push(...listing.warnings);
+            for (const d of listing.descriptors) {
+                if (seen.has(d.digest))
+                    continue;
+                if (depth > options.maxDepth) {
+                    const err = new ReferrersBoundError(`The referrers below ${subject} nest more than ${options.maxDepth} levels deep (${level[i]}, at level ${options.maxDepth}, has referrers of its own); the action follows at most ${options.maxDepth} levels.`, {});
+                    err.found = referrers;
+                    throw err;
+                }
+                seen.add(d.digest);
+                referrers.push({
+                    digest: d.digest,
+                    mediaType: d.mediaType,
+                    size: d.size,
+                    ...(d.artifactType !== undefined && { artifactType: d.artifactType }),
+                    subject: level[i],
+                    ...(d.annotations && { annotations: d.annotations }),
+                    depth,
+                    listedBy: listing.source === 'api' ? 'referrers API' : 'referrers tag',
+                });
+                next.push(d.digest);
+            }
+        }
+        if (referrers.length > options.maxCount) {
+            const err = tooMany(subject, referrers.length, options.maxCount);
+            err.found = referrers.slice(0, options.maxCount);
+            throw err;
+        }
+        level = next;
+    }
+    await fixReportedArtifactTypes(repo, referrers, options);
+    return { referrers, warnings };
+}
+/** One subject's listing; a list longer than the bound stops the promotion before any write. */
+async function listReferrersOf(repo, digest) {
+    try {
+        return await repo.listReferrers(digest);
+    }
+    catch (err) {
+        if (err instanceof registry_errors/* TooManyReferrersError */.Al) {
+            throw new ReferrersBoundError(`${err.where} has more than ${err.max} referrers (${err.count} listed), more than the input max-referrers allows (${err.max}).`);
+        }
+        throw err;
+    }
+}
+/**
+ * A registry that reports the empty config media type as a referrer's artifactType took the
+ * config's type where the manifest has its own `artifactType` (image-spec requires one when the
+ * config is empty). Read those manifests to report the real type.
+ */
+async function fixReportedArtifactTypes(repo, referrers, options) {
+    const suspect = referrers.filter((r) => r.artifactType === media_types/* MediaType */.zu.Empty && (0,media_types/* isManifestMediaType */.CM)(r.mediaType));
+    await mapLimit(suspect, options.concurrency, async (r) => {
+        const m = await repo.fetchManifest(r.digest);
+        const actual = (0,oci_manifest/* artifactTypeOf */.Gh)((0,oci_manifest/* parseManifest */.Ng)(m.bytes, m.mediaType));
+        options.logger.debug(`${repo.registry} reported artifactType ${r.artifactType} for ${r.digest}; the manifest says ${actual}`);
+        if (actual !== undefined)
+            r.artifactType = actual;
+    });
+}
+/**
+ * The referrers of the promoted manifest and, when asked, of its children, each once. The
+ * root's listing starts as soon as its digest is known (at once for a source given by digest,
+ * before its manifest answers); the children's start once the root's first answer settled
+ * whether the repository has the referrers API (asked before that, each would probe it).
+ */
+async function discoverPromotionReferrers(repo, subject, options) {
+    const digest = await subject.digest;
+    const firstListing = listReferrersOf(repo, digest);
+    // Observed here: awaited below only when the children are looked up.
+    firstListing.catch(() => undefined);
+    const rootDiscovery = discoverReferrers(repo, digest, { ...options, firstListing });
+    if (!options.children)
+        return rootDiscovery;
+    // Per-platform attestations and signatures refer to the child manifests of an index.
+    const perChildDiscovery = (async () => {
+        const manifest = await subject.manifest;
+        const parsed = (0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType);
+        if (parsed.manifests.length === 0)
+            return [];
+        await firstListing;
+        return mapLimit(parsed.manifests, options.concurrency, (child) => discoverReferrers(repo, child.digest, options));
+    })();
+    perChildDiscovery.catch(() => undefined);
+    const root = await rootDiscovery;
+    const perChild = await perChildDiscovery;
+    const seen = new Set(root.referrers.map((r) => r.digest));
+    const referrers = [...root.referrers];
+    for (const d of perChild)
+        for (const r of d.referrers)
+            if (!seen.has(r.digest) && seen.add(r.digest))
+                referrers.push(r);
+    if (referrers.length > options.maxCount) {
+        const err = tooMany(digest, referrers.length, options.maxCount, true);
+        err.found = referrers.slice(0, options.maxCount);
+        throw err;
+    }
+    return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
+}
+/** The descriptor a referrers index lists for a referrer: with its artifactType and annotations. */
+function referrerDescriptor(r) {
+    return {
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+        ...(r.annotations && { annotations: r.annotations }),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/request.ts
+
+
+
+
+
+
+const DEFAULT_PROMOTION_OPTIONS = {
+    concurrency: DEFAULT_DISCOVER_OPTIONS.concurrency,
+    maxReferrerDepth: DEFAULT_DISCOVER_OPTIONS.maxDepth,
+    maxReferrers: DEFAULT_DISCOVER_OPTIONS.maxCount,
+    verify: true,
+    logger: SILENT_LOGGER,
+    indexSettleMs: DEFAULT_INDEX_MERGE_OPTIONS.settleMs,
+};
+class PromotionError extends user_facing_error/* UserFacingError */.U {
+}
+/** Checks what can be checked before the first request, so that a bad request writes nothing. */
+function checkRequest(request) {
+    if (request.targets.length === 0)
+        throw new PromotionError('No targets given');
+    if (request.source.tag === undefined && request.source.digest === undefined) {
+        throw new PromotionError(`The source ${formatReference(request.source)} names neither a tag nor a digest`);
+    }
+    for (const target of request.targets) {
+        const same = sameRepository(request.source, target);
+        if (target.digest !== undefined && request.source.digest !== undefined && target.digest !== request.source.digest) {
+            throw new PromotionError(`The target ${formatReference(target)} names another digest than the source ${formatReference(request.source)}`);
+        }
+        // distribution-spec v1.1 "Referrers Tag Schema" owns `<alg>-<hex>`: a tag of that form
+        // would pass for the referrers index of a digest. The action's inputs refuse it already;
+        // this guards every other caller of the engine.
+        if (target.tag !== undefined && (0,oci_digest/* isReferrersTag */.zb)(target.tag)) {
+            throw new PromotionError(`The target tag ${target.tag} has the form of a referrers tag (<algorithm>-<hex digest>, the OCI referrers tag schema): tagging must never create one`);
+        }
+        if (same && target.tag === undefined) {
+            throw new PromotionError(`The target ${formatReference(target)} names no tag: within one repository a target is a tag`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/policy.ts
+
+
+
+/**
+ * Cosign's tag-based attachments of a digest (`sha256-<hex>.<suffix>`), still what many signing
+ * workflows produce, and the artifact types each stands for in the policy gate.
+ */
+const COSIGN_ATTACHMENTS = {
+    sig: ['application/vnd.dev.cosign.simplesigning.v1+json', 'application/vnd.dev.cosign.artifact.sig.v1+json'],
+    att: ['application/vnd.dsse.envelope.v1+json', 'application/vnd.in-toto+json'],
+    sbom: ['application/spdx+json', 'text/spdx', 'application/vnd.cyclonedx+json', 'application/vnd.cyclonedx'],
+};
+const COSIGN_SUFFIXES = Object.keys(COSIGN_ATTACHMENTS);
+/** The tag of a cosign attachment of `digest`: `sha256-<hex>.sig`. */
+function cosignTag(digest, suffix) {
+    return `${(0,oci_digest/* referrersTagFor */.gp)(digest)}.${suffix}`;
+}
+/**
+ * The policy gate: every required artifact type must be among the referrers of the promoted
+ * manifest (scope `root`) or of every child of the index (`per-platform`), before any write.
+ * Cosign's `.sig`/`.att`/`.sbom` tags count for the types they carry. A referrer counts only
+ * where its manifest is in the source and names that subject (see ReferrerChecks).
+ */
+async function checkRequiredReferrers(source, manifest, referrers, options) {
+    const parsed = (0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType);
+    const subjects = options.scope === 'per-platform' && parsed.isIndex ? parsed.manifests.map((m) => m.digest) : [manifest.digest];
+    const missing = [];
+    for (const subject of subjects) {
+        const have = new Set();
+        for (const type of options.required) {
+            // A referrers tag's entry counts once its manifest proved it: one read per required type
+            // at most, while the candidates of that type last.
+            for (const r of referrers.filter((x) => x.subject === subject && x.artifactType === type)) {
+                if (!(await options.checks.check(r)).dangling) {
+                    have.add(type);
+                    break;
+                }
+            }
+        }
+        for (const suffix of COSIGN_SUFFIXES) {
+            const types = COSIGN_ATTACHMENTS[suffix];
+            if (!options.required.some((t) => types.includes(t)))
+                continue;
+            const tag = cosignTag(subject, suffix);
+            if ((await source.hasDigestTag(tag)) === false)
+                continue;
+            if (await source.statManifest(tag))
+                for (const t of types)
+                    have.add(t);
+        }
+        const lacking = options.required.filter((t) => !have.has(t));
+        if (lacking.length > 0)
+            missing.push(`${subject} has no ${lacking.join(', ')}`);
+    }
+    if (missing.length > 0) {
+        throw new PromotionError(`require-referrers: ${missing.join('; ')}. Nothing was written.`);
+    }
+}
+/** `*` matches any run of characters; everything else literally. */
+function globToRegExp(glob) {
+    return new RegExp(`^${glob
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+        .join('.*')}$`);
+}
+/**
+ * The referrers to copy: those whose artifactType matches one of the patterns, and only where
+ * their subject is copied too (a countersignature of an excluded signature stays behind).
+ */
+function selectReferrers(referrers, patterns) {
+    if (!patterns || patterns.length === 0)
+        return referrers;
+    const res = patterns.map(globToRegExp);
+    const dropped = new Set();
+    const kept = [];
+    for (const r of [...referrers].sort((a, b) => a.depth - b.depth)) {
+        if (dropped.has(r.subject) || !res.some((re) => re.test(r.artifactType ?? ''))) {
+            dropped.add(r.digest);
+            continue;
+        }
+        kept.push(r);
+    }
+    return kept;
+}
+
+;// CONCATENATED MODULE: ./src/engine/referrer-checks.ts
+
+
+
+
+
+/**
+ * A referrer counts only when its manifest is in the source repository and names the subject it
+ * is listed for. The referrers API's list is trusted as it is: the registry computes it from the
+ * manifests it stores. An entry of a `sha256-<hex>` referrers tag is only what some client wrote
+ * there: its manifest may have been deleted since, or name another subject, or none. Such an
+ * entry "dangles": it is reported as a warning, not counted by the policy gate, not copied, and
+ * not listed in a target's referrers index; nor is anything that refers to it.
+ *
+ * Each manifest is read once per run, when something needs it (the copy, which reads it
+ * anyway and gets the bytes from here; or the policy gate, for the types it requires), and the
+ * answer is shared by every target repository.
+ */
+class ReferrerChecks {
+    source;
+    logger;
+    checks = new Map();
+    /** Dangling entries and what refers to them, by digest. */
+    dropped = new Set();
+    reported = new Map();
+    constructor(source, logger) {
+        this.source = source;
+        this.logger = logger;
+    }
+    /** Whether `r` counts, with its manifest when this check read it. */
+    check(r) {
+        if (this.dropped.has(r.digest) || this.dropped.has(r.subject))
+            return Promise.resolve(this.drop(r));
+        if (r.listedBy !== 'referrers tag')
+            return Promise.resolve({ dangling: false });
+        let check = this.checks.get(r.digest);
+        if (!check) {
+            check = this.read(r);
+            this.checks.set(r.digest, check);
+        }
+        return check;
+    }
+    /** Whether a referrer, or what it refers to, was found dangling. */
+    isDropped(digest) {
+        return this.dropped.has(digest);
+    }
+    /** One line per dangling entry found so far. */
+    warnings() {
+        return [...this.reported.values()];
+    }
+    async read(r) {
+        const manifest = await onSide('source', this.source, this.source.fetchManifest(r.digest).catch((err) => {
+            if (err instanceof registry_errors/* RegistryError */.gl && err.status === 404)
+                return undefined;
+            throw err;
+        }));
+        const named = manifest && (0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType).subject?.digest;
+        if (manifest && named === r.subject)
+            return { dangling: false, manifest };
+        const repo = formatRepository(this.source);
+        const why = !manifest
+            ? `whose manifest is not in ${repo} (deleted?)`
+            : named === undefined
+                ? 'whose manifest names no subject'
+                : `whose manifest names another subject (${named})`;
+        this.report(r, `The referrers tag ${formatReferenceIn(this.source, (0,oci_digest/* referrersTagFor */.gp)(r.subject))} lists ${r.digest}, ${why}: a dangling entry, neither counted nor copied`);
+        return this.drop(r);
+    }
+    drop(r) {
+        this.dropped.add(r.digest);
+        return { dangling: true };
+    }
+    report(r, warning) {
+        const key = `${r.digest} ${r.subject}`;
+        if (this.reported.has(key))
+            return;
+        this.reported.set(key, warning);
+        this.logger.warning(warning);
+    }
+}
+
+// EXTERNAL MODULE: external "node:async_hooks"
+var external_node_async_hooks_ = __nccwpck_require__(6698);
+;// CONCATENATED MODULE: ./src/oci/phase.ts
+
+/**
+ * The phases in force, outermost first. Carried along every asynchronous call made for a phase
+ * (AsyncLocalStorage), so that the request trace at the bottom of the client learns who sent a
+ * request without a parameter threaded through every call in between.
+ */
+const store = new external_node_async_hooks_.AsyncLocalStorage();
+/** Runs `fn`, and everything it starts, within `phase` (nested within the phases in force). */
+function inPhase(phase, fn) {
+    return store.run([...(store.getStore() ?? []), phase], fn);
+}
+/** The phases in force here, outermost first; empty outside any. */
+function currentPhases() {
+    return store.getStore() ?? [];
+}
+/** `fn` made to run within `phase` wherever it is called: a call site changes only its name. */
+function phased(phase, fn) {
+    return (...args) => inPhase(phase, () => fn(...args));
+}
+
+;// CONCATENATED MODULE: ./src/engine/first-reads.ts
+/**
+ * The reads of a promotion that only look (steps 1 and 2 of promote.ts, and what a plain retag
+ * finishes after its tags): the first round of requests, all sent at once; the source's
+ * referrers, which a retag does not wait for; and the referrers API of targets in other
+ * registries, asked while the tags are written.
+ */
+
+
+
+
+
+
+
+/**
+ * A release's tags are few and their requests small (a HEAD, then a PUT of one manifest): all
+ * of them go out at once, so that 20 tags cost one round trip each way, not three.
+ */
+const TAG_CONCURRENCY = 32;
+/**
+ * Starts every request of a promotion that waits for no other, at once: the source manifest,
+ * a HEAD of every target tag, and, when the referrers are looked up, the source's tag list
+ * (which `sha256-*` tags exist: referrers indexes without the API, stray ones with it) and the
+ * referrers API probe and listing. A source given by digest is listed at once; one given by
+ * tag as soon as its manifest names the digest. Each promise is observed here, so a run that
+ * stops at the first failure leaves no rejection unhandled.
+ */
+function startFirstReads(spec) {
+    const { source, reference } = spec;
+    const manifest = spec.sourceSide(inPhase('resolve', () => source.fetchManifest((reference.digest ?? reference.tag))));
+    const before = inPhase('look at tags', () => lookAtTargetTags(spec.groups));
+    let discovery = Promise.resolve({ referrers: [], warnings: [] });
+    if (spec.lookUpReferrers) {
+        // Needed either way: without the API it says which referrers tags exist, with it which are stray.
+        void inPhase('discover', () => source.digestTagList());
+        discovery = spec.sourceSide(inPhase('discover', () => discoverPromotionReferrers(source, { digest: reference.digest ?? manifest.then((m) => m.digest), manifest }, {
+            // The output lists every referrer of the promoted graph, the children's too.
+            children: true,
+            maxDepth: spec.maxReferrerDepth,
+            maxCount: spec.maxReferrers,
+            concurrency: spec.concurrency,
+            logger: spec.logger,
+        })));
+    }
+    for (const p of [manifest, before, discovery])
+        p.catch(() => undefined);
+    return { manifest, before, discovery };
+}
+/** What each target tag names now, by formatted reference (undefined: the tag does not exist). */
+async function lookAtTargetTags(groups) {
+    const before = new Map();
+    const tags = groups.flatMap((group) => group.targets.filter((t) => t.tag !== undefined).map((t) => ({ group, t })));
+    await mapLimit(tags, TAG_CONCURRENCY, async ({ group, t }) => {
+        const found = group.repo.statManifest(t.tag);
+        before.set(formatReference(t), await (group.isSource ? found : onSide('target', group.repo, found)));
+    });
+    return before;
+}
+/** What the lookup found, in the log. */
+function reportDiscovery(discovery, log) {
+    for (const w of discovery.warnings)
+        log.warning(w);
+    log.info(`Found ${discovery.referrers.length} referrer(s)`);
+}
+/**
+ * The referrers of a plain retag, looked up while the tags were written. A failure here comes
+ * after the tags moved: the error says so, and that a rerun leaves them as they are.
+ */
+async function referrersAfterTags(discovery, targets, log) {
+    try {
+        const found = await discovery;
+        reportDiscovery(found, log);
+        return found;
+    }
+    catch (err) {
+        if (!(err instanceof user_facing_error/* UserFacingError */.U))
+            throw err;
+        if (err instanceof ReferrersBoundError) {
+            // A retag copies no referrer, so the bound cannot leave one behind: the run reports those
+            // found first, and says that the list is incomplete.
+            const w = `The referrers output is incomplete: ${err.reason} It lists the ${err.found.length} found first; this run only retagged, so no referrer was left behind.`;
+            log.warning(w);
+            return { referrers: err.found, warnings: [w], incomplete: true };
+        }
+        const moved = targets.filter((t) => t.status !== 'unchanged').map((t) => t.reference);
+        throw new PromotionError(`Looking up the referrers failed after ${moved.length === 0
+            ? 'the targets were found unchanged'
+            : `${moved.join(', ')} ${moved.length === 1 ? 'was' : 'were'} tagged`} (a rerun leaves the tags as they are): ${err.message}`, { cause: err });
+    }
+}
+/**
+ * The referrers API of each target repository the run has not learned about yet (one in another
+ * registry, into which the copy had no referrers to push): asked once, for the capabilities
+ * output. What goes wrong here is a warning: the promotion is done.
+ */
+async function probeTargets(groups, digest, log) {
+    const warnings = [];
+    await Promise.all(groups
+        .filter((g) => !g.isSource && g.repo.capabilities().referrersApi === undefined)
+        .map(async ({ repo }) => {
+        try {
+            await repo.probeReferrersApi(digest);
+        }
+        catch (err) {
+            if (!(err instanceof user_facing_error/* UserFacingError */.U))
+                throw err;
+            const w = `Could not learn whether ${formatRepository(repo)} has the referrers API: ${err.message}`;
+            log.warning(w);
+            warnings.push(w);
+        }
+    }));
+    return warnings;
+}
+
+;// CONCATENATED MODULE: ./src/engine/stray-tags.ts
+
+
+
+
+/**
+ * On a repository with the referrers API, a `sha256-<hex>` tag is a leftover of a client that
+ * maintained the referrers tag schema without checking for the API. Finds those named after
+ * `digests` (from the repository's tag list, read once per run) and, when asked, removes one
+ * only when all of this holds: its name is exactly a referrers-schema name, it holds an OCI
+ * image index, and the referrers API lists every entry of that index (so nothing is lost).
+ * Nothing else is ever deleted. Repositories without the API are left alone: there the tag is
+ * the referrers list.
+ */
+async function strayReferrersTags(repo, digests, options) {
+    if (repo.capabilities().referrersApi !== true)
+        return [];
+    const tags = await repo.digestTagList();
+    if (!tags)
+        return [];
+    const found = [];
+    for (const subject of new Set(digests)) {
+        const tag = (0,oci_digest/* referrersTagFor */.gp)(subject);
+        if (!tags.has(tag) || !(0,oci_digest/* isReferrersTag */.zb)(tag))
+            continue;
+        const stray = { reference: formatReferenceIn(repo, tag), subject, outcome: 'found' };
+        found.push(stray);
+        if (!options.remove)
+            continue;
+        try {
+            Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
+        }
+        catch (err) {
+            // Cleaning up is not the promotion: a registry failure here keeps the tag and says why.
+            Object.assign(stray, { outcome: 'kept', reason: `checking it failed: ${err.message}` });
+        }
+    }
+    return found;
+}
+async function removeIfRedundant(repo, subject, tag, options) {
+    const side = (work) => onSide('target', repo, work);
+    let entries;
+    try {
+        entries = (await side(repo.readReferrersIndex(subject))).descriptors.map((d) => d.digest);
+    }
+    catch (err) {
+        if (causeOf(err) instanceof registry_errors/* RegistryError */.gl)
+            throw err;
+        return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
+    }
+    // The API's answer alone: a fallback to the tag schema would read this very tag.
+    const listing = await side(repo.listReferrersFromApi(subject));
+    if (!listing)
+        return { outcome: 'kept', reason: 'the referrers API did not answer with a list for its subject' };
+    const listed = new Set(listing.descriptors.map((d) => d.digest));
+    const unlisted = entries.filter((d) => !listed.has(d));
+    if (unlisted.length > 0) {
+        return {
+            outcome: 'kept',
+            reason: `the referrers API does not list ${unlisted.length} of its ${entries.length} entries (${unlisted.join(', ')})`,
+        };
+    }
+    if (options.dryRun)
+        return { outcome: 'would remove' };
+    try {
+        await side(repo.deleteTag(tag));
+    }
+    catch (err) {
+        if (!(causeOf(err) instanceof registry_errors/* RegistryError */.gl))
+            throw err;
+        return { outcome: 'kept', reason: `the registry refused to delete it: ${err.message}` };
+    }
+    options.logger.info(`Removed the stray referrers tag ${formatReferenceIn(repo, tag)}`);
+    return { outcome: 'removed' };
+}
+/**
+ * The stray-tag step of a promotion: looks for stray tags named after `digests` in each
+ * repository of `scopes` in turn, removes them (when asked, and only where this run writes),
+ * and says what is left.
+ */
+async function reviewStrayReferrersTags(scopes, digests, options) {
+    const tags = [];
+    for (const { repo, writes } of scopes) {
+        tags.push(...(await strayReferrersTags(repo, digests, { ...options, remove: options.remove && writes })));
+    }
+    const warnings = [];
+    for (const stray of tags) {
+        if (stray.outcome === 'removed')
+            continue;
+        const w = stray.outcome === 'would remove'
+            ? `[dry run] would remove the stray referrers tag ${stray.reference}`
+            : `Stray referrers tag ${stray.reference}: the repository has the referrers API, so this tag is a leftover of a client that did not check${stray.outcome === 'kept'
+                ? `; kept because ${stray.reason}`
+                : options.remove
+                    ? ' (on a repository this run only reads)'
+                    : ''}`;
+        options.logger.warning(w);
+        warnings.push(w);
+    }
+    return { tags, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/engine/target-checks.ts
+
+
+
+
+
+/**
+ * distribution-spec v1.1 "Referrers Tag Schema": without the referrers API, the referrers of a
+ * subject are listed in its tag `sha256-<hex>`. A registry that answers that tag with the manifest
+ * `sha256:<hex>` itself (GitLab's registry does, for any manifest it has) cannot hold such a list:
+ * copying referrers there would leave them undiscoverable. Found out before the first write,
+ * the way the source is probed, and then the run fails before copying anything:
+ *
+ * - a registry with the referrers API needs no referrers tag: nothing to check;
+ * - a registry already seen aliasing in this run (in any of its repositories) stands for itself;
+ * - a manifest the target surely has (one its tags named) is read under its referrers tag;
+ * - else the registry's `GET /v2/` (GitLab's registry names itself there).
+ *
+ * A new repository on a registry that neither has the API nor says what it is cannot be told
+ * before the first write: there the alias shows when the first referrers tag is read, before
+ * it is written, and the run fails before any tag is moved.
+ *
+ * Returns what the checks read of the target's referrers of a digest, for the copy to reuse.
+ */
+async function refuseTargetsWithoutReferrersIndex(targets) {
+    const listed = new Map();
+    await Promise.all(targets.map(async ({ repo, existing }) => {
+        const found = await onSide('target', repo, aliasOf(repo, existing[0]));
+        if (found.listed)
+            listed.set(repo, found.listed);
+        if (found.alias)
+            throw aliasRefusal(repo, found.alias, 'Nothing was written.');
+    }));
+    return listed;
+}
+/** The refusal of a target that cannot hold a referrers index: how it showed, what was done, the two ways on. */
+function aliasRefusal(repo, how, done) {
+    return new PromotionError(`${formatRepository(repo)} cannot hold a referrers index: ${repo.registry} answers a referrers tag (sha256-<hex>) with the manifest of that digest itself, as GitLab's registry does, and has no referrers API (${how}). ${done} To promote, set copy-referrers: false (the referrers stay behind), or promote into a registry with the referrers API.`);
+}
+/** How the alias showed (undefined: it did not), and what was read on the way. */
+async function aliasOf(repo, existing) {
+    if (repo.capabilities().referrersApi === true)
+        return {};
+    if (repo.capabilities().referrersTagAliasesDigest === true)
+        return { alias: 'seen in this run' };
+    if (existing !== undefined) {
+        // The copy probes the API here anyway, at this digest: what it lists is kept for it.
+        if (repo.capabilities().referrersApi === undefined) {
+            const viaApi = await repo.probeReferrersApi(existing);
+            if (repo.capabilities().referrersApi === true) {
+                return viaApi
+                    ? { listed: { subject: existing, digests: new Set(viaApi.descriptors.map((d) => d.digest)) } }
+                    : {};
+            }
+        }
+        const tag = formatReferenceIn(repo, (0,oci_digest/* referrersTagFor */.gp)(existing));
+        try {
+            const index = await repo.readReferrersIndex(existing);
+            return { listed: { subject: existing, digests: new Set(index.descriptors.map((d) => d.digest)) } };
+        }
+        catch (err) {
+            if (err instanceof registry_errors/* ReferrersTagContentError */.MP && err.alias)
+                return { alias: `${tag} is ${existing}` };
+            // Another content there is for the copy to report; it says nothing of an alias.
+            if (err instanceof registry_errors/* ReferrersTagContentError */.MP)
+                return {};
+            throw err;
+        }
+    }
+    return (await repo.announcesDigestAlias()) ? { alias: "it names itself GitLab's on GET /v2/" } : {};
+}
+
+;// CONCATENATED MODULE: ./src/engine/tagging.ts
+
+
+
+/**
+ * Points every target tag of one repository at the manifest: a PUT of the same bytes with the
+ * same media type. A tag that already names the digest is left alone. Within the source's
+ * repository this is not pushing new content, so no referrers tag is touched (distribution-spec
+ * v1.1 "Pushing Manifests with Subject").
+ */
+async function tagTargets(repo, targets, options) {
+    const { manifest, before, dryRun, logger } = options;
+    const side = (work) => (options.labelSide ? onSide('target', repo, work) : work);
+    const unconfirmed = [];
+    const tagged = targets.filter((t) => t.tag !== undefined);
+    const results = await mapLimit(tagged, options.concurrency, async (target) => {
+        const tag = target.tag;
+        const reference = formatReference({ registry: target.registry, repository: target.repository, tag });
+        const current = before.get(formatReference(target));
+        if (current?.digest === manifest.digest) {
+            logger.info(`${reference} is already ${manifest.digest}: unchanged`);
+            return { reference, digest: manifest.digest, status: 'unchanged' };
+        }
+        const status = current ? 'updated' : 'created';
+        // A PUT answered with our digest (Docker-Content-Digest) proves the tag; else verify reads it.
+        if (!dryRun && !(await side(repo.pushManifest(tag, manifest))).digestConfirmed)
+            unconfirmed.push(target);
+        logger.info(`${dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
+        return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
+    });
+    // A target by digest alone is a copy without a tag.
+    for (const t of targets.filter((x) => x.tag === undefined)) {
+        results.push({
+            reference: formatReference({ ...t, digest: manifest.digest }),
+            digest: manifest.digest,
+            status: 'unchanged',
+        });
+    }
+    return { results, unconfirmed };
+}
+
+;// CONCATENATED MODULE: ./src/engine/cosign-attachments.ts
+
+
+
+
+/**
+ * cosign's tag-based attachments (`sha256-<hex>.sig`, `.att`, `.sbom`) of every manifest a copy
+ * handles: the promoted manifest, the children of an index (`cosign sign --recursive`), every
+ * referrer, and the attachments themselves (a signed SBOM: the `.sbom` manifest's own `.sig`).
+ * Each is copied while the graph is: the attachment's manifest through the graph copy, then its
+ * tag, which names the digest it is attached to and so waits until that is in the target.
+ *
+ * Which tags exist comes from the one listing of the source's tags the run reads anyway; where
+ * that listing cannot prove a tag absent, the tag itself is asked for (one request per candidate).
+ */
+class CosignAttachments {
+    context;
+    handled = new Map();
+    constructor(context) {
+        this.context = context;
+    }
+    /** Starts copying the attachments of `digest`, once per digest; `done` waits for them. */
+    copyFor(digest) {
+        if (this.handled.has(digest))
+            return;
+        const copying = settleAll(COSIGN_SUFFIXES.map((suffix) => this.copyTag(digest, cosignTag(digest, suffix))));
+        // Observed here; `done` reports a failure.
+        copying.catch(() => undefined);
+        this.handled.set(digest, copying.then(() => undefined));
+    }
+    /** Resolves once every attachment started so far, and those that started others, is copied. */
+    async done() {
+        for (let seen = -1; seen !== this.handled.size;) {
+            seen = this.handled.size;
+            await settleAll([...this.handled.values()]);
+        }
+    }
+    async copyTag(digest, tag) {
+        const { source, target, copier, plan, dryRun, logger } = this.context;
+        // One listing of the source's tags answers for every candidate, where it can prove absence.
+        if ((await source.hasDigestTag(tag)) === false)
+            return;
+        const found = await copier.limit(() => onSide('source', source, fetchIfThere(source, tag)));
+        if (!found)
+            return;
+        const descriptor = { mediaType: found.mediaType, digest: found.digest, size: found.size };
+        // The attachment's own graph (and, through the copy's hook, its own attachments).
+        await copier.copyManifest(descriptor, found, { node: { parent: digest } });
+        const there = await copier.limit(() => onSide('target', target, target.statManifest(tag)));
+        const needed = there?.digest !== found.digest;
+        await copier.whenCopied(digest);
+        plan.record({
+            kind: 'cosign-tag',
+            digest: found.digest,
+            tag,
+            action: needed ? 'copy' : 'present',
+            mediaType: found.mediaType,
+            parent: digest,
+        });
+        if (!needed)
+            return;
+        if (!dryRun)
+            await copier.limit(() => onSide('target', target, target.pushManifest(tag, found)));
+        logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
+    }
+}
+/** The manifest under `tag`, or undefined when the repository has no such tag. */
+async function fetchIfThere(repo, tag) {
+    try {
+        return await repo.fetchManifest(tag);
+    }
+    catch (err) {
+        if (err instanceof registry_errors/* RegistryError */.gl && err.status === 404)
+            return undefined;
+        throw err;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/plan.ts
+/**
+ * The plan of a promotion, node by node: what a dry run would do, or what a real run did.
+ * The engine records it as it goes; the action renders it as the job summary.
+ */
+/** Collects the nodes of one target repository, each digest (or tag) once. */
+class PlanRecorder {
+    repository;
+    nodes = [];
+    byKey = new Map();
+    constructor(repository) {
+        this.repository = repository;
+    }
+    static key(node) {
+        return node.kind === 'referrers-tag' || node.kind === 'cosign-tag' ? `tag ${node.tag}` : node.digest;
+    }
+    record(node) {
+        const key = PlanRecorder.key(node);
+        if (this.byKey.has(key))
+            return;
+        this.byKey.set(key, node);
+        this.nodes.push(node);
+    }
+    /** Adds what was learned about a referrer after it was recorded: how the target lists it. */
+    annotate(digest, patch) {
+        const node = this.byKey.get(digest);
+        if (node?.kind === 'referrer')
+            Object.assign(node, patch);
+    }
+    plan() {
+        return { repository: this.repository, nodes: this.nodes.map((n) => ({ ...n })) };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/target-copy.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+// Within the referrers' phase, these requests are told apart in the request trace (src/oci/phase.ts).
+const mergeReferrersIndex = phased('referrers index', mergeIntoReferrersIndex);
+/**
+ * The copy of a promotion into one other repository: the image graph, then the referrers level
+ * by level so that subjects come first, the referrers tags of subjects that received referrers
+ * on a target without the referrers API, and cosign's tag attachments of the promoted manifest.
+ * The referrers' own content is fetched and copied while the image graph is; each referrer
+ * manifest is pushed only once its subject is in the target.
+ */
+class TargetCopy {
+    spec;
+    copier;
+    plan;
+    /** cosign's tag attachments of every manifest this copy handles, copied with it. */
+    attachments;
+    /** Per subject: the referrers the target lists already (a subject this run creates has none). */
+    listedOnTarget = new Map();
+    referrersTags = [];
+    unverified = [];
+    /** The promoted manifest was not in the target: this run creates it. Known once its check answered. */
+    rootCreated = false;
+    referrersApiAnswer;
+    constructor(spec) {
+        this.spec = spec;
+        if (spec.listed)
+            this.listedOnTarget.set(spec.listed.subject, spec.listed.digests);
+        this.plan = new PlanRecorder(formatRepository(spec.target));
+        this.copier = new GraphCopier(spec.source, spec.target, {
+            concurrency: spec.concurrency,
+            logger: spec.logger,
+            dryRun: spec.dryRun,
+            plan: this.plan,
+            ...(spec.hooks && { hooks: spec.hooks }),
+            // With the referrers, each manifest's cosign attachments, as soon as the copy takes it on.
+            ...(spec.copyReferrers && {
+                onManifest: (digest) => inPhase('cosign', () => this.attachments.copyFor(digest)),
+            }),
+        });
+        this.attachments = new CosignAttachments({
+            source: spec.source,
+            target: spec.target,
+            copier: this.copier,
+            plan: this.plan,
+            dryRun: spec.dryRun,
+            logger: spec.logger,
+        });
+    }
+    async run() {
+        const { manifest } = this.spec;
+        const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+        if (this.spec.rootPresent)
+            this.copier.knownPresent(root);
+        const work = [inPhase('copy', () => this.copier.copyManifest(root, manifest))];
+        if (this.spec.copyReferrers) {
+            work.push(inPhase('referrers', () => this.copyReferrers()), this.attachToChildren());
+        }
+        // The attachments go on while the graph is copied; a failure of the graph is the one told.
+        const graph = await settleAll(work).then(() => undefined, (err) => ({ err }));
+        const attached = await this.attachments.done().then(() => undefined, (err) => ({ err }));
+        if (graph ?? attached)
+            throw (graph ?? attached).err;
+        const stats = { ...this.copier.stats };
+        const would = this.spec.dryRun ? '[dry run] would be: ' : '';
+        this.spec.logger.info(`${this.plan.repository}: ${would}${stats.manifestsCopied} manifest(s) copied, ${stats.manifestsPresent} already there; ${stats.blobsUploaded} blob(s) uploaded (${stats.bytesUploaded} bytes), ${stats.blobsMounted} mounted, ${stats.blobsPresent} already there`);
+        return {
+            plan: this.plan.plan(),
+            stats,
+            referrersTags: [...this.referrersTags],
+            unverified: [...this.unverified],
+        };
+    }
+    /**
+     * The referrers, level by level. What the target already lists is not copied again; a subject
+     * this run created can have nothing listed, so neither a listing nor an existence check is
+     * spent on its referrers.
+     */
+    async copyReferrers() {
+        const { manifest, referrers } = this.spec;
+        // Once the root's existence check answered, its children's copies are under way too, so
+        // willCreate answers for every subject of the first level.
+        this.rootCreated = await this.copier.willCreate(manifest.digest);
+        if (!this.rootCreated)
+            await this.referrersApi();
+        const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
+        for (const depth of depths) {
+            const bySubject = new Map();
+            for (const r of referrers.filter((x) => x.depth === depth)) {
+                // What refers to a dangling entry stays behind with it.
+                if (this.spec.checks.isDropped(r.subject)) {
+                    await this.spec.checks.check(r);
+                    continue;
+                }
+                bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
+            }
+            // Every subject at once: the requests take slots of the copy's limit, the waits do not.
+            await settleAll([...bySubject].map(([subject, ofSubject]) => this.copyReferrersOf(subject, ofSubject)));
+        }
+    }
+    /**
+     * The cosign attachments of the children of the promoted index (`cosign sign --recursive`)
+     * are copied even where the target had the index already, so the copy does not walk them.
+     * Started once the index's check answered: a child this run copies is then known to the copy,
+     * so its attachments' tags wait for it.
+     */
+    async attachToChildren() {
+        const { manifest } = this.spec;
+        await this.copier.willCreate(manifest.digest);
+        for (const child of (0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType).manifests) {
+            if ((0,media_types/* isManifestMediaType */.CM)(child.mediaType))
+                inPhase('cosign', () => this.attachments.copyFor(child.digest));
+        }
+    }
+    /**
+     * Whether the target has the referrers API, learned once and only when needed. Within one
+     * registry the source's answer says. Otherwise a probe, sent only where the repository surely
+     * exists (a registry may answer 404 NAME_UNKNOWN for a repository it has never seen, which
+     * says nothing about the API): at once when the root was already there, else once the root
+     * is in. A dry run cannot wait for that: its answer is then unknown (the first write tells).
+     */
+    referrersApi() {
+        this.referrersApiAnswer ??= (async () => {
+            const { target, manifest } = this.spec;
+            const known = target.capabilities().referrersApi;
+            if (known !== undefined)
+                return known;
+            if (this.rootCreated) {
+                if (this.spec.dryRun)
+                    return undefined;
+                await this.copier.whenCopied(manifest.digest);
+            }
+            const probe = await this.limited(() => target.probeReferrersApi(manifest.digest));
+            if (probe && !this.rootCreated) {
+                this.listedOnTarget.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
+            }
+            return target.capabilities().referrersApi ?? false;
+        })();
+        return this.referrersApiAnswer;
+    }
+    /** Copies the referrers of one subject, then makes them discoverable there. */
+    async copyReferrersOf(subject, ofSubject) {
+        const subjectCreated = await this.copier.willCreate(subject);
+        const listed = subjectCreated ? new Set() : await this.listedReferrersOf(subject);
+        // A referrer of a subject this run creates is pushed once the subject is in. Observed at
+        // once: the copies below await it only when their turn comes.
+        const subjectCopied = subjectCreated ? this.copier.whenCopied(subject) : undefined;
+        subjectCopied?.catch(() => undefined);
+        const copied = await settleAll(ofSubject
+            .filter((r) => !listed.has(r.digest))
+            .map(async (referrer) => {
+            // An entry of the source's referrers tag is copied only once its manifest proved it
+            // (and those bytes serve the copy); a dangling one stays behind.
+            const check = await this.copier.limit(() => this.spec.checks.check(referrer));
+            if (check.dangling)
+                return undefined;
+            // Not listed by the API means absent; not listed in a referrers tag may still be
+            // present (a run that died before updating the index), so check then.
+            const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
+            const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
+                assumeAbsent,
+                ...(subjectCopied && { after: subjectCopied }),
+                node: referrerNode(referrer),
+            });
+            return { referrer, outcome };
+        }));
+        if (subjectCopied)
+            await subjectCopied;
+        const api = await this.referrersApi();
+        const kept = ofSubject.filter((r) => !this.spec.checks.isDropped(r.digest));
+        // A referrer the target listed already: its attachments may still be missing there.
+        for (const r of kept)
+            inPhase('cosign', () => this.attachments.copyFor(r.digest));
+        this.recordListed(kept, listed, api);
+        if (api)
+            this.unverified.push(...unconfirmedByOciSubject(subject, copied.filter((c) => c !== undefined)));
+        if (api === true || kept.every((r) => listed.has(r.digest)))
+            return;
+        await this.updateReferrersTag(subject, kept, api);
+    }
+    /** What the target lists as referrers of a subject that was there before this run. */
+    async listedReferrersOf(subject) {
+        let listed = this.listedOnTarget.get(subject);
+        if (!listed) {
+            const { target } = this.spec;
+            const listing = (await this.referrersApi())
+                ? await this.limited(() => target.listReferrers(subject))
+                : await this.limited(() => target.readReferrersIndex(subject));
+            listed = new Set(listing.descriptors.map((d) => d.digest));
+            this.listedOnTarget.set(subject, listed);
+        }
+        return listed;
+    }
+    /** The plan's entries for referrers the target listed already, and how the target lists each. */
+    recordListed(ofSubject, listed, api) {
+        const listedBy = api === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
+        for (const r of ofSubject) {
+            if (listed.has(r.digest)) {
+                this.plan.record({
+                    digest: r.digest,
+                    action: 'present',
+                    mediaType: r.mediaType,
+                    size: r.size,
+                    ...referrerNode(r),
+                });
+            }
+            if (listedBy)
+                this.plan.annotate(r.digest, { listedBy });
+        }
+    }
+    /**
+     * distribution-spec v1.1 "Pushing Manifests with Subject", on a target without the API (or,
+     * in a dry run, not known to have it): the subject's referrers tag lists every referrer.
+     */
+    async updateReferrersTag(subject, ofSubject, api) {
+        const { target, dryRun, logger } = this.spec;
+        const tag = (0,oci_digest/* referrersTagFor */.gp)(subject);
+        const merge = await onSide('target', target, mergeReferrersIndex(target, subject, ofSubject.map(referrerDescriptor), {
+            ...DEFAULT_INDEX_MERGE_OPTIONS,
+            settleMs: this.spec.indexSettleMs,
+            logger,
+            limit: (fn) => this.copier.limit(fn),
+            dryRun,
+        })).catch((err) => {
+            // The one case the checks before the first write cannot tell (see target-checks.ts).
+            const cause = causeOf(err);
+            if (!(cause instanceof registry_errors/* ReferrersTagContentError */.MP) || !cause.alias)
+                throw err;
+            throw aliasRefusal(target, `seen when ${formatReferenceIn(target, tag)} was read, before it was written`, dryRun
+                ? 'Nothing was written (dry run).'
+                : 'Part of the graph was copied there; no referrers tag was written and no tag moved.');
+        });
+        const written = merge.wrote || merge.wouldWrite === true;
+        this.plan.record({
+            kind: 'referrers-tag',
+            digest: subject,
+            tag,
+            action: !written ? 'present' : merge.existed ? 'merge' : 'create',
+            mediaType: media_types/* MediaType */.zu.OciIndex,
+            parent: subject,
+            ...(api === undefined && { condition: 'if the target has no referrers API (its first write will tell)' }),
+        });
+        if (written && api !== undefined) {
+            const reference = formatReferenceIn(target, tag);
+            this.referrersTags.push(reference);
+            logger.info(`${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${reference} (${ofSubject.length} referrer(s) of ${subject})`);
+        }
+    }
+    /** A registry request of the referrers copy: under the copy's limit, its failure said to be the target's. */
+    limited(fn) {
+        return this.copier.limit(() => onSide('target', this.spec.target, fn()));
+    }
+}
+/** How a referrer shows in the plan. */
+function referrerNode(r) {
+    return {
+        kind: 'referrer',
+        parent: r.subject,
+        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+    };
+}
+/** Referrers pushed to a registry with the API whose answer did not name the subject it indexed. */
+function unconfirmedByOciSubject(subject, copied) {
+    return copied.filter(({ outcome }) => outcome.pushed?.ociSubject !== subject).map(({ referrer }) => referrer);
+}
+
+;// CONCATENATED MODULE: ./src/engine/verify.ts
+
+
+
+
+/**
+ * Checks that every target resolves to the digest and every copied referrer is discoverable.
+ * Most of it was proved on the way by the registries' own answers: a tag PUT answered with our
+ * digest, an existence check, a referrers index read back after it was written, a referrer PUT
+ * answered with OCI-Subject. Only what was not is read again here.
+ */
+async function verifyPromotion(unproved, manifest, options) {
+    let reads = 0;
+    for (const { repo, tags, referrers } of unproved) {
+        for (const t of tags) {
+            reads++;
+            const found = await onSide('target', repo, repo.statManifest(t.tag));
+            if (found?.digest !== manifest.digest) {
+                throw new PromotionError(`Verification failed: ${formatReference(t)} resolves to ${found?.digest ?? 'nothing'}, not ${manifest.digest}`);
+            }
+        }
+        const subjects = [...new Set(referrers.map((r) => r.subject))];
+        reads += subjects.length;
+        await mapLimit(subjects, options.concurrency, async (subject) => {
+            const listed = new Set((await onSide('target', repo, repo.listReferrers(subject))).descriptors.map((d) => d.digest));
+            const missing = referrers.filter((r) => r.subject === subject && !listed.has(r.digest));
+            if (missing.length > 0) {
+                throw new PromotionError(`Verification failed: ${formatRepository(repo)} does not list ${missing.map((m) => m.digest).join(', ')} as referrers of ${subject}`);
+            }
+        });
+    }
+    options.logger.info(`Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/promote.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+// Each step runs within its phase, which the request trace names (src/oci/phase.ts).
+const checkGate = phased('policy', checkRequiredReferrers);
+const tag = phased('tag', tagTargets);
+const verify = phased('verify', verifyPromotion);
+const reviewStrayTags = phased('stray tags', reviewStrayReferrersTags);
+
+/**
+ * Promotes the source manifest to each target. This function is the order of a promotion;
+ * each step has a module of its own.
+ *
+ * Within the source's repository a target is a tag: a PUT of the same bytes with the same
+ * media type. distribution-spec v1.1 "Pushing Manifests with Subject": the referrers tag schema
+ * is maintained by clients pushing new content; tagging an existing manifest is not that, so no
+ * `sha256-*` tag is written there, whatever the manifest's subject and whatever the registry.
+ *
+ * Into another repository or registry the whole graph is copied, then the referrers (when
+ * asked), then, on a target without the referrers API, the referrers indexes of the subjects
+ * that received referrers, and the tags last: a tag never points at something incomplete.
+ */
+async function promote(registry, request, options = {}) {
+    const opts = { ...DEFAULT_PROMOTION_OPTIONS, ...options };
+    const log = opts.logger;
+    checkRequest(request);
+    const byRepository = groupTargets(request.source, request.targets);
+    const retagsSource = byRepository.some((targets) => sameRepository(targets[0], request.source));
+    const copying = byRepository.some((targets) => !sameRepository(targets[0], request.source));
+    // Which side failed is worth saying only when there are two sides.
+    const sourceSide = (work) => (copying ? onSide('source', source, work) : work);
+    // 1 and 2. Every request that waits for no other starts at once (see first-reads.ts): the
+    // source manifest, what each target tag names now (for the overwrite guard, and so that the
+    // statuses say what the tags were before this run), and the source's referrers.
+    const source = registry.repository(request.source, retagsSource && !request.dryRun ? 'push' : 'pull');
+    const groups = byRepository.map((targets) => {
+        const isSource = sameRepository(targets[0], request.source);
+        const repo = isSource ? source : registry.repository(targets[0], request.dryRun ? 'pull' : 'push');
+        return { repo, targets, isSource };
+    });
+    const gate = (request.requireReferrers?.length ?? 0) > 0;
+    const copiesReferrers = copying && request.copyReferrers;
+    // What needs the referrers looks them up whatever discoverReferrers says.
+    const lookUpReferrers = request.discoverReferrers !== false || copiesReferrers || gate || request.removeStrayReferrersTags === true;
+    const reads = startFirstReads({
+        source,
+        reference: request.source,
+        groups,
+        lookUpReferrers,
+        sourceSide,
+        maxReferrerDepth: opts.maxReferrerDepth,
+        maxReferrers: opts.maxReferrers,
+        concurrency: opts.concurrency,
+        logger: log,
+    });
+    const manifest = await reads.manifest;
+    log.info(`Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`);
+    checkTargetDigests(request.targets, manifest);
+    // A plain retag does not wait for the referrers: they are found while the tags are written.
+    // The policy gate and a copy of the referrers need them first.
+    const referrersFirst = gate || copiesReferrers;
+    const [early, before] = await Promise.all([referrersFirst ? reads.discovery : undefined, reads.before]);
+    if (early)
+        reportDiscovery(early, log);
+    // 3. The policy gate (a refusal is not a registry failure: its message stands without a
+    // side), then the referrers to copy. Entries of referrers tags count once their manifests
+    // prove them, checked where the gate or a copy reads them.
+    const checks = new ReferrerChecks(source, log);
+    if (early && request.requireReferrers?.length) {
+        await checkGate(source, manifest, early.referrers, {
+            required: request.requireReferrers,
+            scope: request.requireReferrersScope ?? 'root',
+            checks,
+        });
+        log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
+    }
+    const found = early?.referrers ?? [];
+    const toCopy = selectReferrers(found, request.referrerTypes);
+    if (toCopy.length !== found.length) {
+        log.info(`referrer-types selects ${toCopy.length} of ${found.length} referrer(s) to copy`);
+    }
+    // 4. The overwrite guard, and targets that could not list the referrers copied there.
+    if (request.overwrite === false)
+        refuseToMoveTags(before, manifest);
+    const listedOnTargets = await refuseTargetsWithoutReferrersIndex(toCopy.length === 0 || !request.copyReferrers
+        ? []
+        : groups
+            .filter((group) => !group.isSource)
+            .map((group) => ({
+            repo: group.repo,
+            existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
+        })));
+    // 5. Every graph first (into each other repository at once), every tag after: a failed copy
+    // leaves no tag moved anywhere.
+    const copies = await settleAll(groups
+        .filter((group) => !group.isSource)
+        .map((group) => new TargetCopy({
+        source,
+        target: group.repo,
+        manifest,
+        referrers: toCopy,
+        checks,
+        copyReferrers: request.copyReferrers,
+        dryRun: request.dryRun,
+        // A tag there that already names the digest proves the whole image graph is there.
+        rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
+        ...(listedOnTargets.has(group.repo) && { listed: listedOnTargets.get(group.repo) }),
+        concurrency: opts.concurrency,
+        logger: log,
+        indexSettleMs: opts.indexSettleMs,
+        ...(opts.hooks && { hooks: opts.hooks }),
+    }).run()));
+    // 6. The tags; meanwhile other registries' targets are asked what they can do, where the
+    // copy did not have to (their repository exists now, so the answer means something).
+    const [tagging, probed] = await Promise.all([
+        Promise.all(groups.map((group) => tag(group.repo, group.targets, {
+            manifest,
+            before,
+            dryRun: request.dryRun,
+            labelSide: !group.isSource,
+            concurrency: TAG_CONCURRENCY,
+            logger: log,
+        }))),
+        lookUpReferrers ? probeTargets(groups, manifest.digest, log) : [],
+    ]);
+    const discovery = early ??
+        (await referrersAfterTags(reads.discovery, tagging.flatMap((t) => t.results), log));
+    // The entries of referrers tags that nothing checked yet (a plain retag's): a dangling one is
+    // no referrer, in the output too.
+    if (!early)
+        await Promise.all(discovery.referrers.map((r) => checks.check(r)));
+    // What the run learned of each repository, as the copy and the tags left it.
+    const capabilities = {};
+    for (const group of groups)
+        capabilities[formatRepository(group.targets[0])] = group.repo.capabilities();
+    capabilities[formatRepository(request.source)] = source.capabilities();
+    // 7. Verification of what the registries' own answers have not proved yet.
+    if (opts.verify && !request.dryRun) {
+        const copied = groups.filter((group) => !group.isSource);
+        const unproved = [
+            ...copies.map((report, i) => ({ repo: copied[i].repo, tags: [], referrers: report.unverified })),
+            ...groups.map((group, i) => ({ repo: group.repo, tags: tagging[i].unconfirmed, referrers: [] })),
+        ];
+        await verify(unproved, manifest, opts);
+    }
+    // 8. Stray referrers tags of the promoted manifest, its children and its referrers. The
+    // source is looked at where its tag list was read anyway, and cleaned only when this run
+    // writes to it; other targets are looked at when cleaning was asked for.
+    const remove = request.removeStrayReferrersTags === true;
+    const stray = lookUpReferrers
+        ? await reviewStrayTags([
+            { repo: source, writes: retagsSource },
+            ...(remove ? groups.filter((g) => !g.isSource).map((g) => ({ repo: g.repo, writes: true })) : []),
+        ], [
+            manifest.digest,
+            ...(0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType).manifests.map((m) => m.digest),
+            ...discovery.referrers.map((r) => r.digest),
+        ], { remove, dryRun: request.dryRun, logger: log })
+        : { tags: [], warnings: [] };
+    return {
+        source: formatReference(request.source),
+        digest: manifest.digest,
+        mediaType: manifest.mediaType,
+        size: manifest.size,
+        dryRun: request.dryRun,
+        targets: tagging.flatMap((t) => t.results),
+        referrers: discovery.referrers.filter((r) => !checks.isDropped(r.digest)),
+        referrersLookedUp: lookUpReferrers,
+        referrersComplete: discovery.incomplete !== true,
+        capabilities,
+        referrersTags: copies.flatMap((c) => c.referrersTags),
+        copy: sumStats(copies.map((c) => c.stats)),
+        plan: copies.map((c) => c.plan),
+        strayReferrersTags: stray.tags,
+        warnings: [...discovery.warnings, ...probed, ...checks.warnings(), ...stray.warnings],
+    };
+}
+/** Targets grouped by repository, the source's own first, each tag once. */
+function groupTargets(source, targets) {
+    const groups = new Map();
+    groups.set(formatRepository(source), []);
+    const seen = new Set();
+    for (const t of targets) {
+        const key = formatReference(t);
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        const repo = formatRepository(t);
+        groups.set(repo, [...(groups.get(repo) ?? []), t]);
+    }
+    return [...groups.values()].filter((g) => g.length > 0);
+}
+function checkTargetDigests(targets, manifest) {
+    for (const t of targets) {
+        if (t.digest !== undefined && t.digest !== manifest.digest) {
+            throw new PromotionError(`The target ${formatReference(t)} names another digest than the source resolved to (${manifest.digest})`);
+        }
+    }
+}
+/** overwrite: false. A target tag that points at another digest fails the run before any write. */
+function refuseToMoveTags(before, manifest) {
+    const moving = [...before].filter(([, info]) => info !== undefined && info.digest !== manifest.digest);
+    if (moving.length === 0)
+        return;
+    throw new PromotionError(`overwrite is false and ${moving.length === 1 ? 'a target tag points' : 'target tags point'} at another digest: ${moving
+        .map(([ref, info]) => `${ref} is ${info.digest}, not ${manifest.digest}`)
+        .join('; ')}. Nothing was written.`);
+}
+function sumStats(all) {
+    const total = emptyStats();
+    for (const s of all)
+        for (const k of Object.keys(total))
+            total[k] += s[k];
+    return total;
+}
+
+;// CONCATENATED MODULE: ./src/registry/auth.ts
+
+
+/** RFC 7235 `WWW-Authenticate`: one or more `scheme k=v, k="quoted, value"` challenges. */
+function parseChallenges(header) {
+    if (!header)
+        return [];
+    const token = "[A-Za-z0-9!#$%&'*+.^_`|~-]+";
+    const param = new RegExp(`[\\s,]*(${token})\\s*=\\s*("(?:[^"\\\\]|\\\\.)*"|[^\\s,]*)`, 'y');
+    const scheme = new RegExp(`[\\s,]*(${token})(?=\\s|$)`, 'y');
+    const challenges = [];
+    let current;
+    let pos = 0;
+    while (pos < header.length) {
+        // An auth-param (`name=value`) binds tighter than a new scheme token.
+        param.lastIndex = pos;
+        const p = current ? param.exec(header) : null;
+        if (p) {
+            let value = p[2];
+            if (value.startsWith('"'))
+                value = value.slice(1, -1).replace(/\\(.)/g, '$1');
+            current.params[p[1].toLowerCase()] = value;
+            pos = param.lastIndex;
+            continue;
+        }
+        scheme.lastIndex = pos;
+        const m = scheme.exec(header);
+        if (!m)
+            break;
+        current = { scheme: m[1].toLowerCase(), params: {} };
+        challenges.push(current);
+        pos = scheme.lastIndex;
+    }
+    return challenges;
+}
+function repositoryScope(repository, actions) {
+    return `repository:${repository}:${actions.join(',')}`;
+}
+/**
+ * A token goes into `Authorization: Bearer <token>`: RFC 6750 allows visible ASCII only. One
+ * with a space, a control or a non-ASCII character would be refused by the HTTP client or,
+ * worse, split the header; it is refused here, without ever printing it.
+ */
+const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
+const UNUSABLE_TOKEN = 'cannot be sent in an HTTP header (it holds a space, a control or a non-ASCII character)';
+/** Tokens are refreshed this long before they expire, so that a request never carries a stale one. */
+const EXPIRY_MARGIN_MS = 10_000;
+const DEFAULT_TOKEN_LIFETIME_S = 60;
+/**
+ * Docker / OCI token authentication (Bearer, from the realm in the registry's challenge) and
+ * Basic authentication, per registry. Tokens are cached per set of scopes.
+ */
+class Authenticator {
+    options;
+    state = new Map();
+    pending = new Map();
+    constructor(options) {
+        this.options = options;
+    }
+    stateFor(registry) {
+        let s = this.state.get(registry);
+        if (!s) {
+            s = { tokens: new Map() };
+            this.state.set(registry, s);
+        }
+        return s;
+    }
+    /** The Authorization header to send up front, when the registry's scheme is already known. */
+    async authorization(registry, scopes) {
+        const s = this.stateFor(registry);
+        if (!s.challenge)
+            return undefined;
+        return this.obtain(registry, s.challenge, scopes, { refresh: false });
+    }
+    /**
+     * Handles a 401: learns the registry's challenge and returns a fresh header. `stale` says the
+     * header we sent was refused, so a cached token must not be reused (it expired or was revoked).
+     */
+    async unauthorized(registry, scopes, answer) {
+        const challenges = parseChallenges(answer.wwwAuthenticate);
+        const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
+        if (!challenge) {
+            throw new registry_errors/* AuthenticationError */.v3(registry, `authentication failed: ${registry} answered 401 without a usable WWW-Authenticate challenge`);
+        }
+        const s = this.stateFor(registry);
+        s.challenge = challenge;
+        return this.obtain(registry, challenge, scopes, { refresh: answer.stale });
+    }
+    /**
+     * Explains a 401 that came back although we sent what the registry asked for. With Basic
+     * auth that can only mean the password is wrong; with a token, the registry's own error
+     * (insufficient scope, say) says more, so undefined lets the caller report it.
+     */
+    async refusal(registry) {
+        if (this.state.get(registry)?.challenge?.scheme !== 'basic')
+            return undefined;
+        const credential = await this.options.credentials(registry);
+        return new registry_errors/* AuthenticationError */.v3(registry, `authentication failed: ${registry} refused the password for user '${credential?.username ?? ''}'`);
+    }
+    async obtain(registry, challenge, scopes, { refresh }) {
+        const credential = await this.options.credentials(registry);
+        if (challenge.scheme === 'basic') {
+            if (refresh || !credential?.username || credential.password === undefined) {
+                throw new registry_errors/* AuthenticationError */.v3(registry, credential?.username
+                    ? `authentication failed: ${registry} refused the password for user '${credential.username}'`
+                    : `authentication failed: ${registry} requires credentials and none were found for it (inputs username/password, or the Docker config)`);
+            }
+            const header = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+            this.options.onSecret?.(header.slice(6));
+            return header;
+        }
+        if (credential?.registryToken) {
+            if (!HEADER_SAFE_TOKEN.test(credential.registryToken))
+                throw new registry_errors/* AuthenticationError */.v3(registry, `authentication failed: the registry token for ${registry} in the Docker config ${UNUSABLE_TOKEN}`);
+            if (refresh)
+                throw new registry_errors/* AuthenticationError */.v3(registry, `authentication failed: ${registry} refused the registry token from the Docker config`);
+            return `Bearer ${credential.registryToken}`;
+        }
+        const key = [...scopes].sort().join(' ');
+        const s = this.stateFor(registry);
+        const cached = s.tokens.get(key);
+        if (cached && !refresh && cached.expiresAt - EXPIRY_MARGIN_MS > Date.now())
+            return cached.header;
+        if (refresh)
+            s.tokens.delete(key);
+        const pendingKey = `${registry} ${key}`;
+        let p = this.pending.get(pendingKey);
+        if (!p) {
+            p = inPhase('auth', () => this.fetchToken(registry, challenge, scopes, credential)).then((t) => {
+                s.tokens.set(key, t);
+                return t.header;
+            });
+            this.pending.set(pendingKey, p);
+            p.finally(() => this.pending.delete(pendingKey)).catch(() => undefined);
+        }
+        return p;
+    }
+    async fetchToken(registry, challenge, scopes, credential) {
+        const realm = challenge.params.realm;
+        let realmUrl;
+        try {
+            realmUrl = new URL(realm ?? '');
+        }
+        catch {
+            throw new registry_errors/* AuthenticationError */.v3(registry, `authentication failed: ${registry} named no valid token realm in its challenge`);
+        }
+        if (realmUrl.protocol !== 'https:' && !(realmUrl.protocol === 'http:' && this.options.plainHttp)) {
+            throw new registry_errors/* AuthenticationError */.v3(registry, `authentication failed: ${registry} named a token realm that is not HTTPS (${realmUrl.host})`);
+        }
+        const service = challenge.params.service;
+        const who = credential?.username
+            ? ` as user '${credential.username}'`
+            : credential?.identityToken
+                ? ' with the identity token'
+                : ' anonymously';
+        let res;
+        if (credential?.identityToken) {
+            // The Docker CLI's OAuth2 refresh-token grant, used for `identitytoken` credentials.
+            const form = new URLSearchParams({
+                grant_type: 'refresh_token',
+                refresh_token: credential.identityToken,
+                client_id: 'oci-promote-action',
+            });
+            if (service)
+                form.set('service', service);
+            if (scopes.length)
+                form.set('scope', scopes.join(' '));
+            res = await this.options.transport.request({
+                method: 'POST',
+                url: realmUrl.href,
+                headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                body: form.toString(),
+                maxResponseBytes: 1024 * 1024,
+                operation: `get a token for ${registry} from ${realmUrl.host}`,
+            });
+        }
+        else {
+            if (service)
+                realmUrl.searchParams.set('service', service);
+            for (const scope of scopes)
+                realmUrl.searchParams.append('scope', scope);
+            const headers = {};
+            if (credential?.username && credential.password !== undefined) {
+                headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+                this.options.onSecret?.(headers.authorization.slice(6));
+            }
+            res = await this.options.transport.request({
+                method: 'GET',
+                url: realmUrl.href,
+                headers,
+                maxResponseBytes: 1024 * 1024,
+                operation: `get a token for ${registry} from ${realmUrl.host}`,
+            });
+        }
+        if (res.status !== 200) {
+            const codes = (0,registry_errors/* parseErrorBody */.kW)(res.body).map((e) => e.code);
+            throw new registry_errors/* AuthenticationError */.v3(registry, `authentication failed${who}: the token service of ${registry} (${realmUrl.host}) answered HTTP ${res.status}${codes.length ? ` ${codes.join(', ')}` : ''}`);
+        }
+        let parsed;
+        try {
+            parsed = JSON.parse(Buffer.from(res.body).toString('utf8'));
+        }
+        catch {
+            throw new registry_errors/* AuthenticationError */.v3(registry, `authentication failed: the token service of ${registry} answered with something that is not JSON`);
+        }
+        // JSON that is not an object (null, a list, a number) holds no token either.
+        const body = (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : {});
+        const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
+        if (typeof token !== 'string' || token === '') {
+            throw new registry_errors/* AuthenticationError */.v3(registry, `authentication failed: the token service of ${registry} answered without a token`);
+        }
+        if (!HEADER_SAFE_TOKEN.test(token)) {
+            throw new registry_errors/* AuthenticationError */.v3(registry, `authentication failed: the token service of ${registry} (${realmUrl.host}) answered with a token that ${UNUSABLE_TOKEN}`);
+        }
+        this.options.onSecret?.(token);
+        const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S;
+        return { header: `Bearer ${token}`, expiresAt: Date.now() + lifetime * 1000 };
+    }
+}
+
+// EXTERNAL MODULE: ./src/registry/http/failures.ts
+var failures = __nccwpck_require__(5213);
+;// CONCATENATED MODULE: ./src/registry/http/header-url.ts
+
+/**
+ * A URL a registry sent in a header (a redirect or upload `Location`, a `Link`), resolved
+ * against the URL of the request that returned it, as RFC 3986 says: a relative upload
+ * Location `<uuid>?_state=…` lands next to the upload path, not below `/v2/`. One that does
+ * not parse is the registry's fault and is reported as such, never as a TypeError.
+ */
+function resolveHeaderUrl(header, value, context) {
+    try {
+        return new URL(value, context.base);
+    }
+    catch {
+        throw new failures/* InvalidHeaderError */.rd({
+            header,
+            value,
+            method: context.method,
+            host: new URL(context.base).host,
+            ...(context.operation && { operation: context.operation }),
+        });
+    }
+}
+/** RFC 8288 `Link: <url>; rel="next"`, resolved against the URL that answered. */
+function parseNextLink(header, base, context = { method: 'GET' }) {
+    if (!header)
+        return undefined;
+    for (const part of header.split(/,(?=\s*<)/)) {
+        const m = /^\s*<([^>]*)>(.*)$/.exec(part);
+        if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2]))
+            return resolveHeaderUrl('Link', m[1], { ...context, base }).href;
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/registry/verify.ts
+
+
+
+
+/**
+ * A pass-through that hashes what flows and checks digest and size at the end. It holds back
+ * the latest chunk until the next one arrives, and the last one until the check passed, so a
+ * consumer (an upload) never receives the complete body of a blob that does not match.
+ */
+function verifyingStream(descriptor, where) {
+    const [algorithm] = (0,oci_digest/* splitDigest */.vo)(descriptor.digest);
+    const hash = (0,external_node_crypto_.createHash)(algorithm);
+    let size = 0;
+    let held;
+    return new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            size += chunk.length;
+            if (size > descriptor.size) {
+                callback(new registry_errors/* DigestMismatchError */.h(`the blob ${where} is larger than the ${descriptor.size} bytes its descriptor says`));
+                return;
+            }
+            hash.update(chunk);
+            const previous = held;
+            held = chunk;
+            callback(null, previous);
+        },
+        flush(callback) {
+            const actual = `${algorithm}:${hash.digest('hex')}`;
+            if (size !== descriptor.size) {
+                callback(new registry_errors/* DigestMismatchError */.h(`the blob ${where} has ${size} bytes, not the ${descriptor.size} its descriptor says`));
+            }
+            else if (actual !== descriptor.digest) {
+                callback(new registry_errors/* DigestMismatchError */.h(`the blob ${where} does not match its digest: its bytes hash to ${actual}`));
+            }
+            else {
+                callback(null, held);
+            }
+        },
+    });
+}
+
+;// CONCATENATED MODULE: ./src/registry/blobs.ts
+
+
+
+
+/** distribution-spec "Pulling blobs", "Pushing blobs", "Mounting a blob from another repository". */
+class Blobs {
+    exchange;
+    caps;
+    constructor(exchange, caps) {
+        this.exchange = exchange;
+        this.caps = caps;
+    }
+    async statBlob(digest) {
+        const where = this.exchange.ref(digest);
+        const res = await this.exchange.send({
+            method: 'HEAD',
+            path: `/blobs/${digest}`,
+            operation: 'check blob',
+            reference: where,
+        });
+        if (res.status === 200)
+            return true;
+        if (res.status === 404)
+            return false;
+        throw this.exchange.error(res, 'check blob', where);
+    }
+    async fetchBlob(descriptor) {
+        const where = this.exchange.ref(descriptor.digest);
+        const res = await this.exchange.stream({
+            method: 'GET',
+            path: `/blobs/${descriptor.digest}`,
+            operation: 'get blob',
+            reference: where,
+            expectedBytes: descriptor.size,
+        });
+        if (res.status !== 200) {
+            const body = await readSome(res.body);
+            throw this.exchange.error({ ...res, body }, 'get blob', where, res.status === 401 ? `Check the credentials for ${this.exchange.registry}` : undefined);
+        }
+        const verified = verifyingStream(descriptor, where);
+        res.body.on('error', (err) => verified.destroy(err));
+        // A mismatch can be found before the consumer starts reading (a small blob fits the
+        // buffers); the consumer checks `errored`, so the event itself needs no other listener.
+        verified.on('error', () => undefined);
+        return res.body.pipe(verified);
+    }
+    async mountBlob(descriptor, fromRepository) {
+        const query = new URLSearchParams({ mount: descriptor.digest, from: fromRepository });
+        const res = await this.exchange.answer({
+            method: 'POST',
+            path: `/blobs/uploads/?${query}`,
+            operation: 'mount blob',
+            reference: this.exchange.ref(descriptor.digest),
+            extraScopes: [repositoryScope(fromRepository, ['pull'])],
+        });
+        this.caps.observe('blobMount', res.status === 201);
+        if (res.status === 201)
+            return { mounted: true };
+        // distribution-spec "Mounting a blob from another repository": a 202 means the registry
+        // started an upload session instead; upload into it rather than POSTing again.
+        // A relative Location resolves against the URL that answered (RFC 3986), not below /v2/.
+        const location = res.header('location');
+        if (res.status === 202 && location) {
+            const session = resolveHeaderUrl('Location', location, {
+                base: res.url,
+                method: 'POST',
+                operation: `mount blob ${this.exchange.ref(descriptor.digest)}`,
+            });
+            return { mounted: false, session: session.href };
+        }
+        // Registries refuse mounts they cannot authorise (401/403/404 when the source is not
+        // visible to the token); a normal upload still works.
+        return { mounted: false };
+    }
+    async pushBlob(descriptor, data, session) {
+        const where = this.exchange.ref(descriptor.digest);
+        let location = session;
+        // A mount's session arrives resolved; a fresh one resolves against the POST that answered.
+        let answeredBy = this.exchange.base;
+        if (!location) {
+            const start = await this.exchange.send({
+                method: 'POST',
+                path: '/blobs/uploads/',
+                operation: 'start blob upload',
+                reference: where,
+            });
+            location = start.header('location');
+            answeredBy = start.url;
+            if (start.status !== 202 || !location) {
+                data.destroy();
+                throw this.exchange.error(start, 'start blob upload', where, start.status === 202 ? 'The registry gave no upload Location' : undefined);
+            }
+        }
+        // The Location is used as given (absolute or relative, with its query), plus the digest.
+        let url;
+        try {
+            url = resolveHeaderUrl('Location', location, {
+                base: answeredBy,
+                method: 'POST',
+                operation: `start blob upload ${where}`,
+            });
+        }
+        catch (err) {
+            data.destroy();
+            throw err;
+        }
+        if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+            data.destroy();
+            throw new registry_errors/* RegistryError */.gl({
+                registry: this.exchange.registry,
+                operation: 'upload blob',
+                reference: where,
+                method: 'PUT',
+                status: 0,
+                errors: [],
+            }, `The upload Location has an unsupported scheme ${url.protocol}`);
+        }
+        url.searchParams.append('digest', descriptor.digest);
+        if (data.errored)
+            throw data.errored;
+        const res = await this.exchange.send({
+            method: 'PUT',
+            path: url.href,
+            headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+            body: data,
+            operation: 'upload blob',
+            reference: where,
+        });
+        if (res.status !== 201)
+            throw this.exchange.error(res, 'upload blob', where);
+    }
+}
+/** Reads at most 64 KiB of an error body, for its error codes. */
+async function readSome(body) {
+    const chunks = [];
+    let total = 0;
+    for await (const chunk of body) {
+        if (total < 64 * 1024)
+            chunks.push(chunk);
+        total += chunk.length;
+    }
+    return Buffer.concat(chunks).subarray(0, 64 * 1024);
+}
+
+;// CONCATENATED MODULE: ./src/registry/capabilities.ts
+/** What one repository's answers taught the client so far; fields stay undefined until observed. */
+class CapabilityState {
+    registry;
+    referrersApiMode;
+    caps = {};
+    constructor(registry, 
+    /** The user's referrers-api input: `auto` probes, true/false override the probe. */
+    referrersApiMode) {
+        this.registry = registry;
+        this.referrersApiMode = referrersApiMode;
+        if (referrersApiMode !== 'auto')
+            this.caps.referrersApi = referrersApiMode;
+    }
+    /** Known for this repository, else for another repository of its registry. */
+    referrersApi() {
+        return this.caps.referrersApi ?? this.registry.referrersApi;
+    }
+    /** Known for this repository itself (an answer here, or the user's setting). */
+    ownReferrersApi() {
+        return this.caps.referrersApi;
+    }
+    /**
+     * The referrers API is a feature of a registry, not of one repository: an answer learned in
+     * one repository stands for the others, until one of them answers otherwise.
+     */
+    learnReferrersApi(supported) {
+        this.caps.referrersApi = supported;
+        this.registry.referrersApi = supported;
+    }
+    /** Records an answer that shows an ability, or (once none did) its absence. */
+    observe(ability, shown) {
+        this.caps[ability] = shown || (this.caps[ability] ?? false);
+    }
+    /**
+     * The registry resolves `sha256-<hex>` to the subject manifest itself (GitLab): a way of the
+     * registry's, so what one repository showed stands for the others.
+     */
+    observeDigestAlias() {
+        this.caps.referrersTagAliasesDigest = true;
+        this.registry.digestAlias = true;
+    }
+    /** Known to alias digests, here or in another repository of the registry. */
+    digestAlias() {
+        return this.caps.referrersTagAliasesDigest ?? this.registry.digestAlias;
+    }
+    /** Asks `ask` once per registry; a `true` answer is learned as the alias. */
+    announcesDigestAlias(ask) {
+        this.registry.announcesDigestAlias ??= ask();
+        return this.registry.announcesDigestAlias.then((announced) => {
+            if (announced)
+                this.observeDigestAlias();
+            return announced;
+        });
+    }
+    snapshot() {
+        const referrersApi = this.referrersApi();
+        const referrersTagAliasesDigest = this.digestAlias();
+        return {
+            ...this.caps,
+            ...(referrersApi !== undefined && { referrersApi }),
+            ...(referrersTagAliasesDigest !== undefined && { referrersTagAliasesDigest }),
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/exchange.ts
+
+
+
+
+
+/** Where a registry's API lives: Docker Hub's name is not its API host. */
+function apiHost(registry) {
+    return registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
+}
+/**
+ * The request/answer/error exchange with one repository: every request of the other parts of
+ * the client goes through here, with authentication, and every HTTP failure becomes a
+ * RegistryError that names the registry, reference, status and the registry's error code.
+ */
+class Exchange {
+    registry;
+    name;
+    /** `https://<api host>/v2/<name>` */
+    base;
+    origin;
+    transport;
+    auth;
+    actions = ['pull'];
+    constructor(options) {
+        this.registry = options.registry;
+        this.name = options.name;
+        this.transport = options.transport;
+        this.auth = options.auth;
+        this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(options.registry)}/v2/${options.name}`;
+        this.origin = new URL(this.base).origin;
+    }
+    /** Ask for push once any caller needs it, so one token covers reads and writes. */
+    needPush() {
+        this.actions = ['pull', 'push'];
+    }
+    /** `registry/name:tag` or `registry/name@digest`, for messages. */
+    ref(reference) {
+        return formatReferenceIn(this, reference);
+    }
+    /** `registry/name`, for messages. */
+    get where() {
+        return formatRepository(this);
+    }
+    /** Sends and buffers the answer; a 401 after authentication throws. */
+    async send(opts) {
+        const res = await this.answer(opts);
+        if (res.status === 401) {
+            const write = opts.method !== 'GET' && opts.method !== 'HEAD';
+            throw this.error(res, opts.operation, opts.reference, write
+                ? `Check that the credentials for ${this.registry} may push to ${this.name}`
+                : `Check the credentials for ${this.registry}`);
+        }
+        return res;
+    }
+    /** Sends and buffers the answer, whatever its status (the caller decides what a 401 means). */
+    answer(opts) {
+        return this.exchange(opts, (req) => this.transport.request(req), () => undefined);
+    }
+    /** Sends and hands back the body as a stream, whatever the status. */
+    stream(opts) {
+        return this.exchange(opts, (req) => this.transport.stream(req), (r) => r.body.resume());
+    }
+    /** The RegistryError for an answer that is not what the operation expected. */
+    error(res, operation, reference, hint) {
+        const errors = (0,registry_errors/* parseErrorBody */.kW)(res.body);
+        return new registry_errors/* RegistryError */.gl({
+            registry: this.registry,
+            operation,
+            reference,
+            method: res.method,
+            status: res.status,
+            errors,
+            ...(res.retry?.stoppedBecause && { retried: res.retry.stoppedBecause }),
+            ...(res.status === 429 && { rateLimit: describeRateLimit(res) }),
+        }, hint ?? immutabilityHint(res, errors, reference));
+    }
+    /**
+     * Sends with authentication: a known scheme up front, else learn it from the 401 and retry
+     * once. Credentials go only to the registry's own origin, never to an upload `Location` or
+     * redirect elsewhere. A streamed body cannot be re-sent, so a 401 on it is final.
+     */
+    async exchange(opts, perform, discard) {
+        const scopes = [repositoryScope(this.name, this.actions), ...(opts.extraScopes ?? [])];
+        const { path, operation: _operation, reference: _reference, extraScopes: _extraScopes, ...rest } = opts;
+        const url = /^https?:\/\//.test(path) ? path : `${this.base}${path}`;
+        const ours = new URL(url).origin === this.origin;
+        const withAuth = (authorization) => ({
+            ...rest,
+            url,
+            operation: `${opts.operation} ${opts.reference}`,
+            headers: { ...rest.headers, ...(authorization && ours && { authorization }) },
+        });
+        let authorization = ours ? await this.auth.authorization(this.registry, scopes) : undefined;
+        let res = await perform(withAuth(authorization));
+        if (res.status !== 401 || !ours || rest.body instanceof external_node_stream_.Readable)
+            return res;
+        discard(res);
+        authorization = await this.auth.unauthorized(this.registry, scopes, {
+            wwwAuthenticate: res.header('www-authenticate'),
+            stale: authorization !== undefined,
+        });
+        res = await perform(withAuth(authorization));
+        if (res.status === 401) {
+            const refused = await this.auth.refusal(this.registry);
+            if (refused) {
+                discard(res);
+                throw refused;
+            }
+        }
+        return res;
+    }
+}
+/** Docker Hub reports its limit as `ratelimit-limit: 100;w=21600` and `ratelimit-remaining`. */
+function describeRateLimit(res) {
+    const parts = [];
+    const limit = res.header('ratelimit-limit');
+    const remaining = res.header('ratelimit-remaining');
+    const retryAfter = res.header('retry-after');
+    if (limit)
+        parts.push(`limit ${limit}`);
+    if (remaining)
+        parts.push(`remaining ${remaining}`);
+    if (retryAfter)
+        parts.push(`retry after ${retryAfter}`);
+    return parts.length ? `rate limit: ${parts.join(', ')}` : 'rate limited';
+}
+/**
+ * Immutable tags answer a PUT with a registry-specific refusal: ECR TAG_INVALID, Harbor
+ * PRECONDITION, others DENIED or MANIFEST_INVALID with "immutable" in the message.
+ */
+function immutabilityHint(res, errors, reference) {
+    if (res.method !== 'PUT' || res.status < 400 || res.status >= 500)
+        return undefined;
+    const said = errors.some((e) => e.code === 'TAG_INVALID' || e.code === 'PRECONDITION' || /immutab/i.test(`${e.code} ${e.message ?? ''}`));
+    if (!said)
+        return undefined;
+    return (0,oci_digest/* isReferrersTag */.zb)(reference.slice(reference.lastIndexOf(':') + 1))
+        ? "The tag is immutable: the registry's immutability rules must exclude sha256-* tags, which the referrers tag schema rewrites"
+        : `The tag ${reference} is immutable on this registry: it cannot be moved`;
+}
+
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./src/registry/http/deadline.ts
+
+/**
+ * The overall deadline of one request (one try, redirects and the whole body included), on top
+ * of the idle timeouts between chunks: a registry that sends a byte a second never trips an
+ * idle timeout, and must not hold a run for minutes.
+ *
+ *   deadline = timeout × (2 + expected bytes / 8 MiB)
+ *
+ * Manifests, tag lists, tokens and other answers capped at 4 MiB get twice the timeout. A
+ * blob gets one more timeout for every 8 MiB it carries: with the default timeout of 60 s a
+ * floor rate of 8 MiB a minute (about 140 KB/s), which a longer timeout lowers.
+ */
+const DEADLINE_TIMEOUTS = 2;
+const DEADLINE_BYTES_PER_TIMEOUT = 8 * 1024 * 1024;
+function deadlineMs(timeoutMs, expectedBytes) {
+    return Math.ceil(timeoutMs * (DEADLINE_TIMEOUTS + Math.max(0, expectedBytes) / DEADLINE_BYTES_PER_TIMEOUT));
+}
+function seconds(ms) {
+    return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
+}
+/** `4 s (2 × the timeout of 2 s)`, or with the blob share: `… + 1 timeout per 8 MiB of 3 MiB)`. */
+function describeDeadline(timeoutMs, expectedBytes) {
+    const rule = expectedBytes > 0
+        ? `2 × the timeout of ${seconds(timeoutMs)}, plus one timeout per 8 MiB of the ${expectedBytes} bytes expected`
+        : `2 × the timeout of ${seconds(timeoutMs)}`;
+    return `its deadline of ${seconds(deadlineMs(timeoutMs, expectedBytes))} (${rule})`;
+}
+/** The size a request is expected to carry: given by the caller (a blob download), else its body's. */
+function expectedBytes(req) {
+    if (req.expectedBytes !== undefined)
+        return req.expectedBytes;
+    if (typeof req.body === 'string')
+        return Buffer.byteLength(req.body);
+    if (req.body instanceof Uint8Array)
+        return req.body.byteLength;
+    const declared = Number(req.headers?.['content-length']);
+    return Number.isFinite(declared) ? declared : 0;
+}
+function startDeadline(info) {
+    const controller = new AbortController();
+    let host = info.host;
+    const ms = deadlineMs(info.timeoutMs, info.expectedBytes);
+    const timer = setTimeout(() => {
+        controller.abort(new failures/* DeadlineError */.j3({
+            method: info.method,
+            host,
+            ...(info.operation && { operation: info.operation }),
+            deadline: describeDeadline(info.timeoutMs, info.expectedBytes),
+        }));
+    }, ms);
+    // An open socket keeps the process alive while it matters; the timer alone must not.
+    timer.unref();
+    return {
+        signal: controller.signal,
+        at: (h) => void (host = h),
+        clear: () => clearTimeout(timer),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/registry/http/transport.ts
+
+
+
+
+
+
+
+
+const DEFAULT_TRANSPORT_OPTIONS = {
+    timeoutMs: 60_000,
+    connections: 32,
+    userAgent: 'oci-promote-action',
+};
+class ResponseTooLargeError extends user_facing_error/* UserFacingError */.U {
+    url;
+    limit;
+    constructor(url, limit) {
+        super(`the response from ${new URL(url).host} is larger than ${limit} bytes`);
+        this.url = url;
+        this.limit = limit;
+    }
+}
+const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+/**
+ * The one place that talks to undici. One Agent holds one keep-alive pool per origin, so each
+ * registry gets its own pool; connections are reused across requests and tokens.
+ */
+function createTransport(options = {}) {
+    const opts = { ...DEFAULT_TRANSPORT_OPTIONS, ...options };
+    const agent = new undici/* Agent */.g6({
+        connections: opts.connections,
+        connect: { timeout: opts.timeoutMs },
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+        keepAliveTimeout: 30_000,
+    });
+    /** One request, no redirects; the body is left for the caller to read or dump. */
+    async function send(req, url, deadline) {
+        let res;
+        deadline.at(url.host);
+        try {
+            res = await agent.request({
+                origin: url.origin,
+                path: url.pathname + url.search,
+                method: req.method,
+                headers: { 'user-agent': opts.userAgent, ...req.headers },
+                body: req.body ?? null,
+                signal: deadline.signal,
+            });
+        }
+        catch (err) {
+            if (req.body instanceof external_node_stream_.Readable && req.body.errored)
+                throw toTransportError(req.body.errored, req.method, url);
+            throw toTransportError(err, req.method, url);
+        }
+        const headers = res.headers;
+        const body = res.body;
+        return {
+            method: req.method,
+            status: res.statusCode,
+            url: url.href,
+            header(name) {
+                const v = headers[name.toLowerCase()];
+                return Array.isArray(v) ? v.join(', ') : v;
+            },
+            body: body,
+        };
+    }
+    /** Follows redirects as `req.redirect` allows, never carrying Authorization to another origin. */
+    async function follow(req, deadline) {
+        let url = new URL(req.url);
+        let current = req;
+        for (let hop = 0;; hop++) {
+            const res = await send(current, url, deadline);
+            const location = res.header('location');
+            const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
+            if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS)
+                return res;
+            let next;
+            try {
+                next = resolveHeaderUrl('Location', location, {
+                    base: url.href,
+                    method: current.method,
+                    ...(req.operation && { operation: req.operation }),
+                });
+            }
+            catch (err) {
+                res.body.resume();
+                throw err;
+            }
+            const toGet = res.status === 303 && current.method !== 'HEAD';
+            // A streamed body cannot be sent twice; such a redirect is the caller's to handle.
+            const unrepeatable = !toGet && current.body instanceof external_node_stream_.Readable;
+            if ((next.origin !== url.origin && req.redirect === 'same-host') || unrepeatable)
+                return res;
+            if (next.protocol !== 'https:' && next.protocol !== 'http:')
+                return res;
+            res.body.resume();
+            const headers = { ...current.headers };
+            // Never forward the registry's credentials to another host (S3, Azure Blob, a CDN):
+            // they reject it, and it would leak the token.
+            if (next.origin !== url.origin)
+                delete headers.authorization;
+            current = { ...current, method: toGet ? 'GET' : current.method, headers, ...(toGet && { body: undefined }) };
+            url = next;
+        }
+    }
+    function deadlineFor(req) {
+        return startDeadline({
+            method: req.method,
+            host: new URL(req.url).host,
+            ...(req.operation && { operation: req.operation }),
+            timeoutMs: opts.timeoutMs,
+            expectedBytes: expectedBytes(req),
+        });
+    }
+    return {
+        async request(req) {
+            const deadline = deadlineFor(req);
+            try {
+                const res = await follow(req, deadline);
+                const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+                const chunks = [];
+                let total = 0;
+                try {
+                    for await (const chunk of res.body) {
+                        total += chunk.length;
+                        if (total > limit) {
+                            res.body.destroy();
+                            throw new ResponseTooLargeError(res.url, limit);
+                        }
+                        chunks.push(chunk);
+                    }
+                }
+                catch (err) {
+                    throw toTransportError(err, res.method, new URL(res.url));
+                }
+                return { ...res, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
+            }
+            finally {
+                deadline.clear();
+            }
+        },
+        async stream(req) {
+            const deadline = deadlineFor(req);
+            let res;
+            try {
+                res = await follow(req, deadline);
+            }
+            catch (err) {
+                deadline.clear();
+                throw err;
+            }
+            return { ...res, body: guardBody(res.body, res.method, new URL(res.url), deadline) };
+        },
+        close: () => agent.close(),
+    };
+}
+/** Errors written for users pass as they are (a deadline, a header); anything else is described. */
+function toTransportError(err, method, url) {
+    if (err instanceof user_facing_error/* UserFacingError */.U)
+        return err;
+    const { reason, retryable } = (0,failures/* describeNetworkError */.gl)(err, url);
+    return new failures/* TransportError */.wX(method, url.host, reason, { cause: err, retryable });
+}
+/**
+ * A streamed body whose failures reach the reader as TransportErrors (undici's own errors are
+ * not written for users), and whose deadline ends when the body does.
+ */
+function guardBody(body, method, url, deadline) {
+    const out = new external_node_stream_.PassThrough();
+    body.on('error', (err) => out.destroy(toTransportError(err, method, url)));
+    // Readers listen for errors their own way (async iteration, a listener); one that only
+    // drains the body (a discarded answer) must not crash the process.
+    out.on('error', () => undefined);
+    out.on('close', () => {
+        deadline.clear();
+        if (!body.destroyed && !body.readableEnded)
+            body.destroy();
+    });
+    body.pipe(out);
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/registry/http/retry.ts
+
+
+
+const DEFAULT_RETRY_OPTIONS = {
+    maxAttempts: 5,
+    baseDelayMs: 250,
+    maxDelayMs: 8_000,
+    maxRetryAfterMs: 60_000,
+    maxTotalMs: 180_000,
+};
+/** `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
+function parseRetryAfter(value, now = Date.now()) {
+    if (!value)
+        return undefined;
+    const v = value.trim();
+    if (/^[0-9]+$/.test(v))
+        return Number(v) * 1000;
+    const date = Date.parse(v);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Retries what is safe to retry and may heal: connection failures and timeouts (a body cut off
+ * mid-way included, for buffered answers; not a certificate, a name that does not resolve or
+ * a passed deadline), and 408, 429, 500, 502, 503, 504, with exponential backoff
+ * and full jitter, honouring `Retry-After` within a bound. A request whose body is a stream is
+ * never re-sent. Gives up after a bounded number of tries and total time.
+ */
+function withRetry(inner, options = {}) {
+    const opts = { ...DEFAULT_RETRY_OPTIONS, ...options };
+    const random = opts.random ?? Math.random;
+    const sleep = opts.sleep ?? defaultSleep;
+    async function attempt(req, perform, discard) {
+        const started = Date.now();
+        const replayable = !(req.body instanceof external_node_stream_.Readable);
+        for (let n = 1;; n++) {
+            let reason;
+            let retryAfterMs;
+            let result;
+            let failure;
+            try {
+                result = await perform();
+                if (!registry_errors/* RETRYABLE_STATUSES */.U3.has(result.status))
+                    return n > 1 ? Object.assign(result, { retry: { attempts: n } }) : result;
+                reason = `HTTP ${result.status}`;
+                retryAfterMs = parseRetryAfter(result.header('retry-after'));
+            }
+            catch (err) {
+                // A certificate that does not verify, a host that does not resolve, a passed deadline:
+                // trying again cannot help.
+                if (!(err instanceof failures/* TransportError */.wX) || !replayable || !err.retryable)
+                    throw err;
+                reason = err.reason;
+                failure = err;
+            }
+            const backoff = random() * Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** (n - 1));
+            const delay = Math.max(backoff, retryAfterMs ?? 0);
+            let stop;
+            if (!replayable)
+                stop = 'its body was a stream that cannot be sent again';
+            else if (n >= opts.maxAttempts)
+                stop = `gave up after ${n} attempts`;
+            else if (retryAfterMs !== undefined && retryAfterMs > opts.maxRetryAfterMs) {
+                stop = `the registry asked to wait ${Math.ceil(retryAfterMs / 1000)} s (Retry-After), longer than the ${opts.maxRetryAfterMs / 1000} s this action waits`;
+            }
+            else if (Date.now() - started + delay > opts.maxTotalMs)
+                stop = `gave up after ${n} attempts in ${Math.round((Date.now() - started) / 1000)} s`;
+            if (stop) {
+                if (failure) {
+                    failure.message += ` (${stop})`;
+                    throw failure;
+                }
+                // Hand the last answer to the caller, whose error then carries the registry's own
+                // code, and say why retrying stopped.
+                return Object.assign(result, { retry: { attempts: n, stoppedBecause: stop } });
+            }
+            opts.onRetry?.({
+                method: req.method,
+                url: req.url,
+                attempt: n + 1,
+                maxAttempts: opts.maxAttempts,
+                reason,
+                delayMs: Math.round(delay),
+            });
+            if (result)
+                discard(result);
+            await sleep(delay);
+        }
+    }
+    return {
+        request: (req) => attempt(req, () => inner.request(req), () => undefined),
+        stream: (req) => attempt(req, () => inner.stream(req), (r) => r.body.resume()),
+        close: () => inner.close(),
+    };
+}
+
+// EXTERNAL MODULE: ./src/registry/http/trace.ts
+var trace = __nccwpck_require__(13);
+// EXTERNAL MODULE: ./src/registry/http/traffic.ts
+var traffic = __nccwpck_require__(1613);
+;// CONCATENATED MODULE: ./src/registry/manifests.ts
+
+
+
+
+/** distribution-spec "Pulling manifests", "Checking if content exists", "Pushing Manifests". */
+class Manifests {
+    exchange;
+    caps;
+    constructor(exchange, caps) {
+        this.exchange = exchange;
+        this.caps = caps;
+    }
+    async statManifest(reference) {
+        const where = this.exchange.ref(reference);
+        const res = await this.exchange.send({
+            method: 'HEAD',
+            path: `/manifests/${reference}`,
+            headers: { accept: media_types/* MANIFEST_ACCEPT */.dY },
+            operation: 'check manifest',
+            reference: where,
+        });
+        if (res.status === 404)
+            return undefined;
+        if (res.status !== 200)
+            throw this.exchange.error(res, 'check manifest', where);
+        const digest = res.header('docker-content-digest');
+        const mediaType = res.header('content-type')?.split(';')[0]?.trim();
+        const size = Number(res.header('content-length'));
+        if (!digest || !(0,oci_digest/* isDigest */.Bc)(digest) || !mediaType || !Number.isSafeInteger(size)) {
+            // Some registries omit Docker-Content-Digest on HEAD: fall back to the body.
+            const m = await this.fetchManifest(reference);
+            return { digest: m.digest, mediaType: m.mediaType, size: m.size };
+        }
+        return { digest, mediaType, size };
+    }
+    async fetchManifest(reference) {
+        const where = this.exchange.ref(reference);
+        let res;
+        try {
+            res = await this.exchange.send({
+                method: 'GET',
+                path: `/manifests/${reference}`,
+                headers: { accept: media_types/* MANIFEST_ACCEPT */.dY },
+                maxResponseBytes: media_types/* MAX_MANIFEST_BYTES */.ZJ,
+                operation: 'get manifest',
+                reference: where,
+            });
+        }
+        catch (err) {
+            if (err instanceof ResponseTooLargeError) {
+                throw new oci_manifest/* InvalidManifestError */.t4(`the manifest ${where} is larger than ${media_types/* MAX_MANIFEST_BYTES */.ZJ} bytes (4 MiB), the most registries must accept`);
+            }
+            throw err;
+        }
+        if (res.status !== 200)
+            throw this.exchange.error(res, 'get manifest', where);
+        const bytes = res.body;
+        const digest = verifiedDigest(bytes, reference, res.header('docker-content-digest'), where);
+        let mediaType;
+        try {
+            mediaType = (0,oci_manifest/* parseManifest */.Ng)(bytes, res.header('content-type')).mediaType;
+        }
+        catch (err) {
+            if (err instanceof oci_manifest/* InvalidManifestError */.t4)
+                throw new oci_manifest/* InvalidManifestError */.t4(`the manifest ${where} is invalid: ${err.message}`);
+            throw err;
+        }
+        return { digest, mediaType, size: bytes.length, bytes };
+    }
+    async pushManifest(reference, manifest) {
+        const where = this.exchange.ref(reference);
+        const res = await this.exchange.send({
+            method: 'PUT',
+            path: `/manifests/${reference}`,
+            headers: { 'content-type': manifest.mediaType },
+            body: manifest.bytes,
+            operation: 'push manifest',
+            reference: where,
+        });
+        if (res.status !== 201 && res.status !== 200) {
+            throw this.exchange.error(res, 'push manifest', where, res.status === 401 || res.status === 403
+                ? `Check that the credentials for ${this.exchange.registry} may push to ${this.exchange.name}`
+                : undefined);
+        }
+        const stored = res.header('docker-content-digest');
+        if (stored &&
+            (0,oci_digest/* isDigest */.Bc)(stored) &&
+            (0,oci_digest/* splitDigest */.vo)(stored)[0] === (0,oci_digest/* splitDigest */.vo)(manifest.digest)[0] &&
+            stored !== manifest.digest) {
+            throw new oci_manifest/* InvalidManifestError */.t4(`${this.exchange.registry} stored ${where} as ${stored}, not as ${manifest.digest}: it changed the manifest`);
+        }
+        const subject = res.header('oci-subject');
+        if (hasSubject(manifest))
+            this.caps.observe('ociSubjectHeader', subject !== undefined);
+        return { digestConfirmed: stored === manifest.digest, ...(subject && { ociSubject: subject }) };
+    }
+}
+/**
+ * The digest of served manifest bytes, checked against the digest asked for, else against the
+ * one the registry announced (distribution-spec: Docker-Content-Digest may use another
+ * algorithm; verify it against the body), else computed.
+ */
+function verifiedDigest(bytes, reference, announced, where) {
+    if ((0,oci_digest/* isDigest */.Bc)(reference)) {
+        if (!(0,oci_digest/* matchesDigest */._j)(bytes, reference))
+            throw new oci_manifest/* InvalidManifestError */.t4(`the manifest served for ${where} does not match that digest`);
+        return reference;
+    }
+    if (announced && (0,oci_digest/* isDigest */.Bc)(announced)) {
+        if (!(0,oci_digest/* matchesDigest */._j)(bytes, announced)) {
+            throw new oci_manifest/* InvalidManifestError */.t4(`the manifest served for ${where} does not match the Docker-Content-Digest ${announced} the registry announced`);
+        }
+        return (0,oci_digest/* splitDigest */.vo)(announced)[0] === 'sha256' ? announced : (0,oci_digest/* computeDigest */.MK)(bytes);
+    }
+    return (0,oci_digest/* computeDigest */.MK)(bytes);
+}
+/** Whether a manifest names a subject (cheaply: its bytes mention the field, then a parse confirms). */
+function hasSubject(manifest) {
+    if (!Buffer.from(manifest.bytes).includes('"subject"'))
+        return false;
+    try {
+        return (0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType).subject !== undefined;
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/pagination.ts
+
+
+/**
+ * The pages of a listing, followed through RFC 8288 `Link: <url>; rel="next"` (distribution-spec
+ * "Listing Tags" and "Listing Referrers"), one request at a time as the consumer reads. A next
+ * page elsewhere than this repository's own listing (another host, another path) is refused:
+ * the link comes from the registry's answer and credentials go with the request.
+ */
+class LinkPages {
+    exchange;
+    options;
+    /** True once the consumer read `maxPages` pages and the last one named a next page. */
+    truncated = false;
+    constructor(exchange, options) {
+        this.exchange = exchange;
+        this.options = options;
+    }
+    async *[Symbol.asyncIterator]() {
+        let path = this.options.request.path;
+        for (let index = 0;; index++) {
+            const res = await this.exchange.send({ ...this.options.request, path });
+            yield { res, index };
+            const next = parseNextLink(res.header('link'), res.url, {
+                method: 'GET',
+                operation: `${this.options.request.operation} ${this.options.request.reference}`,
+            });
+            if (!next)
+                return;
+            path = this.pathOf(next);
+            if (index + 1 >= this.options.maxPages) {
+                this.truncated = true;
+                return;
+            }
+        }
+    }
+    pathOf(next) {
+        const url = new URL(next);
+        const basePath = new URL(this.exchange.base).pathname;
+        const below = url.pathname.startsWith(`${basePath}/`)
+            ? url.pathname.slice(basePath.length) + url.search
+            : undefined;
+        if (url.origin !== this.exchange.origin || below === undefined || !this.options.within(below)) {
+            throw new oci_manifest/* InvalidManifestError */.t4(`${this.exchange.registry} answered the ${this.options.listing} with a next page outside the repository (${url.host})`);
+        }
+        return below;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/referrers.ts
+
+
+
+
+
+
+
+/**
+ * Pages of one referrers list that may add nothing new (empty, or repeating what was listed)
+ * before the list is taken for one that never ends: an honest registry's page lists something.
+ */
+const MAX_PAGES_WITHOUT_NEWS = 10;
+/**
+ * distribution-spec v1.1 referrers: the API ("Listing Referrers") where the repository has it,
+ * else the referrers tag schema, read and written.
+ */
+class Referrers {
+    exchange;
+    caps;
+    tags;
+    limits;
+    constructor(exchange, caps, tags, limits) {
+        this.exchange = exchange;
+        this.caps = caps;
+        this.tags = tags;
+        this.limits = limits;
+    }
+    async probeReferrersApi(subject) {
+        if (this.caps.referrersApi() === false)
+            return undefined;
+        return this.fromApi(subject, { learn: true });
+    }
+    async listReferrers(subject) {
+        if (this.caps.referrersApi() === false)
+            return this.fromTag(subject);
+        // While the API's answer is not known, a referrers tag the tag list shows is read at the
+        // same time: without the API it is the list, and waiting for the API's 404 first would
+        // cost a round trip. With the API, the tag is a stray one and its content is not used.
+        const atOnce = this.caps.referrersApi() === undefined ? this.fromTagIfListed(subject) : undefined;
+        atOnce?.catch(() => undefined);
+        const viaApi = await this.fromApi(subject, { learn: true });
+        if (viaApi)
+            return viaApi;
+        return (await atOnce) ?? this.fromTag(subject);
+    }
+    /** The API's own answer for one subject; nothing is learned from it, and there is no fallback. */
+    listReferrersFromApi(subject) {
+        return this.fromApi(subject, { learn: false });
+    }
+    /** distribution-spec v1.1 "Referrers Tag Schema", read side: validated before it is believed. */
+    async readReferrersIndex(subject) {
+        const tag = (0,oci_digest/* referrersTagFor */.gp)(subject);
+        const where = this.exchange.ref(tag);
+        const res = await this.exchange.send({
+            method: 'GET',
+            path: `/manifests/${tag}`,
+            headers: { accept: media_types/* MANIFEST_ACCEPT */.dY },
+            maxResponseBytes: media_types/* MAX_MANIFEST_BYTES */.ZJ,
+            operation: 'get referrers tag',
+            reference: where,
+        });
+        if (res.status === 404)
+            return { exists: false, descriptors: [] };
+        if (res.status !== 200)
+            throw this.exchange.error(res, 'get referrers tag', where);
+        // GitLab answers `sha256-<hex>` with the manifest `sha256:<hex>` itself.
+        if ((0,oci_digest/* matchesDigest */._j)(res.body, subject)) {
+            this.caps.observeDigestAlias();
+            throw new registry_errors/* ReferrersTagContentError */.MP(`${this.exchange.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does), so it cannot hold a referrers index there`, { alias: true });
+        }
+        try {
+            const etag = res.header('etag');
+            return {
+                exists: true,
+                descriptors: (0,oci_manifest/* parseReferrersIndex */.AH)(res.body, res.header('content-type')),
+                ...(etag && { etag }),
+            };
+        }
+        catch (err) {
+            throw new registry_errors/* ReferrersTagContentError */.MP(`the referrers tag ${where} does not hold an OCI image index (${err.message})`, { alias: false });
+        }
+    }
+    /**
+     * Whether the registry is known, or says, to answer `sha256-<hex>` with the manifest itself,
+     * before anything is written: GitLab's container registry names itself on `GET /v2/` with the
+     * header `Gitlab-Container-Registry-Version` (gitlab-org/container-registry, "Custom Headers on
+     * GET /v2/"). Asked once per registry; an answer without it, or a failed one, says nothing.
+     */
+    async announcesDigestAlias() {
+        if (this.caps.digestAlias() === true)
+            return true;
+        return this.caps.announcesDigestAlias(async () => {
+            try {
+                const res = await this.exchange.send({
+                    method: 'GET',
+                    path: `${this.exchange.origin}/v2/`,
+                    operation: 'check the API of',
+                    reference: this.exchange.registry,
+                    maxResponseBytes: media_types/* MAX_MANIFEST_BYTES */.ZJ,
+                });
+                return res.status === 200 && res.header('gitlab-container-registry-version') !== undefined;
+            }
+            catch (err) {
+                if (err instanceof user_facing_error/* UserFacingError */.U)
+                    return false;
+                throw err;
+            }
+        });
+    }
+    /** distribution-spec v1.1 "Pushing Manifests with Subject", for a registry without the API. */
+    async writeReferrersIndex(subject, descriptors, ifMatch) {
+        const tag = (0,oci_digest/* referrersTagFor */.gp)(subject);
+        const where = this.exchange.ref(tag);
+        const res = await this.exchange.send({
+            method: 'PUT',
+            path: `/manifests/${tag}`,
+            headers: { 'content-type': media_types/* MediaType */.zu.OciIndex, ...(ifMatch && { 'if-match': ifMatch }) },
+            body: encodeReferrersIndex(descriptors),
+            operation: 'push referrers tag',
+            reference: where,
+        });
+        if (ifMatch && res.status === 412)
+            return undefined;
+        if (res.status !== 201 && res.status !== 200) {
+            const immutable = res.status === 400 || res.status === 409 || res.status === 412 || res.status === 403;
+            throw this.exchange.error(res, 'push referrers tag', where, immutable
+                ? `If ${this.exchange.registry} has tag immutability rules, they must exclude sha256-* tags, which the referrers tag schema rewrites`
+                : undefined);
+        }
+        this.tags.noteWritten(tag);
+        return tag;
+    }
+    /**
+     * distribution-spec v1.1 "Listing Referrers". Only a 200 carrying an OCI image index means the
+     * API exists; anything else (404, 400, 405, 406, 501, a redirect elsewhere, an HTML page) means
+     * it does not, and with `learn` the answer is remembered for this repository. Never decided
+     * from OCI-Subject.
+     */
+    async fromApi(subject, { learn }) {
+        const where = this.exchange.ref(subject);
+        const descriptors = [];
+        const listed = new Set();
+        let pagesWithoutNews = 0;
+        const pages = new LinkPages(this.exchange, {
+            request: {
+                method: 'GET',
+                path: `/referrers/${subject}`,
+                headers: { accept: media_types/* MediaType */.zu.OciIndex },
+                maxResponseBytes: media_types/* MAX_MANIFEST_BYTES */.ZJ,
+                redirect: 'same-host',
+                operation: 'list referrers of',
+                reference: where,
+            },
+            // Every page but MAX_PAGES_WITHOUT_NEWS adds a descriptor, so the count bound fires first.
+            maxPages: this.limits.maxReferrers + MAX_PAGES_WITHOUT_NEWS + 1,
+            within: (path) => path.startsWith('/referrers/'),
+            listing: `referrers list of ${where}`,
+        });
+        for await (const { res, index } of pages) {
+            if (res.status === 401 || res.status === 403)
+                throw this.exchange.error(res, 'list referrers of', where);
+            if (res.status >= 500 && res.status !== 501)
+                throw this.exchange.error(res, 'list referrers of', where);
+            const list = res.status === 200 ? this.parseListing(res, where) : undefined;
+            if (!list &&
+                index === 0 &&
+                res.status === 404 &&
+                (0,registry_errors/* parseErrorBody */.kW)(res.body).some((e) => e.code === 'NAME_UNKNOWN')) {
+                // The repository does not exist (yet): nothing refers to anything in it, and the
+                // answer says nothing about the API, so the probe stays open.
+                return learn ? { source: 'api', descriptors: [], warnings: [] } : undefined;
+            }
+            if (!list) {
+                if (!learn)
+                    return undefined;
+                if (index > 0)
+                    throw this.exchange.error(res, 'list referrers of', where, 'A later page of the referrers list was not an OCI image index');
+                if (this.caps.ownReferrersApi() === true && this.caps.referrersApiMode === true) {
+                    throw this.exchange.error(res, 'list referrers of', where, "The input referrers-api is 'true' but the registry does not serve the referrers API here");
+                }
+                this.caps.learnReferrersApi(false);
+                return undefined;
+            }
+            if (learn)
+                this.caps.learnReferrersApi(true);
+            const before = listed.size;
+            for (const d of list)
+                listed.add(d.digest);
+            descriptors.push(...list);
+            if (listed.size > this.limits.maxReferrers) {
+                throw new registry_errors/* TooManyReferrersError */.Al(where, listed.size, this.limits.maxReferrers);
+            }
+            if (listed.size === before && index > 0 && ++pagesWithoutNews >= MAX_PAGES_WITHOUT_NEWS) {
+                throw new registry_errors/* ReferrersListError */.D8(`${this.exchange.registry} answered the referrers list of ${where} with ${MAX_PAGES_WITHOUT_NEWS} pages that list nothing new; refusing to go on`);
+            }
+        }
+        // Not reached with the bounds above; a truncated list must never pass for a whole one.
+        if (pages.truncated)
+            throw new registry_errors/* TooManyReferrersError */.Al(where, listed.size, this.limits.maxReferrers);
+        // distribution-spec: `artifactType` filtering is optional; we never ask for it, and keep all.
+        return { source: 'api', descriptors: dedupeDescriptors(descriptors), warnings: [] };
+    }
+    async fromTagIfListed(subject) {
+        return (await this.tags.hasDigestTag((0,oci_digest/* referrersTagFor */.gp)(subject))) === true ? this.fromTag(subject) : undefined;
+    }
+    async fromTag(subject) {
+        if ((await this.tags.hasDigestTag((0,oci_digest/* referrersTagFor */.gp)(subject))) === false) {
+            return { source: 'tag-schema', descriptors: [], warnings: [] };
+        }
+        try {
+            const index = await this.readReferrersIndex(subject);
+            const descriptors = dedupeDescriptors(index.descriptors);
+            if (descriptors.length > this.limits.maxReferrers) {
+                throw new registry_errors/* TooManyReferrersError */.Al(this.exchange.ref(subject), descriptors.length, this.limits.maxReferrers);
+            }
+            return { source: 'tag-schema', descriptors, warnings: [] };
+        }
+        catch (err) {
+            if (!(err instanceof registry_errors/* ReferrersTagContentError */.MP))
+                throw err;
+            // Read side of the tag schema: content that is not an index means no referrers.
+            return {
+                source: 'tag-schema',
+                descriptors: [],
+                warnings: err.alias ? [] : [`${err.message}; treated as no referrers`],
+            };
+        }
+    }
+    /**
+     * A 200 answer of the API: undefined when it is plainly not the API (HTML, another media
+     * type); an OCI image index (by Content-Type or shape) that cannot be used is an error, never
+     * a quiet "no referrers": falling back to the tag schema would lose every referrer.
+     */
+    parseListing(res, where) {
+        const contentType = res.header('content-type');
+        if (!(0,oci_manifest/* isMeantAsOciIndex */.Bl)(res.body, contentType))
+            return undefined;
+        try {
+            return (0,oci_manifest/* parseReferrersIndex */.AH)(res.body, contentType);
+        }
+        catch (err) {
+            throw new registry_errors/* ReferrersListError */.D8(`${this.exchange.registry} answered the referrers list of ${where} with an OCI image index that cannot be used: ${err.message}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/tags.ts
+
+
+
+
+/** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
+const MAX_TAG_PAGES = 5;
+const PAGE = 1000;
+/**
+ * distribution-spec "Listing Tags" and "Deleting tags". The tags this client cares about are
+ * `sha256-*` ones (referrers indexes, cosign attachments): one listing, taken lazily once per
+ * run, replaces a GET per digest on repositories without the referrers API, most of which
+ * would answer 404. A listing proves a tag absent only once it is known to be whole (see
+ * listDigestTags); otherwise the caller asks for the tag itself.
+ */
+class Tags {
+    exchange;
+    digestTags;
+    constructor(exchange) {
+        this.exchange = exchange;
+    }
+    /** true: listed; false: absent from a whole listing; undefined: ask the registry for it. */
+    async hasDigestTag(tag) {
+        const listing = await this.listing();
+        if (!listing)
+            return undefined;
+        return listing.tags.has(tag) || (listing.complete ? false : undefined);
+    }
+    /** The repository's `sha256-*` tags the listing showed (maybe not all); undefined when it failed. */
+    async digestTagList() {
+        return (await this.listing())?.tags;
+    }
+    listing() {
+        this.digestTags ??= this.listDigestTags().catch(() => undefined);
+        return this.digestTags;
+    }
+    /** Keeps the listing true after this client wrote a tag. */
+    noteWritten(tag) {
+        void this.digestTags?.then((listing) => listing?.tags.add(tag));
+    }
+    async deleteTag(tag) {
+        const where = this.exchange.ref(tag);
+        // Token services grant DELETE through a scope action of its own (distribution: `delete`).
+        const res = await this.exchange.send({
+            method: 'DELETE',
+            path: `/manifests/${tag}`,
+            operation: 'delete tag',
+            reference: where,
+            extraScopes: [repositoryScope(this.exchange.name, ['delete'])],
+        });
+        if (res.status !== 202 && res.status !== 200)
+            throw this.exchange.error(res, 'delete tag', where);
+    }
+    /**
+     * The pages of the tag list through `Link`, then a look past the last tag
+     * (`?n=1&last=<tag>`): distribution-spec says a list shorter than `n` without `Link` is the
+     * whole list, but some registries cut it short without one. The answer tells which:
+     *
+     * - empty: the list is whole (a registry that pages as the spec says);
+     * - tags after the last one: the registry pages by `last` without saying so, and the list is
+     *   read on the same way until a page comes back empty;
+     * - the same list again, whole, though one tag was asked for: the registry ignores `n` and
+     *   `last` alike, that is, it has no pages (distribution 2.x), and its one answer is every tag
+     *   it has; taken as whole, unless it holds a multiple of ten tags (where a cap would cut);
+     * - anything else (one tag listed already: it honours `n` but ignores `last`, so a shorter
+     *   list proves nothing; a failed answer; more pages than the bound): the listing proves no
+     *   tag absent, and each tag is then asked for.
+     */
+    async listDigestTags() {
+        const tags = new Set();
+        const seen = [];
+        const add = (list) => {
+            for (const t of list) {
+                seen.push(t);
+                if (t.startsWith('sha256-'))
+                    tags.add(t);
+            }
+        };
+        let read = 0;
+        const pages = new LinkPages(this.exchange, {
+            request: {
+                method: 'GET',
+                path: `/tags/list?n=${PAGE}`,
+                operation: 'list tags of',
+                reference: this.exchange.where,
+                maxResponseBytes: media_types/* MAX_MANIFEST_BYTES */.ZJ,
+            },
+            maxPages: MAX_TAG_PAGES,
+            within: (path) => path.split('?')[0] === '/tags/list',
+            listing: `tag list of ${this.exchange.where}`,
+        });
+        for await (const { res } of pages) {
+            // distribution-spec: an unknown repository is 404 NAME_UNKNOWN, and has no tags.
+            if (res.status === 404 && (0,registry_errors/* parseErrorBody */.kW)(res.body).some((e) => e.code === 'NAME_UNKNOWN')) {
+                return { tags, complete: true };
+            }
+            const list = tagsOf(res);
+            if (!list)
+                return undefined;
+            read++;
+            add(list);
+        }
+        if (pages.truncated)
+            return { tags, complete: false };
+        // One tag is enough to tell the cases apart; a registry found to page by `last` is read on by pages.
+        for (let n = 1; seen.length > 0; n = PAGE) {
+            if (read >= MAX_TAG_PAGES)
+                return { tags, complete: false };
+            const last = seen[seen.length - 1];
+            const res = await this.exchange.send({
+                method: 'GET',
+                path: `/tags/list?n=${n}&last=${encodeURIComponent(last)}`,
+                operation: 'list tags of',
+                reference: this.exchange.where,
+                maxResponseBytes: media_types/* MAX_MANIFEST_BYTES */.ZJ,
+            });
+            read++;
+            const after = tagsOf(res);
+            if (!after)
+                return { tags, complete: false };
+            if (after.length === 0)
+                return { tags, complete: true };
+            const known = new Set(seen);
+            if (after.every((t) => t > last && !known.has(t))) {
+                add(after);
+                continue;
+            }
+            // More than the one tag asked for, and exactly the list again (a list of one tag cannot tell).
+            const unpaged = n === 1 && seen.length > 1 && after.length === seen.length && after.every((t, i) => t === seen[i]);
+            // A registry that caps its one answer cuts it at a round number (50, 100, 1000): a list of
+            // a multiple of ten tags may be such a cut, so it proves nothing absent.
+            return { tags, complete: unpaged && seen.length % 10 !== 0 };
+        }
+        // Nothing listed at all: no registry cuts a list to nothing.
+        return { tags, complete: true };
+    }
+}
+/** The tags of a tag-list answer; undefined when it is not one. */
+function tagsOf(res) {
+    if (res.status !== 200)
+        return undefined;
+    const list = JSON.parse(Buffer.from(res.body).toString('utf8')).tags;
+    if (list === null || list === undefined)
+        return [];
+    if (!Array.isArray(list))
+        return undefined;
+    return list.filter((t) => typeof t === 'string');
+}
+
+;// CONCATENATED MODULE: ./src/registry/client.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+const DEFAULT_REGISTRY_CLIENT_OPTIONS = {
+    plainHttp: false,
+    credentials: async () => undefined,
+    referrersApi: 'auto',
+    maxReferrers: 10_000,
+};
+/** The OCI distribution client: one per run, one keep-alive pool per registry through the transport. */
+class RegistryClient {
+    options;
+    transport;
+    auth;
+    repositories = new Map();
+    /** What one repository of a registry learned about the referrers API, for its others. */
+    registries = new Map();
+    counter = new traffic/* TrafficCounter */.Yi();
+    trace;
+    constructor(options = {}) {
+        this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
+        this.trace = this.options.trace ? new trace/* RequestTrace */.ld({ phases: currentPhases }) : undefined;
+        const counted = this.counter.wrap(this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }));
+        this.transport = withRetry(this.trace ? this.trace.wrap(counted) : counted, this.options.retry);
+        this.auth = new Authenticator({
+            transport: this.transport,
+            credentials: this.options.credentials,
+            ...(this.options.onSecret && { onSecret: this.options.onSecret }),
+            plainHttp: this.options.plainHttp,
+        });
+    }
+    repository(ref, access) {
+        const key = formatRepository(ref);
+        let repo = this.repositories.get(key);
+        if (!repo) {
+            let known = this.registries.get(ref.registry);
+            if (!known) {
+                known = {};
+                this.registries.set(ref.registry, known);
+            }
+            const exchange = new Exchange({
+                registry: ref.registry,
+                name: ref.repository,
+                transport: this.transport,
+                auth: this.auth,
+                plainHttp: this.options.plainHttp,
+            });
+            repo = new HttpRepository(exchange, new CapabilityState(known, this.options.referrersApi), this.options);
+            this.repositories.set(key, repo);
+        }
+        if (access === 'push')
+            repo.needPush();
+        return repo;
+    }
+    /** Requests, bytes and announced rate limits so far, per host (token services included). */
+    traffic() {
+        return this.counter.snapshot();
+    }
+    /** Every request so far with the phase that issued it; undefined unless `trace` was asked for. */
+    requestTrace() {
+        return this.trace?.requests();
+    }
+    close() {
+        return this.transport.close();
+    }
+}
+/**
+ * One repository over HTTP: a façade over the parts that each do one job (the exchange with
+ * authentication and errors, manifests, blobs, referrers, tags), sharing what they learn.
+ */
+class HttpRepository {
+    exchange;
+    caps;
+    registry;
+    name;
+    manifests;
+    blobs;
+    tags;
+    referrers;
+    constructor(exchange, caps, options) {
+        this.exchange = exchange;
+        this.caps = caps;
+        this.registry = exchange.registry;
+        this.name = exchange.name;
+        this.manifests = new Manifests(exchange, caps);
+        this.blobs = new Blobs(exchange, caps);
+        this.tags = new Tags(exchange);
+        this.referrers = new Referrers(exchange, caps, this.tags, options);
+    }
+    needPush() {
+        this.exchange.needPush();
+    }
+    capabilities() {
+        return this.caps.snapshot();
+    }
+    statManifest(reference) {
+        return this.manifests.statManifest(reference);
+    }
+    fetchManifest(reference) {
+        return this.manifests.fetchManifest(reference);
+    }
+    pushManifest(reference, manifest) {
+        return this.manifests.pushManifest(reference, manifest);
+    }
+    statBlob(digest) {
+        return this.blobs.statBlob(digest);
+    }
+    fetchBlob(descriptor) {
+        return this.blobs.fetchBlob(descriptor);
+    }
+    pushBlob(descriptor, data, session) {
+        return this.blobs.pushBlob(descriptor, data, session);
+    }
+    mountBlob(descriptor, fromRepository) {
+        return this.blobs.mountBlob(descriptor, fromRepository);
+    }
+    listReferrers(subject) {
+        return this.referrers.listReferrers(subject);
+    }
+    probeReferrersApi(subject) {
+        return this.referrers.probeReferrersApi(subject);
+    }
+    listReferrersFromApi(subject) {
+        return this.referrers.listReferrersFromApi(subject);
+    }
+    readReferrersIndex(subject) {
+        return this.referrers.readReferrersIndex(subject);
+    }
+    writeReferrersIndex(subject, descriptors, ifMatch) {
+        return this.referrers.writeReferrersIndex(subject, descriptors, ifMatch);
+    }
+    hasDigestTag(tag) {
+        return this.tags.hasDigestTag(tag);
+    }
+    digestTagList() {
+        return this.tags.digestTagList();
+    }
+    deleteTag(tag) {
+        return this.tags.deleteTag(tag);
+    }
+    announcesDigestAlias() {
+        return this.referrers.announcesDigestAlias();
+    }
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/registry/find-program.ts
+
+
+
+/**
+ * The absolute path of the program `name` in a directory of PATH, or `undefined`.
+ *
+ * Only absolute PATH entries are searched, never the current directory. Node's spawn on
+ * Windows (libuv's search_path) looks in the current directory first, where a job's checkout
+ * could hold a `docker-credential-desktop.exe` of its own; the Docker CLI (Go's os/exec) never
+ * runs a program found that way. On Windows the name gets `.exe` appended (what credential
+ * helpers are; Node cannot start a `.cmd` or `.bat` without a shell) and the variable may be
+ * spelt `Path`.
+ */
+async function findProgram(name, options = {}) {
+    const env = options.env ?? process.env;
+    const windows = (options.platform ?? process.platform) === 'win32';
+    const pathValue = windows ? Object.entries(env).find(([k]) => k.toUpperCase() === 'PATH')?.[1] : env.PATH;
+    const file = windows && !/\.exe$/i.test(name) ? `${name}.exe` : name;
+    for (const entry of (pathValue ?? '').split(windows ? ';' : external_node_path_.delimiter)) {
+        // Windows allows a PATH entry in double quotes.
+        const dir = windows ? entry.replace(/^"(.*)"$/, '$1') : entry;
+        if (!dir || !(0,external_node_path_.isAbsolute)(dir))
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, file);
+        if (await isProgram(candidate, windows))
+            return candidate;
+    }
+    return undefined;
+}
+async function isProgram(path, windows) {
+    try {
+        if (!(await (0,promises_.stat)(path)).isFile())
+            return false;
+        if (!windows)
+            await (0,promises_.access)(path, external_node_fs_namespaceObject.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/docker-config.ts
+
+
+
+
+
+
+
+/** The key the Docker CLI and docker/login-action use for Docker Hub. */
+const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+class DockerConfigError extends user_facing_error/* UserFacingError */.U {
+}
+const DEFAULT_DOCKER_CONFIG_OPTIONS = { helperTimeoutMs: 60_000 };
+/**
+ * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: the home directory is `$HOME`, on
+ * Windows `%USERPROFILE%` (what the Docker CLI and os.homedir() read), taken from `env`.
+ */
+function dockerConfigPath(env = process.env) {
+    const home = (process.platform === 'win32' ? env.USERPROFILE : env.HOME) || (0,external_node_os_.homedir)();
+    return (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)(home, '.docker'), 'config.json');
+}
+/** Reduces a config key (`https://ghcr.io/v1/`, `ghcr.io`) to the registry name it stands for. */
+function registryOfKey(key) {
+    const host = key
+        .replace(/^[a-z]+:\/\//i, '')
+        .split('/')[0]
+        .toLowerCase();
+    return normalizeRegistry(host);
+}
+/** The server name to hand to a credential helper, as the Docker CLI does. */
+function helperServerName(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
+}
+/** A field of the config as a string; anything else (a number, a list) counts as absent. */
+function docker_config_text(value) {
+    return typeof value === 'string' ? value : undefined;
+}
+function decodeEntry(raw, path, key) {
+    if (raw.auth !== undefined && typeof raw.auth !== 'string')
+        throw new DockerConfigError(`The Docker config ${path} has an 'auth' for '${key}' that is not base64 of user:password`);
+    const entry = {};
+    for (const field of ['auth', 'username', 'password', 'identitytoken', 'registrytoken']) {
+        const value = docker_config_text(raw[field]);
+        if (value !== undefined)
+            entry[field] = value;
+    }
+    if (entry.registrytoken)
+        return { registryToken: entry.registrytoken };
+    let username = entry.username;
+    let password = entry.password;
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const i = decoded.indexOf(':');
+        if (i < 0)
+            throw new DockerConfigError(`The Docker config ${path} has an 'auth' for '${key}' that is not base64 of user:password`);
+        username = decoded.slice(0, i);
+        password = decoded.slice(i + 1);
+    }
+    if (entry.identitytoken)
+        return { ...(username && { username }), identityToken: entry.identitytoken };
+    if (username && password !== undefined)
+        return { username, password };
+    return undefined;
+}
+async function runHelper(helper, server, context) {
+    if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
+        throw new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`);
+    }
+    const program = await findProgram(`docker-credential-${helper}`, { env: context.env });
+    if (!program) {
+        throw new DockerConfigError(`The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`);
+    }
+    return new Promise((resolve, reject) => {
+        let timedOut = false;
+        const child = (0,external_node_child_process_namespaceObject.execFile)(program, // an absolute path: execFile on Windows would look in the working directory first
+        ['get'], { maxBuffer: 1024 * 1024, env: context.env }, (err, stdout) => {
+            clearTimeout(timer);
+            if (timedOut)
+                return;
+            if (err) {
+                if (err.code === 'ENOENT') {
+                    return reject(new DockerConfigError(`The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`));
+                }
+                // Helpers answer "credentials not found in native keychain" with a non-zero exit.
+                if (/not found/i.test(stdout) || err.code === 1)
+                    return resolve(undefined);
+                return reject(new DockerConfigError(`The credential helper docker-credential-${helper} failed for ${server}: ${err.message.split('\n')[0]}`));
+            }
+            let out;
+            try {
+                out = JSON.parse(stdout);
+            }
+            catch {
+                out = undefined;
+            }
+            if (typeof out !== 'object' || out === null || Array.isArray(out)) {
+                return reject(new DockerConfigError(`The credential helper docker-credential-${helper} answered with something that is not a JSON object`));
+            }
+            const secret = docker_config_text(out.Secret);
+            const username = docker_config_text(out.Username);
+            if (!secret)
+                return resolve(undefined);
+            // The Docker CLI's convention: the user name `<token>` marks an identity token.
+            if (username === '<token>')
+                return resolve({ identityToken: secret });
+            resolve({ username: username ?? '', password: secret });
+        });
+        // A helper that hangs (a locked keychain, a prompt nobody answers) must not hold the run.
+        // SIGKILL, since it may ignore SIGTERM; and the pipes are closed here, since a child of the
+        // helper may hold them open after the helper is gone.
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+            reject(new DockerConfigError(`The credential helper docker-credential-${helper} timed out after ${context.timeoutMs / 1000} s for ${server} (the Docker config names it)`));
+        }, context.timeoutMs);
+        // A helper that exits without reading stdin must not crash the process with EPIPE.
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(server);
+    });
+}
+/**
+ * Credentials from the Docker config file, as docker/login-action writes it: `credHelpers` for
+ * the registry first, then its `auths` entry, then the default `credsStore`. A missing file
+ * means no credentials; a malformed one is an error that names the file (never its content).
+ */
+async function loadDockerConfig(env = process.env, onSecret, options = {}) {
+    const { helperTimeoutMs } = { ...DEFAULT_DOCKER_CONFIG_OPTIONS, ...options };
+    const path = dockerConfigPath(env);
+    let text;
+    try {
+        text = await (0,promises_.readFile)(path, 'utf8');
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            return async () => undefined;
+        throw new DockerConfigError(`Cannot read the Docker config ${path}: ${err.code ?? 'error'}`, { cause: err });
+    }
+    let config;
+    try {
+        config = JSON.parse(text);
+        if (typeof config !== 'object' || config === null)
+            throw new Error('not an object');
+    }
+    catch {
+        throw new DockerConfigError(`The Docker config ${path} is not valid JSON`);
+    }
+    for (const field of ['auths', 'credHelpers']) {
+        const value = config[field];
+        if (value !== undefined && value !== null && (typeof value !== 'object' || Array.isArray(value)))
+            throw new DockerConfigError(`The Docker config ${path} is not valid: '${field}' must be an object`);
+    }
+    if (config.credsStore !== undefined && typeof config.credsStore !== 'string')
+        throw new DockerConfigError(`The Docker config ${path} is not valid: 'credsStore' must be a helper name`);
+    const auths = new Map();
+    for (const [key, entry] of Object.entries(config.auths ?? {})) {
+        if (entry && typeof entry === 'object')
+            auths.set(registryOfKey(key), { key, entry });
+    }
+    const helpers = new Map();
+    for (const [key, helper] of Object.entries(config.credHelpers ?? {})) {
+        if (typeof helper === 'string')
+            helpers.set(registryOfKey(key), helper);
+    }
+    const cache = new Map();
+    const lookup = async (registry) => {
+        const helper = helpers.get(registry);
+        let credential;
+        const context = { env, timeoutMs: helperTimeoutMs };
+        if (helper)
+            credential = await runHelper(helper, helperServerName(registry), context);
+        const found = auths.get(registry);
+        if (!credential && found)
+            credential = decodeEntry(found.entry, path, found.key);
+        if (!credential && config.credsStore)
+            credential = await runHelper(config.credsStore, helperServerName(registry), context);
+        for (const secret of [credential?.password, credential?.identityToken, credential?.registryToken]) {
+            if (secret)
+                onSecret?.(secret);
+        }
+        return credential;
+    };
+    return (registry) => {
+        let p = cache.get(registry);
+        if (!p) {
+            p = lookup(registry);
+            cache.set(registry, p);
+        }
+        return p;
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/main.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const coreLogger = {
+    debug: (m) => core/* debug */.Yz(m),
+    info: (m) => core/* info */.pq(m),
+    warning: (m) => core/* warning */.$e(m),
+};
+async function run() {
+    let client;
+    let parsedInputs;
+    let credentials;
+    const stopGarbageBound = boundBufferGarbage();
+    try {
+        for (const secret of [process.env['INPUT_PASSWORD'], process.env['INPUT_GITHUB-TOKEN']])
+            if (secret)
+                core/* setSecret */.Pq(secret);
+        const inputs = parseInputs((name) => core/* getInput */.V4(name));
+        parsedInputs = inputs;
+        if (inputs.credentials) {
+            core/* setSecret */.Pq(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
+        }
+        const dockerConfig = await loadDockerConfig(process.env, (s) => core/* setSecret */.Pq(s), {
+            helperTimeoutMs: inputs.timeoutMs,
+        });
+        credentials = new CredentialChain({ inputs, dockerConfig, identity: github_context/* runIdentity */.yK });
+        client = new RegistryClient({
+            plainHttp: inputs.plainHttp,
+            referrersApi: inputs.referrersApi,
+            credentials: credentials.resolve,
+            onSecret: (s) => core/* setSecret */.Pq(s),
+            timeoutMs: inputs.timeoutMs,
+            maxReferrers: inputs.maxReferrers,
+            trace: inputs.trace || core/* isDebug */._o(),
+            retry: {
+                onRetry: (e) => core/* info */.pq(`Retrying ${e.method} ${new URL(e.url).host}${new URL(e.url).pathname} after ${e.reason} (try ${e.attempt} of ${e.maxAttempts}, in ${(e.delayMs / 1000).toFixed(1)} s)`),
+            },
+        });
+        const targetsText = inputs.targets.map((t) => formatReference(t)).join(', ');
+        const result = await core/* group */.Os(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () => promote(client, {
+            source: inputs.source,
+            targets: inputs.targets,
+            copyReferrers: inputs.copyReferrers,
+            dryRun: inputs.dryRun,
+            requireReferrers: inputs.requireReferrers,
+            requireReferrersScope: inputs.requireReferrersScope,
+            referrerTypes: inputs.referrerTypes,
+            overwrite: inputs.overwrite,
+            removeStrayReferrersTags: inputs.removeStrayReferrersTags,
+            discoverReferrers: inputs.discoverReferrers,
+        }, {
+            logger: coreLogger,
+            concurrency: inputs.concurrency,
+            verify: inputs.verify,
+            maxReferrers: inputs.maxReferrers,
+        }));
+        const traffic = client.traffic();
+        const warnings = rateLimitWarnings(traffic);
+        for (const w of warnings)
+            core/* warning */.$e(w);
+        warnings.push(...(await setOutputs(result)));
+        if (process.env['GITHUB_STEP_SUMMARY']) {
+            // @actions/github and the summary's renderer are loaded here, after the work, not at start
+            // (see github-context.ts); ncc keeps them in the bundle ("eager").
+            const runUrl = (await (0,github_context/* runIdentity */.yK)().catch(() => undefined))?.runUrl;
+            const { renderSummary } = await Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 8770));
+            await core/* summary */.z.addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) })).write();
+        }
+    }
+    catch (err) {
+        if (err instanceof user_facing_error/* UserFacingError */.U) {
+            core/* setFailed */.C1(await explain(err, { inputs: parsedInputs, credentials }));
+        }
+        else {
+            core/* debug */.Yz(err instanceof Error ? (err.stack ?? err.message) : String(err));
+            core/* setFailed */.C1(`Unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+        }
+    }
+    finally {
+        stopGarbageBound();
+        const trace = client?.requestTrace();
+        if (trace)
+            await (await Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 6911))).publishTrace(trace);
+        await client?.close();
+    }
+}
+/**
+ * The outputs, each list complete in a file under RUNNER_TEMP (the runner empties it after the
+ * job) and inline within GitHub's limits; a shortened list is announced with a warning.
+ */
+async function setOutputs(result) {
+    const base = process.env['RUNNER_TEMP'] || (0,external_node_os_.tmpdir)();
+    let plan;
+    try {
+        const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(base, 'oci-promote-'));
+        plan = planOutputs(result, { dir });
+        await Promise.all(plan.files.map((f) => (0,promises_.writeFile)(f.path, f.content)));
+    }
+    catch (err) {
+        const reason = err.code ?? err.message;
+        throw new OutputFileError(`Could not write the outputs' files under ${base} (${reason}); the promotion itself is done`, {
+            cause: err,
+        });
+    }
+    for (const w of plan.warnings)
+        core/* warning */.$e(w);
+    for (const [name, value] of Object.entries(plan.outputs))
+        core/* setOutput */.uH(name, value);
+    return plan.warnings;
+}
+/** The error as users read it; a push that GitHub's container registry refused gets a diagnosis. */
+async function explain(err, run) {
+    if (!run.inputs || !(err instanceof registry_errors/* RegistryError */.gl) || !(0,github_context/* mayBeGithubRegistry */.$W)(err.registry))
+        return err.message;
+    const identity = await (0,github_context/* runIdentity */.yK)().catch(() => undefined);
+    const { explainRefusedPush, isRefusedContainerPush } = await Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 9950));
+    if (!identity || !isRefusedContainerPush(err, identity.containerRegistry))
+        return err.message;
+    const credentialSource = run.credentials?.sourceOf(err.registry);
+    const token = run.inputs.githubToken;
+    return core/* group */.Os('Diagnose the refused push with the GitHub API', () => explainRefusedPush(err, {
+        identity,
+        ...(token && { token }),
+        ...(credentialSource && { credentialSource }),
+    }));
+}
+
+
+/***/ }),
+
+/***/ 8770:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   renderSummary: () => (/* binding */ renderSummary)
+/* harmony export */ });
+/* unused harmony exports escapeCell, shortDigest, formatBytes, MAX_TREE_LINES, SUMMARY_BUDGET_BYTES, renderPlanTree */
+/** Escapes a string for markdown (table cells, list items); registry-supplied text must not become markup. */
+function escapeCell(value) {
+    return value.replace(/[&<>|`*_[\]\\#~]/g, (c) => ENTITIES[c] ?? `&#${c.charCodeAt(0)};`).replace(/\r?\n|\r/g, ' ');
+}
+const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+function code(value) {
+    return `<code>${escapeCell(value)}</code>`;
+}
+/** `sha256:0ac8d7ff97e1`: enough to tell digests apart on a page that gives the full one elsewhere. */
+function shortDigest(digest) {
+    const colon = digest.indexOf(':');
+    return colon < 0 ? digest.slice(0, 19) : digest.slice(0, colon + 13);
+}
+function table(header, rows) {
+    const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+    for (const row of rows)
+        lines.push(`| ${row.join(' | ')} |`);
+    return lines.join('\n');
+}
+/** 1536 → "1.5 KiB". */
+function formatBytes(n) {
+    if (n < 1024)
+        return `${n} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n / 1024;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+/**
+ * Lines of one tree at most: GitHub refuses a step summary over 1 MiB, and 10,000 referrers
+ * at about 200 bytes a line would pass that.
+ */
+const MAX_TREE_LINES = 1000;
+/** What the whole summary may weigh: GitHub's limit is 1 MiB per step. */
+const SUMMARY_BUDGET_BYTES = 1_000_000;
+/** The first `limit` lines, and how many were left out. */
+function capped(lines, what, limit) {
+    if (lines.length <= limit)
+        return lines.join('\n');
+    return [...lines.slice(0, limit), `- … and ${lines.length - limit} more ${what} (left out of the summary)`].join('\n');
+}
+const ACTION_WORDS = {
+    copy: ['copied', 'copy'],
+    mount: ['mounted', 'mount'],
+    present: ['already there', 'already there'],
+    merge: ['merged into', 'merge into'],
+    create: ['created', 'create'],
+};
+const KIND_WORDS = {
+    index: 'index',
+    manifest: 'manifest',
+    blob: 'blob',
+    referrer: 'referrer',
+    'referrers-tag': 'referrers tag',
+    'cosign-tag': 'cosign tag',
+};
+function nodeLine(n, dryRun, promoted) {
+    const [done, planned] = ACTION_WORDS[n.action];
+    const what = [
+        KIND_WORDS[n.kind],
+        n.tag !== undefined ? code(n.tag) : '',
+        n.artifactType ? code(n.artifactType) : '',
+        n.kind === 'referrers-tag' ? '' : code(n.digest === promoted ? shortDigest(n.digest) : n.digest),
+        n.size !== undefined && n.kind !== 'referrers-tag' ? formatBytes(n.size) : '',
+    ]
+        .filter(Boolean)
+        .join(' ');
+    const where = n.listedBy ? `, listed by the ${n.listedBy}` : '';
+    const condition = n.condition ? ` (${escapeCell(n.condition)})` : '';
+    return `${what}: **${dryRun ? planned : done}**${where}${condition}`;
+}
+/**
+ * The plan of one target repository as a nested list: children under the manifest that names
+ * them, referrers under their subject. The promoted digest, given in full above, is shortened.
+ */
+function renderPlanTree(plan, dryRun, limit = MAX_TREE_LINES, promoted) {
+    const children = new Map();
+    const digests = new Set(plan.nodes.filter((n) => n.kind !== 'referrers-tag').map((n) => n.digest));
+    for (const n of plan.nodes) {
+        // A node whose parent is not in this plan (a child of a manifest that was already there) sits at the top.
+        const parent = n.parent !== undefined && digests.has(n.parent) ? n.parent : undefined;
+        const siblings = children.get(parent);
+        if (siblings)
+            siblings.push(n);
+        else
+            children.set(parent, [n]);
+    }
+    const lines = [];
+    const seen = new Set();
+    const walk = (parent, depth) => {
+        for (const n of children.get(parent) ?? []) {
+            if (seen.has(n))
+                continue;
+            seen.add(n);
+            lines.push(`${'  '.repeat(depth)}- ${nodeLine(n, dryRun, promoted)}`);
+            if (n.kind !== 'referrers-tag' && n.kind !== 'cosign-tag')
+                walk(n.digest, depth + 1);
+        }
+    };
+    walk(undefined, 0);
+    return capped(lines, 'nodes', limit);
+}
+function planCounts(plan, dryRun) {
+    const count = (kinds, action) => plan.nodes.filter((n) => kinds.includes(n.kind) && n.action === action);
+    const manifests = ['index', 'manifest', 'referrer', 'cosign-tag'];
+    const parts = [
+        `${count(manifests, 'copy').length} manifest(s) ${dryRun ? 'to copy' : 'copied'}, ${count(manifests, 'present').length} already there`,
+        `${count(['blob'], 'copy').length} blob(s) ${dryRun ? 'to upload' : 'uploaded'} (${formatBytes(count(['blob'], 'copy').reduce((a, n) => a + (n.size ?? 0), 0))}), ${count(['blob'], 'mount').length} ${dryRun ? 'to mount' : 'mounted'}, ${count(['blob'], 'present').length} already there`,
+    ];
+    const tags = plan.nodes.filter((n) => n.kind === 'referrers-tag' && n.action !== 'present').length;
+    if (tags > 0)
+        parts.push(`${tags} referrers tag(s) ${dryRun ? 'to write' : 'written'}`);
+    return parts.join('; ');
+}
+function referrersTree(result, limit) {
+    const bySubject = new Map();
+    for (const r of result.referrers) {
+        const list = bySubject.get(r.subject);
+        if (list)
+            list.push(r);
+        else
+            bySubject.set(r.subject, [r]);
+    }
+    // Where each referrer lives on each target repository, as the plans say.
+    const placement = new Map();
+    for (const plan of result.plan) {
+        for (const n of plan.nodes) {
+            if (n.kind !== 'referrer')
+                continue;
+            const how = n.listedBy ?? 'referrers API or referrers tag';
+            const at = `${escapeCell(plan.repository)}: ${how}`;
+            const list = placement.get(n.digest);
+            if (list)
+                list.push(at);
+            else
+                placement.set(n.digest, [at]);
+        }
+    }
+    const lines = [`- ${code(shortDigest(result.digest))} (the promoted manifest)`];
+    const subjects = new Set(result.referrers.map((r) => r.digest));
+    const walk = (subject, depth) => {
+        for (const r of bySubject.get(subject) ?? []) {
+            const where = placement.get(r.digest);
+            lines.push(`${'  '.repeat(depth)}- ${r.artifactType ? code(r.artifactType) : 'no artifact type'} ${code(r.digest)} ${formatBytes(r.size)}${where ? ` → ${where.join('; ')}` : ''}`);
+            if (subjects.has(r.digest))
+                walk(r.digest, depth + 1);
+        }
+    };
+    walk(result.digest, 1);
+    // Per-platform referrers hang off the index's children.
+    for (const subject of bySubject.keys()) {
+        if (subject === result.digest || subjects.has(subject))
+            continue;
+        lines.push(`- ${code(subject)} (a child of the promoted index)`);
+        walk(subject, 1);
+    }
+    return capped(lines, 'lines; the `referrers-file` output lists every referrer', limit);
+}
+function trafficTable(traffic) {
+    const hosts = Object.entries(traffic);
+    const total = hosts.reduce((a, [, t]) => a + t.total, 0);
+    const rows = hosts.map(([host, t]) => [
+        code(host),
+        `${t.total} (${Object.entries(t.requests)
+            .map(([m, n]) => `${m} ${n}`)
+            .join(', ')})`,
+        formatBytes(t.bytesUp),
+        formatBytes(t.bytesDown),
+        t.rateLimit
+            ? `${t.rateLimit.remaining} of ${t.rateLimit.limit} left${t.rateLimit.windowSeconds !== undefined ? ` per ${t.rateLimit.windowSeconds} s` : ''}`
+            : '',
+    ]);
+    return `${total} request(s) in all.\n\n${table(['Host', 'Requests', 'Sent', 'Received', 'Rate limit'], rows)}`;
+}
+/**
+ * The job summary as markdown: the digest; each target and its status; per target repository the
+ * plan (dry run) or what happened, node by node; the referrers graph; the registries'
+ * capabilities; requests and bytes per host with their rate limits; and the warnings.
+ */
+function renderSummary(result, extras = {}) {
+    // Trees shrink until the whole fits GitHub's limit, however many targets and referrers.
+    for (let limit = MAX_TREE_LINES;; limit = Math.floor(limit / 2)) {
+        const md = render(result, extras, limit);
+        if (Buffer.byteLength(md) <= SUMMARY_BUDGET_BYTES || limit < 1)
+            return md;
+    }
+}
+function render(result, extras, limit) {
+    const dry = result.dryRun;
+    const out = [];
+    out.push(`## OCI promotion${dry ? ' (dry run: nothing was written)' : ''}`);
+    out.push(`Source ${code(result.source)} is ${code(result.digest)} (${code(result.mediaType)}, ${formatBytes(result.size)}).`);
+    out.push('### Targets');
+    // The digest was given in full just above: the table stays narrow enough for GitHub's
+    // ~1,000 px column, and the full digests a rollback needs are in the details below it.
+    out.push(table(['Target', dry ? 'Would be' : 'Status', 'Before'], result.targets.map((t) => [
+        code(t.reference),
+        t.digest === result.digest ? t.status : `${t.status} (${code(shortDigest(t.digest))})`,
+        t.previous ? code(shortDigest(t.previous)) : t.status === 'created' ? 'no such tag' : '',
+    ])));
+    const fullDigests = [
+        ...result.targets
+            .filter((t) => t.digest !== result.digest)
+            .map((t) => `- ${code(t.reference)} now names ${code(t.digest)}`),
+        ...result.targets.filter((t) => t.previous).map((t) => `- ${code(t.reference)} named ${code(t.previous)} before`),
+    ];
+    if (fullDigests.length > 0) {
+        out.push(`<details><summary>Full digests (to roll back)</summary>\n\n${fullDigests.join('\n')}\n\n</details>`);
+    }
+    for (const plan of result.plan) {
+        out.push(`### ${dry ? 'Plan for' : 'Copied into'} ${code(plan.repository)}`);
+        out.push(`${planCounts(plan, dry)}.`);
+        out.push(`<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry, limit, result.digest)}\n\n</details>`);
+    }
+    out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
+    if (!result.referrersLookedUp) {
+        out.push('`discover-referrers` is false and nothing else needed them: neither the referrers nor the referrers API were looked up.');
+    }
+    else if (result.referrers.length === 0) {
+        out.push('None found.');
+    }
+    else {
+        out.push(referrersTree(result, limit));
+    }
+    const caps = Object.entries(result.capabilities);
+    if (caps.length > 0) {
+        out.push('### Registries');
+        const seen = (v, yes = 'yes', no = 'no') => (v === undefined ? 'not observed' : v ? yes : no);
+        out.push(table(['Repository', 'Referrers API', 'OCI-Subject on push', 'Blob mount'], caps.map(([repo, c]) => [
+            code(repo),
+            seen(c.referrersApi, 'yes', c.referrersTagAliasesDigest
+                ? escapeCell('no (and sha256-<hex> resolves to the subject)')
+                : 'no (referrers tag schema)'),
+            seen(c.ociSubjectHeader),
+            seen(c.blobMount),
+        ])));
+    }
+    if (extras.traffic && Object.keys(extras.traffic).length > 0) {
+        out.push('### Requests');
+        out.push(trafficTable(extras.traffic));
+    }
+    if (result.strayReferrersTags.length > 0) {
+        out.push('### Stray referrers tags');
+        out.push('These repositories have the referrers API, so a `sha256-<hex>` tag there is a leftover of a client that did not check.');
+        out.push(table(['Tag', 'Outcome'], result.strayReferrersTags
+            .slice(0, limit)
+            .map((t) => [code(t.reference), `${t.outcome}${t.reason ? `: ${escapeCell(t.reason.slice(0, 500))}` : ''}`])));
+        if (result.strayReferrersTags.length > limit) {
+            out.push(`… and ${result.strayReferrersTags.length - limit} more (the \`stray-referrers-tags-file\` output lists every one).`);
+        }
+    }
+    if (result.referrersTags.length > 0) {
+        out.push(`### Referrers tags ${dry ? 'to write' : 'written'}`);
+        out.push(capped(result.referrersTags.map((t) => `- ${code(t)}`), 'tags; the `referrers-tags-file` output lists every one', limit));
+    }
+    const warnings = [...result.warnings, ...(extras.warnings ?? [])];
+    if (warnings.length > 0) {
+        out.push('### Warnings');
+        out.push(capped(warnings.map((w) => `- ${escapeCell(w.slice(0, 1000))}`), 'warnings; the log has every one', limit));
+    }
+    if (extras.runUrl && /^https?:\/\/[^\s()<>]+$/.test(extras.runUrl)) {
+        out.push(`Written by [this workflow run](${extras.runUrl}).`);
+    }
+    return out.join('\n\n') + '\n';
+}
+
+
+/***/ }),
+
+/***/ 6911:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.r(__webpack_exports__);
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   buildTraceFile: () => (/* binding */ buildTraceFile),
+/* harmony export */   describeTrace: () => (/* binding */ describeTrace),
+/* harmony export */   publishTrace: () => (/* binding */ publishTrace),
+/* harmony export */   writeTraceFile: () => (/* binding */ writeTraceFile)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7170);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_perf_hooks__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(643);
+/* harmony import */ var node_perf_hooks__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_perf_hooks__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(915);
+/* harmony import */ var _registry_http_trace_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(13);
+/**
+ * The `trace` input: every request of the run with the phase that issued it, written as JSON
+ * under RUNNER_TEMP (output `trace-file`), and the critical path in the log. Loaded only when
+ * a trace was recorded.
+ */
+
+
+
+
+
+
+
+function buildTraceFile(requests, processStart = node_perf_hooks__WEBPACK_IMPORTED_MODULE_4__.performance.timeOrigin) {
+    const chain = (0,_registry_http_trace_js__WEBPACK_IMPORTED_MODULE_6__/* .criticalPath */ .vC)(requests);
+    const byPhase = {};
+    for (const r of chain)
+        byPhase[r.phase ?? 'other'] = (byPhase[r.phase ?? 'other'] ?? 0) + 1;
+    const ends = requests.flatMap((r) => (r.end === undefined ? [] : [r.end]));
+    return {
+        format: 'oci-promote-action trace v1',
+        processStart: new Date(processStart).toISOString(),
+        firstRequestMs: requests.length ? round(Math.min(...requests.map((r) => r.start))) : null,
+        lastAnswerMs: ends.length ? round(Math.max(...ends)) : null,
+        requests: requests.map(roundTimes),
+        criticalPath: { roundTrips: chain.length, byPhase, requests: chain.map((r) => requests.indexOf(r)) },
+    };
+}
+/** The log's account of a trace: the critical path, by phase, then each of its round trips. */
+function describeTrace(trace, maxLines = 30) {
+    const { roundTrips, byPhase } = trace.criticalPath;
+    const lines = [
+        `${trace.requests.length} request(s); the first ${trace.firstRequestMs ?? '–'} ms after the process started, the last answer at ${trace.lastAnswerMs ?? '–'} ms`,
+        `Critical path: ${roundTrips} round trip(s) in a row (${Object.entries(byPhase)
+            .map(([phase, n]) => `${phase} ${n}`)
+            .join(', ')})`,
+    ];
+    const path = trace.criticalPath.requests.map((i) => trace.requests[i]);
+    for (const [n, r] of path.entries()) {
+        if (n >= maxLines) {
+            lines.push(`  … ${path.length - maxLines} more`);
+            break;
+        }
+        const took = r.end === undefined ? '' : `${(r.end - r.start).toFixed(1)} ms`;
+        const shown = r.path.replace(/(sha256(?::|-|%3A))([0-9a-f]{12})[0-9a-f]{52}/g, '$1$2…');
+        lines.push(`  ${String(n + 1).padStart(2)}. at ${r.start.toFixed(0).padStart(5)} ms, ${took.padStart(8)}  ${(r.phase ?? 'other').padEnd(15)} ${r.method} ${r.host}${shown} → ${r.status ?? r.error ?? 'no answer'}`);
+    }
+    return lines;
+}
+/** Writes the trace under RUNNER_TEMP (else the system's temp directory); returns the path. */
+async function writeTraceFile(trace, env = process.env) {
+    const dir = env['RUNNER_TEMP'] || (0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)();
+    const file = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, `oci-promote-trace-${Date.now()}-${process.pid}.json`);
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)(file, `${JSON.stringify(trace, null, 1)}\n`);
+    return file;
+}
+/**
+ * Writes the trace, logs its critical path and sets the `trace-file` output. A trace that
+ * cannot be written is a warning: the promotion's own outcome stands.
+ */
+async function publishTrace(requests) {
+    const trace = buildTraceFile(requests);
+    let file;
+    try {
+        file = await writeTraceFile(trace);
+    }
+    catch (err) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`The request trace could not be written: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os('Request trace', async () => {
+        for (const line of describeTrace(trace))
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(line);
+        if (file)
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Written to ${file} (output ${_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Outputs */ .t.TraceFile})`);
+    });
+    if (file)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Outputs */ .t.TraceFile, file);
+}
+const round = (ms) => Math.round(ms * 10) / 10;
+function roundTimes(r) {
+    return {
+        ...r,
+        start: round(r.start),
+        ...(r.headers !== undefined && { headers: round(r.headers) }),
+        ...(r.end !== undefined && { end: round(r.end) }),
+    };
+}
+
+
+/***/ }),
+
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9342);
+
+await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 8825:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Bc: () => (/* binding */ isDigest),
+/* harmony export */   MK: () => (/* binding */ computeDigest),
+/* harmony export */   _j: () => (/* binding */ matchesDigest),
+/* harmony export */   gp: () => (/* binding */ referrersTagFor),
+/* harmony export */   vo: () => (/* binding */ splitDigest),
+/* harmony export */   zb: () => (/* binding */ isReferrersTag)
+/* harmony export */ });
+/* unused harmony exports InvalidDigestError, parseDigest */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3914);
+
+
+/**
+ * image-spec v1.1 "Digests": algorithm ":" encoded. sha256 and sha512 are the registered
+ * algorithms; each has a fixed lowercase-hex length, which we enforce because a digest is
+ * interpolated into URL paths and tag names.
+ */
+const REGISTERED = { sha256: 64, sha512: 128 };
+const GENERIC = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+class InvalidDigestError extends _user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__/* .UserFacingError */ .U {
+    value;
+    constructor(value) {
+        super(`Invalid digest '${value}': expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
+        this.value = value;
+    }
+}
+function isDigest(value) {
+    if (!GENERIC.test(value))
+        return false;
+    const [algorithm, encoded] = splitDigest(value);
+    const length = REGISTERED[algorithm];
+    return length !== undefined && encoded.length === length && /^[a-f0-9]+$/.test(encoded);
+}
+function parseDigest(value) {
+    if (!isDigest(value))
+        throw new InvalidDigestError(value);
+    return value;
+}
+function splitDigest(digest) {
+    const i = digest.indexOf(':');
+    return [digest.slice(0, i), digest.slice(i + 1)];
+}
+function computeDigest(bytes, algorithm = 'sha256') {
+    if (!(algorithm in REGISTERED))
+        throw new InvalidDigestError(`${algorithm}:`);
+    return `${algorithm}:${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)(algorithm).update(bytes).digest('hex')}`;
+}
+/** True when `bytes` hash to `digest`, whichever registered algorithm the digest names. */
+function matchesDigest(bytes, digest) {
+    if (!isDigest(digest))
+        return false;
+    return computeDigest(bytes, splitDigest(digest)[0]) === digest;
+}
+/**
+ * distribution-spec v1.1 "Referrers Tag Schema": `<alg>-<ref>`, with the algorithm truncated
+ * to 32 characters and the encoded part to 64. For sha256 this is always `sha256-<64 hex>`.
+ */
+function referrersTagFor(digest) {
+    const [algorithm, encoded] = splitDigest(parseDigest(digest));
+    return `${algorithm.slice(0, 32)}-${encoded.slice(0, 64)}`;
+}
+/**
+ * True for tag names that follow the referrers tag schema for a registered algorithm
+ * (image-spec v1.1 "Registered algorithms": sha256, sha512, blake3): `<alg>-<64 hex>`, the
+ * encoded part truncated to 64 characters, and sha512's full 128 as older clients wrote it.
+ */
+function isReferrersTag(tag) {
+    return /^(?:(?:sha256|sha512|blake3)-[a-f0-9]{64}|sha512-[a-f0-9]{128})$/.test(tag);
+}
+
+
+/***/ }),
+
+/***/ 2060:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AH: () => (/* binding */ parseReferrersIndex),
+/* harmony export */   Bl: () => (/* binding */ isMeantAsOciIndex),
+/* harmony export */   Gh: () => (/* binding */ artifactTypeOf),
+/* harmony export */   Ng: () => (/* binding */ parseManifest),
+/* harmony export */   t4: () => (/* binding */ InvalidManifestError)
+/* harmony export */ });
+/* unused harmony export parseDescriptor */
+/* harmony import */ var _digest_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8825);
+/* harmony import */ var _media_types_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9217);
+/* harmony import */ var _user_facing_error_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3914);
+
+
+
+class InvalidManifestError extends _user_facing_error_js__WEBPACK_IMPORTED_MODULE_2__/* .UserFacingError */ .U {
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/**
+ * image-spec: optional fields may be absent. Go registries that marshal without `omitempty`
+ * send them as `null` (`"annotations": null`, `"manifests": null` for a nil slice): null is
+ * taken as absent, never as a value.
+ */
+function absent(v) {
+    return v === undefined || v === null;
+}
+function parseAnnotations(v, where) {
+    if (absent(v))
+        return undefined;
+    if (!isObject(v) || !Object.values(v).every((x) => typeof x === 'string')) {
+        throw new InvalidManifestError(`${where}: annotations must map strings to strings`);
+    }
+    return v;
+}
+function parseDescriptor(v, where) {
+    if (!isObject(v))
+        throw new InvalidManifestError(`${where}: a descriptor must be a JSON object`);
+    const { mediaType, digest, size, artifactType, platform, urls } = v;
+    if (typeof mediaType !== 'string' || mediaType === '') {
+        throw new InvalidManifestError(`${where}: descriptor without a mediaType`);
+    }
+    if (typeof digest !== 'string' || !(0,_digest_js__WEBPACK_IMPORTED_MODULE_0__/* .isDigest */ .Bc)(digest)) {
+        throw new InvalidManifestError(`${where}: descriptor digest '${String(digest)}' is not a valid digest`);
+    }
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw new InvalidManifestError(`${where}: descriptor ${digest} has an invalid size`);
+    }
+    const d = { mediaType, digest, size };
+    if (!absent(artifactType)) {
+        if (typeof artifactType !== 'string')
+            throw new InvalidManifestError(`${where}: artifactType must be a string`);
+        d.artifactType = artifactType;
+    }
+    const annotations = parseAnnotations(v.annotations, where);
+    if (annotations)
+        d.annotations = annotations;
+    if (isObject(platform))
+        d.platform = platform;
+    if (Array.isArray(urls))
+        d.urls = urls.filter((u) => typeof u === 'string');
+    return d;
+}
+function parseDescriptors(v, field) {
+    if (absent(v))
+        return [];
+    if (!Array.isArray(v))
+        throw new InvalidManifestError(`'${field}' must be an array`);
+    return v.map((d, i) => parseDescriptor(d, `${field}[${i}]`));
+}
+/**
+ * Parses manifest bytes as served with `contentType`. The bytes themselves are never
+ * re-serialised: callers keep them, since the digest is the identity.
+ */
+function parseManifest(bytes, contentType) {
+    let json;
+    try {
+        json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    }
+    catch {
+        throw new InvalidManifestError('the manifest is not valid UTF-8 JSON');
+    }
+    if (!isObject(json))
+        throw new InvalidManifestError('the manifest is not a JSON object');
+    if (json.schemaVersion !== 2) {
+        throw new InvalidManifestError(`unsupported schemaVersion ${JSON.stringify(json.schemaVersion)} (Docker schema 1 manifests are not supported)`);
+    }
+    const served = contentType?.split(';')[0]?.trim();
+    let mediaType;
+    if (typeof json.mediaType === 'string') {
+        mediaType = json.mediaType;
+    }
+    else if (served && (0,_media_types_js__WEBPACK_IMPORTED_MODULE_1__/* .isManifestMediaType */ .CM)(served)) {
+        mediaType = served;
+    }
+    else {
+        // image-spec: mediaType is optional in OCI manifests; the structure tells which one it is.
+        mediaType = 'manifests' in json ? _media_types_js__WEBPACK_IMPORTED_MODULE_1__/* .MediaType */ .zu.OciIndex : _media_types_js__WEBPACK_IMPORTED_MODULE_1__/* .MediaType */ .zu.OciManifest;
+    }
+    if (!(0,_media_types_js__WEBPACK_IMPORTED_MODULE_1__/* .isManifestMediaType */ .CM)(mediaType)) {
+        throw new InvalidManifestError(`unsupported manifest media type '${mediaType}'`);
+    }
+    const isIndex = (0,_media_types_js__WEBPACK_IMPORTED_MODULE_1__/* .isIndexMediaType */ .$$)(mediaType);
+    const manifest = {
+        mediaType,
+        isIndex,
+        layers: isIndex ? [] : parseDescriptors(json.layers, 'layers'),
+        manifests: isIndex ? parseDescriptors(json.manifests, 'manifests') : [],
+    };
+    if (!isIndex) {
+        if (absent(json.config))
+            throw new InvalidManifestError('an image manifest must have a config descriptor');
+        manifest.config = parseDescriptor(json.config, 'config');
+    }
+    if (!absent(json.subject))
+        manifest.subject = parseDescriptor(json.subject, 'subject');
+    if (typeof json.artifactType === 'string')
+        manifest.artifactType = json.artifactType;
+    const annotations = parseAnnotations(json.annotations, 'manifest');
+    if (annotations)
+        manifest.annotations = annotations;
+    return manifest;
+}
+/**
+ * image-spec v1.1 / distribution-spec "Listing Referrers": a referrer's artifactType is the
+ * manifest's `artifactType`, else its config's media type (indexes have no config).
+ */
+function artifactTypeOf(manifest) {
+    return manifest.artifactType ?? manifest.config?.mediaType;
+}
+/**
+ * Whether an answer is meant as an OCI image index: by its Content-Type, else (no type, or a
+ * generic one) by its shape, a JSON object whose `mediaType` is the index's or, without one,
+ * that has `manifests`. Another media type, HTML or anything not JSON is not.
+ */
+function isMeantAsOciIndex(bytes, contentType) {
+    const served = contentType?.split(';')[0]?.trim().toLowerCase();
+    if (served === _media_types_js__WEBPACK_IMPORTED_MODULE_1__/* .MediaType */ .zu.OciIndex)
+        return true;
+    if (served && served !== 'application/json' && served !== 'text/plain' && served !== 'application/octet-stream') {
+        return false;
+    }
+    let json;
+    try {
+        json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    }
+    catch {
+        return false;
+    }
+    if (!isObject(json))
+        return false;
+    return json.mediaType === _media_types_js__WEBPACK_IMPORTED_MODULE_1__/* .MediaType */ .zu.OciIndex || (json.mediaType === undefined && 'manifests' in json);
+}
+/** Parses an image index used as a referrers list (API answer or referrers-tag content). */
+function parseReferrersIndex(bytes, contentType) {
+    const m = parseManifest(bytes, contentType);
+    if (m.mediaType !== _media_types_js__WEBPACK_IMPORTED_MODULE_1__/* .MediaType */ .zu.OciIndex) {
+        throw new InvalidManifestError(`a referrers list must be an OCI image index, got '${m.mediaType}'`);
+    }
+    return m.manifests;
+}
+
+
+/***/ }),
+
+/***/ 9217:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $$: () => (/* binding */ isIndexMediaType),
+/* harmony export */   CM: () => (/* binding */ isManifestMediaType),
+/* harmony export */   ZJ: () => (/* binding */ MAX_MANIFEST_BYTES),
+/* harmony export */   dY: () => (/* binding */ MANIFEST_ACCEPT),
+/* harmony export */   zu: () => (/* binding */ MediaType)
+/* harmony export */ });
+/* unused harmony exports EMPTY_DESCRIPTOR, MANIFEST_MEDIA_TYPES */
+/** Media types from image-spec v1.1 and Docker's image manifest v2 schema 2. */
+const MediaType = {
+    OciManifest: 'application/vnd.oci.image.manifest.v1+json',
+    OciIndex: 'application/vnd.oci.image.index.v1+json',
+    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    Empty: 'application/vnd.oci.empty.v1+json',
+};
+/** image-spec v1.1 "Guidance for an Empty Descriptor". */
+const EMPTY_DESCRIPTOR = {
+    mediaType: MediaType.Empty,
+    digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+    size: 2,
+};
+/**
+ * The Accept header for manifest requests. distribution-spec v1.1 "Pulling manifests": a
+ * registry may convert a manifest into a type the client accepts, which changes its digest,
+ * so every type we can carry is listed.
+ */
+const MANIFEST_ACCEPT = [
+    MediaType.OciManifest,
+    MediaType.OciIndex,
+    MediaType.DockerManifest,
+    MediaType.DockerManifestList,
+].join(', ');
+const MANIFEST_MEDIA_TYPES = [
+    MediaType.OciManifest,
+    MediaType.OciIndex,
+    MediaType.DockerManifest,
+    MediaType.DockerManifestList,
+];
+function isIndexMediaType(mediaType) {
+    return mediaType === MediaType.OciIndex || mediaType === MediaType.DockerManifestList;
+}
+function isManifestMediaType(mediaType) {
+    return MANIFEST_MEDIA_TYPES.includes(mediaType);
+}
+/** distribution-spec: "clients SHOULD NOT" expect larger manifests; 4 MiB is the floor registries accept. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+
+/***/ }),
+
+/***/ 3914:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   U: () => (/* binding */ UserFacingError)
+/* harmony export */ });
+/**
+ * The one base class of errors whose message is written for the person running the action:
+ * bad input, a registry's refusal, a network failure, content that does not match its digest.
+ * `main.ts` prints such a message as it is; anything else is a bug in this program and says so.
+ * Whatever comes from outside the program (a header, a body, a helper, a token) must end up
+ * as one of these, never as a plain Error or TypeError.
+ */
+class UserFacingError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = new.target.name;
+    }
+}
+
+
+/***/ }),
+
+/***/ 6764:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Al: () => (/* binding */ TooManyReferrersError),
+/* harmony export */   D8: () => (/* binding */ ReferrersListError),
+/* harmony export */   MP: () => (/* binding */ ReferrersTagContentError),
+/* harmony export */   U3: () => (/* binding */ RETRYABLE_STATUSES),
+/* harmony export */   gl: () => (/* binding */ RegistryError),
+/* harmony export */   h: () => (/* binding */ DigestMismatchError),
+/* harmony export */   kW: () => (/* binding */ parseErrorBody),
+/* harmony export */   v3: () => (/* binding */ AuthenticationError),
+/* harmony export */   wX: () => (/* reexport safe */ _http_failures_js__WEBPACK_IMPORTED_MODULE_2__.wX)
+/* harmony export */ });
+/* harmony import */ var _oci_manifest_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2060);
+/* harmony import */ var _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3914);
+/* harmony import */ var _http_failures_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5213);
+
+
+/** For the engine, which knows registries only through this layer: a request that got no answer. */
+
+const MAX_ERROR_TEXT = 300;
+/** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
+class RegistryError extends _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__/* .UserFacingError */ .U {
+    registry;
+    operation;
+    reference;
+    method;
+    status;
+    errors;
+    constructor(info, hint) {
+        super(RegistryError.format(info, hint));
+        this.registry = info.registry;
+        this.operation = info.operation;
+        this.reference = info.reference;
+        this.method = info.method;
+        this.status = info.status;
+        this.errors = info.errors;
+    }
+    get code() {
+        return this.errors[0]?.code;
+    }
+    /** Whether trying again later may succeed (the transport retries these where it can). */
+    get retryable() {
+        return RETRYABLE_STATUSES.has(this.status);
+    }
+    static format(info, hint) {
+        const what = describeStatus(info.status);
+        const codes = info.errors
+            .map((e) => (e.message ? `${e.code}: ${e.message}` : e.code))
+            .join('; ')
+            .slice(0, MAX_ERROR_TEXT);
+        let s = `${info.operation} ${info.reference} failed: ${info.registry} answered HTTP ${info.status}`;
+        if (what)
+            s += ` (${what})`;
+        if (codes)
+            s += ` ${codes}`;
+        if (info.rateLimit)
+            s += ` (${info.rateLimit})`;
+        if (info.retried)
+            s += ` (${info.retried})`;
+        if (hint)
+            s += `. ${hint}`;
+        return s;
+    }
+}
+function describeStatus(status) {
+    switch (status) {
+        case 401:
+            return 'authentication failed';
+        case 403:
+            return 'access denied';
+        case 404:
+            return 'not found';
+        case 429:
+            return 'rate limited';
+    }
+    return undefined;
+}
+/**
+ * Parses a registry's error body. Registries may answer with JSON of another shape, HTML or
+ * nothing; only well-formed entries are kept, and text is flattened to one printable line.
+ */
+function parseErrorBody(body) {
+    if (body.length === 0 || body.length > 64 * 1024)
+        return [];
+    let json;
+    try {
+        json = JSON.parse(Buffer.from(body).toString('utf8'));
+    }
+    catch {
+        return [];
+    }
+    const errors = json?.errors;
+    if (!Array.isArray(errors))
+        return [];
+    const out = [];
+    for (const e of errors.slice(0, 5)) {
+        const code = e?.code;
+        const message = e?.message;
+        if (typeof code !== 'string')
+            continue;
+        const detail = { code: printable(code) };
+        if (typeof message === 'string' && message !== '')
+            detail.message = printable(message);
+        out.push(detail);
+    }
+    return out;
+}
+function printable(s) {
+    // eslint-disable-next-line no-control-regex
+    return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_ERROR_TEXT);
+}
+/** Authentication with the registry failed: no or wrong credentials, or the token service refused. */
+class AuthenticationError extends _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__/* .UserFacingError */ .U {
+    registry;
+    constructor(registry, message) {
+        super(message);
+        this.registry = registry;
+    }
+}
+/** Content that does not match its digest (or size): never stored, never named. */
+class DigestMismatchError extends _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__/* .UserFacingError */ .U {
+}
+/**
+ * A referrers tag whose content is not a referrers index: readers take it as no referrers,
+ * writers must not overwrite it. `alias` marks GitLab's answer of the subject itself.
+ */
+class ReferrersTagContentError extends _oci_manifest_js__WEBPACK_IMPORTED_MODULE_0__/* .InvalidManifestError */ .t4 {
+    alias;
+    constructor(message, options) {
+        super(message);
+        this.alias = options.alias;
+    }
+}
+/** A referrers API answer that is an OCI image index but cannot be used (names the registry and subject). */
+class ReferrersListError extends _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__/* .UserFacingError */ .U {
+}
+/** A referrers list longer than the bound the user set (the input max-referrers). */
+class TooManyReferrersError extends _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__/* .UserFacingError */ .U {
+    where;
+    count;
+    max;
+    constructor(
+    /** The subject, as `registry/repository@digest`. */
+    where, count, max) {
+        super(`${where} has more than ${max} referrers (${count} listed), more than the input max-referrers allows (${max}); raise max-referrers to promote them all`);
+        this.where = where;
+        this.count = count;
+        this.max = max;
+    }
+}
+
+
+/***/ }),
+
+/***/ 5213:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   gl: () => (/* binding */ describeNetworkError),
+/* harmony export */   j3: () => (/* binding */ DeadlineError),
+/* harmony export */   rd: () => (/* binding */ InvalidHeaderError),
+/* harmony export */   wX: () => (/* binding */ TransportError)
+/* harmony export */ });
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
+/* harmony import */ var _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3914);
+
+
+/** A request that never got a complete HTTP answer: DNS, refused connection, TLS, timeout, reset. */
+class TransportError extends _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__/* .UserFacingError */ .U {
+    method;
+    host;
+    reason;
+    /** Whether trying again may help: a reset may heal, a certificate that does not verify will not. */
+    retryable;
+    constructor(method, host, reason, options) {
+        super(`${method} request to ${host} failed: ${reason}`, options);
+        this.method = method;
+        this.host = host;
+        this.reason = reason;
+        this.retryable = options?.retryable ?? true;
+    }
+}
+/** What a request is for, to name in errors: `get manifest ghcr.io/acme/app:rc`. */
+function what(method, host, operation) {
+    return operation ? `${operation} failed` : `${method} request to ${host} failed`;
+}
+/** A header whose value is shown in an error: one printable line, its query left out (signed URLs). */
+function showHeader(value) {
+    const q = value.indexOf('?');
+    // eslint-disable-next-line no-control-regex
+    const shown = (q < 0 ? value : `${value.slice(0, q)}?…`).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+    return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
+}
+/** A header that had to be a URL (Location, Link) and is not one. */
+class InvalidHeaderError extends _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__/* .UserFacingError */ .U {
+    constructor(info) {
+        super(`${what(info.method, info.host, info.operation)}: the registry ${info.host} sent an invalid ${info.header} header: '${showHeader(info.value)}'`);
+    }
+}
+/** The whole request took longer than its deadline (see deadline.ts); not retried. */
+class DeadlineError extends TransportError {
+    constructor(info) {
+        super(info.method, info.host, `no complete answer within ${info.deadline}`, { retryable: false });
+        this.message = `${what(info.method, info.host, info.operation)}: ${info.host} gave no complete answer within ${info.deadline}; not retried`;
+    }
+}
+/** OpenSSL's and Node's codes for a certificate that does not verify, as users would read them. */
+const CERTIFICATE_FAILURES = {
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'is self-signed',
+    SELF_SIGNED_CERT_IN_CHAIN: 'is signed by a self-signed certificate that is not trusted here',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'is signed by an issuer that is not trusted here',
+    UNABLE_TO_GET_ISSUER_CERT: 'is signed by an issuer that is not trusted here',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'is signed by an issuer that is not trusted here',
+    CERT_UNTRUSTED: 'is not trusted here',
+    CERT_HAS_EXPIRED: 'has expired',
+    CERT_NOT_YET_VALID: 'is not valid yet',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'does not name that host',
+    CERT_SIGNATURE_FAILURE: 'has a signature that does not verify',
+    CERT_REVOKED: 'has been revoked',
+};
+function errorCode(err) {
+    const code = err?.code ?? err?.cause?.code;
+    return typeof code === 'string' ? code : undefined;
+}
+/**
+ * Why a request got no answer, and whether trying again may help. What cannot heal within a
+ * run (a certificate that does not verify, a host name that does not resolve, a request that
+ * cannot be sent) fails at once.
+ */
+function describeNetworkError(err, url) {
+    if (err instanceof undici__WEBPACK_IMPORTED_MODULE_0__/* .errors */ .sO.ConnectTimeoutError)
+        return { reason: 'connection timed out', retryable: true };
+    if (err instanceof undici__WEBPACK_IMPORTED_MODULE_0__/* .errors */ .sO.HeadersTimeoutError)
+        return { reason: 'timed out waiting for response headers', retryable: true };
+    if (err instanceof undici__WEBPACK_IMPORTED_MODULE_0__/* .errors */ .sO.BodyTimeoutError)
+        return { reason: 'timed out reading the response body', retryable: true };
+    const code = errorCode(err);
+    const retry = (reason) => ({ reason, retryable: true });
+    const final = (reason, hint) => ({
+        reason: `${reason}; not retried${hint ? ` (${hint})` : ''}`,
+        retryable: false,
+    });
+    switch (code) {
+        case 'ECONNREFUSED':
+            return retry('connection refused');
+        case 'ENOTFOUND':
+            return final(`the host ${url.hostname} does not resolve (ENOTFOUND)`);
+        case 'EAI_AGAIN':
+            return retry(`the name lookup of ${url.hostname} failed for now (EAI_AGAIN)`);
+        case 'ECONNRESET':
+        case 'UND_ERR_SOCKET':
+            return retry('connection reset');
+        case 'UND_ERR_CLOSED':
+            return retry('connection closed');
+        case 'UND_ERR_INVALID_ARG':
+            return final(`the request could not be sent: ${err.message}`);
+        case 'ERR_SSL_WRONG_VERSION_NUMBER':
+            return final(`${url.host} does not speak TLS (HTTPS) there (${code})`, 'plain-http: true is for registries without TLS');
+    }
+    if (code && code in CERTIFICATE_FAILURES) {
+        return final(`the certificate of ${url.host} ${CERTIFICATE_FAILURES[code]} (${code})`, 'NODE_EXTRA_CA_CERTS adds a CA the runner lacks');
+    }
+    if (code && /CERT|SELF_SIGNED/.test(code))
+        return final(`the certificate of ${url.host} does not verify (${code})`);
+    if (code && /TLS|SSL/i.test(code))
+        return retry(`TLS error (${code})`);
+    return retry(code ? `network error (${code})` : 'network error');
+}
+
+
+/***/ }),
+
+/***/ 13:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   ld: () => (/* binding */ RequestTrace),
+/* harmony export */   vC: () => (/* binding */ criticalPath)
+/* harmony export */ });
+/* unused harmony export tracePath */
+/* harmony import */ var node_perf_hooks__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(643);
+/* harmony import */ var node_perf_hooks__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_perf_hooks__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _traffic_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1613);
+
+
+/**
+ * Query parameters shown as they are; any other's value is replaced, since upload locations
+ * carry signed state (distribution's `_state`) and object storage signs its redirects
+ * (`X-Amz-Signature`, Azure's `sig`, `Signature`, tokens).
+ */
+const SHOWN_QUERY_KEYS = new Set(['digest', 'mount', 'from', 'n', 'last', 'artifactType', 'service', 'scope']);
+/** `/v2/a/blobs/uploads/x?_state=…&digest=sha256:…`: the path and a query without secrets. */
+function tracePath(url) {
+    const query = [...url.searchParams]
+        .map(([k, v]) => `${encodeURIComponent(k)}=${SHOWN_QUERY_KEYS.has(k) ? encodeURIComponent(v) : '…'}`)
+        .join('&');
+    return query ? `${url.pathname}?${query}` : url.pathname;
+}
+/**
+ * Records every request's start, end, status and the phase that issued it, for the `trace`
+ * input. Placed where the TrafficCounter is: under the retries (each try is a request of its
+ * own), above the redirects (a redirected request is one, `answeredBy` names where it ended).
+ */
+class RequestTrace {
+    options;
+    recorded = [];
+    now;
+    constructor(options) {
+        this.options = options;
+        this.now = options.now ?? (() => node_perf_hooks__WEBPACK_IMPORTED_MODULE_0__.performance.now());
+    }
+    wrap(inner) {
+        const begin = (req) => {
+            const url = new URL(req.url);
+            const phases = this.options.phases();
+            const entry = {
+                start: this.now(),
+                method: req.method,
+                host: url.host,
+                path: tracePath(url),
+                ...(phases.length > 0 && { phase: phases[phases.length - 1] }),
+                ...(phases.length > 1 && { within: phases.slice(0, -1) }),
+                bytesUp: (0,_traffic_js__WEBPACK_IMPORTED_MODULE_1__/* .bodyBytes */ .OM)(req),
+                bytesDown: 0,
+            };
+            this.recorded.push(entry);
+            return entry;
+        };
+        const answered = (entry, res) => {
+            entry.headers = this.now();
+            entry.status = res.status;
+            const host = new URL(res.url).host;
+            if (host !== entry.host)
+                entry.answeredBy = host;
+        };
+        const failed = (entry, err) => {
+            entry.end = this.now();
+            entry.error = (err instanceof Error ? err.message : String(err)).slice(0, 300);
+        };
+        return {
+            request: async (req) => {
+                const entry = begin(req);
+                try {
+                    const res = await inner.request(req);
+                    answered(entry, res);
+                    entry.end = entry.headers;
+                    entry.bytesDown = res.body.byteLength;
+                    return res;
+                }
+                catch (err) {
+                    failed(entry, err);
+                    throw err;
+                }
+            },
+            stream: async (req) => {
+                const entry = begin(req);
+                let res;
+                try {
+                    res = await inner.stream(req);
+                }
+                catch (err) {
+                    failed(entry, err);
+                    throw err;
+                }
+                answered(entry, res);
+                // Listening for data would change how the body flows; counting on close does not.
+                const length = Number(res.header('content-length'));
+                res.body.once('close', () => {
+                    entry.end = this.now();
+                    entry.bytesDown = res.body.readableEnded && Number.isFinite(length) ? length : 0;
+                });
+                return res;
+            },
+            close: () => inner.close(),
+        };
+    }
+    /** What was recorded so far, in the order the requests were sent. */
+    requests() {
+        return this.recorded.map((r) => ({ ...r, ...(r.within && { within: [...r.within] }) }));
+    }
+}
+/**
+ * The critical path: from the request that ended last, back to the request that ended last
+ * before it started (within `slackMs`), until none is left; first to last. Without knowing
+ * what waited for what, this is the chain of round trips that ran one after another and
+ * decided when the run ended: its length is "round trips in a row". bench/lib/waterfall.mjs
+ * computes the same from the registry proxies' view.
+ */
+function criticalPath(requests, slackMs = 1) {
+    const byEnd = requests.filter((r) => r.end !== undefined).sort((a, b) => a.end - b.end);
+    let current = byEnd[byEnd.length - 1];
+    if (!current)
+        return [];
+    const chain = [current];
+    for (;;) {
+        let best;
+        for (const r of byEnd) {
+            if (r.end > current.start + slackMs)
+                break;
+            if (r !== current && r.start < current.start)
+                best = r;
+        }
+        if (!best)
+            break;
+        chain.push(best);
+        current = best;
+    }
+    return chain.reverse();
+}
+
+
+/***/ }),
+
+/***/ 1613:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   OM: () => (/* binding */ bodyBytes),
+/* harmony export */   Yi: () => (/* binding */ TrafficCounter)
+/* harmony export */ });
+/* unused harmony export parseRateLimitHeader */
+/** `100;w=21600` → { value: 100, window: 21600 }; undefined for anything else. */
+function parseRateLimitHeader(value) {
+    if (value === undefined)
+        return undefined;
+    const [first, ...params] = value.split(';').map((s) => s.trim());
+    if (!first || !/^\d+$/.test(first))
+        return undefined;
+    const w = params.find((p) => /^w=\d+$/.test(p));
+    return { value: Number(first), ...(w && { window: Number(w.slice(2)) }) };
+}
+/** A request body's size in bytes; a stream's as its Content-Length declares, else 0. */
+function bodyBytes(req) {
+    const body = req.body;
+    if (body === undefined)
+        return 0;
+    if (typeof body === 'string')
+        return Buffer.byteLength(body);
+    if (body instanceof Uint8Array)
+        return body.byteLength;
+    const declared = Number(req.headers?.['content-length']);
+    return Number.isFinite(declared) ? declared : 0;
+}
+/**
+ * Counts every request per host and notes the rate limit a registry announces, for the job
+ * summary. Placed under the retries, so a retried request counts each time it was sent; above
+ * the redirects, so a redirected request counts once.
+ */
+class TrafficCounter {
+    hosts = new Map();
+    wrap(inner) {
+        const count = (req, res, down) => {
+            const host = new URL(req.url).host;
+            let t = this.hosts.get(host);
+            if (!t) {
+                t = { requests: {}, total: 0, bytesUp: 0, bytesDown: 0 };
+                this.hosts.set(host, t);
+            }
+            t.requests[req.method] = (t.requests[req.method] ?? 0) + 1;
+            t.total++;
+            t.bytesUp += bodyBytes(req);
+            t.bytesDown += down;
+            const limit = parseRateLimitHeader(res?.header('ratelimit-limit'));
+            const remaining = parseRateLimitHeader(res?.header('ratelimit-remaining'));
+            if (limit && remaining) {
+                t.rateLimit = {
+                    limit: limit.value,
+                    remaining: Math.min(remaining.value, t.rateLimit?.remaining ?? Infinity),
+                    ...((limit.window ?? remaining.window) !== undefined && { windowSeconds: limit.window ?? remaining.window }),
+                };
+            }
+        };
+        return {
+            request: async (req) => {
+                try {
+                    const res = await inner.request(req);
+                    count(req, res, res.body.byteLength);
+                    return res;
+                }
+                catch (err) {
+                    count(req, undefined, 0);
+                    throw err;
+                }
+            },
+            stream: async (req) => {
+                try {
+                    const res = await inner.stream(req);
+                    const length = Number(res.header('content-length'));
+                    count(req, res, Number.isFinite(length) ? length : 0);
+                    return res;
+                }
+                catch (err) {
+                    count(req, undefined, 0);
+                    throw err;
+                }
+            },
+            close: () => inner.close(),
+        };
+    }
+    /** Per host, in the order first contacted. */
+    snapshot() {
+        return Object.fromEntries([...this.hosts].map(([h, t]) => [h, { ...t, requests: { ...t.requests } }]));
+    }
+}
+
+
+/***/ }),
+
+/***/ 2613:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 4434:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+
+/***/ }),
+
+/***/ 8611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 5692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
+/***/ 9278:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
+/***/ 7598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 99:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:sqlite");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 7830:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/web");
+
+/***/ }),
+
+/***/ 7997:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
+/***/ 4756:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 9023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 7170:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Yz: () => (/* binding */ core_debug),
+  V4: () => (/* binding */ getInput),
+  Os: () => (/* binding */ group),
+  pq: () => (/* binding */ info),
+  _o: () => (/* binding */ isDebug),
+  C1: () => (/* binding */ setFailed),
+  uH: () => (/* binding */ setOutput),
+  Pq: () => (/* binding */ core_setSecret),
+  z: () => (/* reexport */ summary),
+  $e: () => (/* binding */ warning)
+});
+
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, markdownSummary, notice, platform, saveState, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -48070,5572 +54453,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/action/github-context.ts
-/**
- * GitHub's container registry for a server URL: `ghcr.io` for github.com; on GitHub Enterprise
- * Server (which serves it only with subdomain isolation) `containers.<hostname>`.
- */
-function containerRegistryFor(serverUrl) {
-    let host;
-    try {
-        host = new URL(serverUrl).hostname.toLowerCase();
-    }
-    catch {
-        return 'ghcr.io';
-    }
-    return host === 'github.com' || host === '' ? 'ghcr.io' : `containers.${host}`;
-}
-/** Whether a registry host can be GitHub's (`ghcr.io`, `containers.<host>`), without loading anything. */
-function mayBeGithubRegistry(registry) {
-    return registry === 'ghcr.io' || registry.startsWith('containers.');
-}
-/** The identity as the context describes it; a missing variable leaves its field out. */
-function identityFrom(context) {
-    let repository;
-    try {
-        // The getter throws when neither GITHUB_REPOSITORY nor an event payload names one.
-        const { owner, repo } = context.repo;
-        if (owner && repo)
-            repository = { owner, repo };
-    }
-    catch {
-        repository = undefined;
-    }
-    const serverUrl = context.serverUrl.replace(/\/+$/, '');
-    return {
-        ...(context.actor && { actor: context.actor }),
-        serverUrl,
-        apiUrl: context.apiUrl.replace(/\/+$/, ''),
-        ...(repository && { repository }),
-        ...(repository &&
-            Number.isSafeInteger(context.runId) &&
-            context.runId > 0 && {
-            runUrl: `${serverUrl}/${repository.owner}/${repository.repo}/actions/runs/${context.runId}`,
-        }),
-        containerRegistry: containerRegistryFor(serverUrl),
-    };
-}
-let github;
-/** `@actions/github`, imported once, on first use (it carries Octokit). */
-function loadGithub() {
-    github ??= Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    return github;
-}
-let identity;
-/** This run's identity; the first call starts loading `@actions/github`, later calls share it. */
-function runIdentity() {
-    identity ??= loadGithub().then(({ context }) => identityFrom(context));
-    return identity;
-}
-
-;// CONCATENATED MODULE: ./src/action/credentials.ts
-
-/**
- * Who gets which credentials:
- * - the `username`/`password` inputs go to the source's registry (and so to targets on that
- *   same host), and nowhere else;
- * - every registry then uses the Docker config (what docker/login-action wrote);
- * - GitHub's container registry (ghcr.io, or `containers.<host>` on GitHub Enterprise Server),
- *   when neither gave anything, uses the `github-token` input with the workflow's actor, so
- *   that promoting within GitHub needs no login step.
- */
-class CredentialChain {
-    options;
-    sources = new Map();
-    constructor(options) {
-        this.options = options;
-    }
-    resolve = async (registry) => {
-        const { inputs, dockerConfig } = this.options;
-        if (inputs.credentials && registry === inputs.source.registry) {
-            this.sources.set(registry, 'inputs');
-            return { ...inputs.credentials };
-        }
-        const configured = await dockerConfig(registry);
-        if (configured) {
-            this.sources.set(registry, 'docker-config');
-            return configured;
-        }
-        // Other names cannot be GitHub's registry: they need not wait for the run's identity.
-        if (inputs.githubToken && mayBeGithubRegistry(registry)) {
-            const { actor, containerRegistry } = await this.options.identity();
-            if (registry === containerRegistry) {
-                this.sources.set(registry, 'github-token');
-                return { username: actor || 'github-actions', password: inputs.githubToken };
-            }
-        }
-        return undefined;
-    };
-    /** Where the credentials last given for `registry` came from; undefined when none were. */
-    sourceOf(registry) {
-        return this.sources.get(registry);
-    }
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/oci/user-facing-error.ts
-/**
- * The one base class of errors whose message is written for the person running the action:
- * bad input, a registry's refusal, a network failure, content that does not match its digest.
- * `main.ts` prints such a message as it is; anything else is a bug in this program and says so.
- * Whatever comes from outside the program (a header, a body, a helper, a token) must end up
- * as one of these, never as a plain Error or TypeError.
- */
-class UserFacingError extends Error {
-    constructor(message, options) {
-        super(message, options);
-        this.name = new.target.name;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/oci/digest.ts
-
-
-/**
- * image-spec v1.1 "Digests": algorithm ":" encoded. sha256 and sha512 are the registered
- * algorithms; each has a fixed lowercase-hex length, which we enforce because a digest is
- * interpolated into URL paths and tag names.
- */
-const REGISTERED = { sha256: 64, sha512: 128 };
-const GENERIC = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-class InvalidDigestError extends UserFacingError {
-    value;
-    constructor(value) {
-        super(`Invalid digest '${value}': expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
-        this.value = value;
-    }
-}
-function isDigest(value) {
-    if (!GENERIC.test(value))
-        return false;
-    const [algorithm, encoded] = splitDigest(value);
-    const length = REGISTERED[algorithm];
-    return length !== undefined && encoded.length === length && /^[a-f0-9]+$/.test(encoded);
-}
-function parseDigest(value) {
-    if (!isDigest(value))
-        throw new InvalidDigestError(value);
-    return value;
-}
-function splitDigest(digest) {
-    const i = digest.indexOf(':');
-    return [digest.slice(0, i), digest.slice(i + 1)];
-}
-function computeDigest(bytes, algorithm = 'sha256') {
-    if (!(algorithm in REGISTERED))
-        throw new InvalidDigestError(`${algorithm}:`);
-    return `${algorithm}:${(0,external_node_crypto_.createHash)(algorithm).update(bytes).digest('hex')}`;
-}
-/** True when `bytes` hash to `digest`, whichever registered algorithm the digest names. */
-function matchesDigest(bytes, digest) {
-    if (!isDigest(digest))
-        return false;
-    return computeDigest(bytes, splitDigest(digest)[0]) === digest;
-}
-/**
- * distribution-spec v1.1 "Referrers Tag Schema": `<alg>-<ref>`, with the algorithm truncated
- * to 32 characters and the encoded part to 64. For sha256 this is always `sha256-<64 hex>`.
- */
-function referrersTagFor(digest) {
-    const [algorithm, encoded] = splitDigest(parseDigest(digest));
-    return `${algorithm.slice(0, 32)}-${encoded.slice(0, 64)}`;
-}
-/**
- * True for tag names that follow the referrers tag schema for a registered algorithm
- * (image-spec v1.1 "Registered algorithms": sha256, sha512, blake3): `<alg>-<64 hex>`, the
- * encoded part truncated to 64 characters, and sha512's full 128 as older clients wrote it.
- */
-function isReferrersTag(tag) {
-    return /^(?:(?:sha256|sha512|blake3)-[a-f0-9]{64}|sha512-[a-f0-9]{128})$/.test(tag);
-}
-
-;// CONCATENATED MODULE: ./src/oci/media-types.ts
-/** Media types from image-spec v1.1 and Docker's image manifest v2 schema 2. */
-const MediaType = {
-    OciManifest: 'application/vnd.oci.image.manifest.v1+json',
-    OciIndex: 'application/vnd.oci.image.index.v1+json',
-    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-    Empty: 'application/vnd.oci.empty.v1+json',
-};
-/** image-spec v1.1 "Guidance for an Empty Descriptor". */
-const EMPTY_DESCRIPTOR = {
-    mediaType: MediaType.Empty,
-    digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
-    size: 2,
-};
-/**
- * The Accept header for manifest requests. distribution-spec v1.1 "Pulling manifests": a
- * registry may convert a manifest into a type the client accepts, which changes its digest,
- * so every type we can carry is listed.
- */
-const MANIFEST_ACCEPT = [
-    MediaType.OciManifest,
-    MediaType.OciIndex,
-    MediaType.DockerManifest,
-    MediaType.DockerManifestList,
-].join(', ');
-const MANIFEST_MEDIA_TYPES = [
-    MediaType.OciManifest,
-    MediaType.OciIndex,
-    MediaType.DockerManifest,
-    MediaType.DockerManifestList,
-];
-function isIndexMediaType(mediaType) {
-    return mediaType === MediaType.OciIndex || mediaType === MediaType.DockerManifestList;
-}
-function isManifestMediaType(mediaType) {
-    return MANIFEST_MEDIA_TYPES.includes(mediaType);
-}
-/** distribution-spec: "clients SHOULD NOT" expect larger manifests; 4 MiB is the floor registries accept. */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
-;// CONCATENATED MODULE: ./src/oci/manifest.ts
-
-
-
-class InvalidManifestError extends UserFacingError {
-}
-function isObject(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-/**
- * image-spec: optional fields may be absent. Go registries that marshal without `omitempty`
- * send them as `null` (`"annotations": null`, `"manifests": null` for a nil slice): null is
- * taken as absent, never as a value.
- */
-function absent(v) {
-    return v === undefined || v === null;
-}
-function parseAnnotations(v, where) {
-    if (absent(v))
-        return undefined;
-    if (!isObject(v) || !Object.values(v).every((x) => typeof x === 'string')) {
-        throw new InvalidManifestError(`${where}: annotations must map strings to strings`);
-    }
-    return v;
-}
-function parseDescriptor(v, where) {
-    if (!isObject(v))
-        throw new InvalidManifestError(`${where}: a descriptor must be a JSON object`);
-    const { mediaType, digest, size, artifactType, platform, urls } = v;
-    if (typeof mediaType !== 'string' || mediaType === '') {
-        throw new InvalidManifestError(`${where}: descriptor without a mediaType`);
-    }
-    if (typeof digest !== 'string' || !isDigest(digest)) {
-        throw new InvalidManifestError(`${where}: descriptor digest '${String(digest)}' is not a valid digest`);
-    }
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-        throw new InvalidManifestError(`${where}: descriptor ${digest} has an invalid size`);
-    }
-    const d = { mediaType, digest, size };
-    if (!absent(artifactType)) {
-        if (typeof artifactType !== 'string')
-            throw new InvalidManifestError(`${where}: artifactType must be a string`);
-        d.artifactType = artifactType;
-    }
-    const annotations = parseAnnotations(v.annotations, where);
-    if (annotations)
-        d.annotations = annotations;
-    if (isObject(platform))
-        d.platform = platform;
-    if (Array.isArray(urls))
-        d.urls = urls.filter((u) => typeof u === 'string');
-    return d;
-}
-function parseDescriptors(v, field) {
-    if (absent(v))
-        return [];
-    if (!Array.isArray(v))
-        throw new InvalidManifestError(`'${field}' must be an array`);
-    return v.map((d, i) => parseDescriptor(d, `${field}[${i}]`));
-}
-/**
- * Parses manifest bytes as served with `contentType`. The bytes themselves are never
- * re-serialised: callers keep them, since the digest is the identity.
- */
-function parseManifest(bytes, contentType) {
-    let json;
-    try {
-        json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    }
-    catch {
-        throw new InvalidManifestError('the manifest is not valid UTF-8 JSON');
-    }
-    if (!isObject(json))
-        throw new InvalidManifestError('the manifest is not a JSON object');
-    if (json.schemaVersion !== 2) {
-        throw new InvalidManifestError(`unsupported schemaVersion ${JSON.stringify(json.schemaVersion)} (Docker schema 1 manifests are not supported)`);
-    }
-    const served = contentType?.split(';')[0]?.trim();
-    let mediaType;
-    if (typeof json.mediaType === 'string') {
-        mediaType = json.mediaType;
-    }
-    else if (served && isManifestMediaType(served)) {
-        mediaType = served;
-    }
-    else {
-        // image-spec: mediaType is optional in OCI manifests; the structure tells which one it is.
-        mediaType = 'manifests' in json ? MediaType.OciIndex : MediaType.OciManifest;
-    }
-    if (!isManifestMediaType(mediaType)) {
-        throw new InvalidManifestError(`unsupported manifest media type '${mediaType}'`);
-    }
-    const isIndex = isIndexMediaType(mediaType);
-    const manifest = {
-        mediaType,
-        isIndex,
-        layers: isIndex ? [] : parseDescriptors(json.layers, 'layers'),
-        manifests: isIndex ? parseDescriptors(json.manifests, 'manifests') : [],
-    };
-    if (!isIndex) {
-        if (absent(json.config))
-            throw new InvalidManifestError('an image manifest must have a config descriptor');
-        manifest.config = parseDescriptor(json.config, 'config');
-    }
-    if (!absent(json.subject))
-        manifest.subject = parseDescriptor(json.subject, 'subject');
-    if (typeof json.artifactType === 'string')
-        manifest.artifactType = json.artifactType;
-    const annotations = parseAnnotations(json.annotations, 'manifest');
-    if (annotations)
-        manifest.annotations = annotations;
-    return manifest;
-}
-/**
- * image-spec v1.1 / distribution-spec "Listing Referrers": a referrer's artifactType is the
- * manifest's `artifactType`, else its config's media type (indexes have no config).
- */
-function artifactTypeOf(manifest) {
-    return manifest.artifactType ?? manifest.config?.mediaType;
-}
-/**
- * Whether an answer is meant as an OCI image index: by its Content-Type, else (no type, or a
- * generic one) by its shape, a JSON object whose `mediaType` is the index's or, without one,
- * that has `manifests`. Another media type, HTML or anything not JSON is not.
- */
-function isMeantAsOciIndex(bytes, contentType) {
-    const served = contentType?.split(';')[0]?.trim().toLowerCase();
-    if (served === MediaType.OciIndex)
-        return true;
-    if (served && served !== 'application/json' && served !== 'text/plain' && served !== 'application/octet-stream') {
-        return false;
-    }
-    let json;
-    try {
-        json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    }
-    catch {
-        return false;
-    }
-    if (!isObject(json))
-        return false;
-    return json.mediaType === MediaType.OciIndex || (json.mediaType === undefined && 'manifests' in json);
-}
-/** Parses an image index used as a referrers list (API answer or referrers-tag content). */
-function parseReferrersIndex(bytes, contentType) {
-    const m = parseManifest(bytes, contentType);
-    if (m.mediaType !== MediaType.OciIndex) {
-        throw new InvalidManifestError(`a referrers list must be an OCI image index, got '${m.mediaType}'`);
-    }
-    return m.manifests;
-}
-
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./src/registry/http/failures.ts
-
-
-/** A request that never got a complete HTTP answer: DNS, refused connection, TLS, timeout, reset. */
-class TransportError extends UserFacingError {
-    method;
-    host;
-    reason;
-    /** Whether trying again may help: a reset may heal, a certificate that does not verify will not. */
-    retryable;
-    constructor(method, host, reason, options) {
-        super(`${method} request to ${host} failed: ${reason}`, options);
-        this.method = method;
-        this.host = host;
-        this.reason = reason;
-        this.retryable = options?.retryable ?? true;
-    }
-}
-/** What a request is for, to name in errors: `get manifest ghcr.io/acme/app:rc`. */
-function what(method, host, operation) {
-    return operation ? `${operation} failed` : `${method} request to ${host} failed`;
-}
-/** A header whose value is shown in an error: one printable line, its query left out (signed URLs). */
-function showHeader(value) {
-    const q = value.indexOf('?');
-    // eslint-disable-next-line no-control-regex
-    const shown = (q < 0 ? value : `${value.slice(0, q)}?…`).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
-    return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
-}
-/** A header that had to be a URL (Location, Link) and is not one. */
-class InvalidHeaderError extends UserFacingError {
-    constructor(info) {
-        super(`${what(info.method, info.host, info.operation)}: the registry ${info.host} sent an invalid ${info.header} header: '${showHeader(info.value)}'`);
-    }
-}
-/** The whole request took longer than its deadline (see deadline.ts); not retried. */
-class DeadlineError extends TransportError {
-    constructor(info) {
-        super(info.method, info.host, `no complete answer within ${info.deadline}`, { retryable: false });
-        this.message = `${what(info.method, info.host, info.operation)}: ${info.host} gave no complete answer within ${info.deadline}; not retried`;
-    }
-}
-/** OpenSSL's and Node's codes for a certificate that does not verify, as users would read them. */
-const CERTIFICATE_FAILURES = {
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'is self-signed',
-    SELF_SIGNED_CERT_IN_CHAIN: 'is signed by a self-signed certificate that is not trusted here',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'is signed by an issuer that is not trusted here',
-    UNABLE_TO_GET_ISSUER_CERT: 'is signed by an issuer that is not trusted here',
-    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'is signed by an issuer that is not trusted here',
-    CERT_UNTRUSTED: 'is not trusted here',
-    CERT_HAS_EXPIRED: 'has expired',
-    CERT_NOT_YET_VALID: 'is not valid yet',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'does not name that host',
-    CERT_SIGNATURE_FAILURE: 'has a signature that does not verify',
-    CERT_REVOKED: 'has been revoked',
-};
-function errorCode(err) {
-    const code = err?.code ?? err?.cause?.code;
-    return typeof code === 'string' ? code : undefined;
-}
-/**
- * Why a request got no answer, and whether trying again may help. What cannot heal within a
- * run (a certificate that does not verify, a host name that does not resolve, a request that
- * cannot be sent) fails at once.
- */
-function describeNetworkError(err, url) {
-    if (err instanceof undici/* errors */.sO.ConnectTimeoutError)
-        return { reason: 'connection timed out', retryable: true };
-    if (err instanceof undici/* errors */.sO.HeadersTimeoutError)
-        return { reason: 'timed out waiting for response headers', retryable: true };
-    if (err instanceof undici/* errors */.sO.BodyTimeoutError)
-        return { reason: 'timed out reading the response body', retryable: true };
-    const code = errorCode(err);
-    const retry = (reason) => ({ reason, retryable: true });
-    const final = (reason, hint) => ({
-        reason: `${reason}; not retried${hint ? ` (${hint})` : ''}`,
-        retryable: false,
-    });
-    switch (code) {
-        case 'ECONNREFUSED':
-            return retry('connection refused');
-        case 'ENOTFOUND':
-            return final(`the host ${url.hostname} does not resolve (ENOTFOUND)`);
-        case 'EAI_AGAIN':
-            return retry(`the name lookup of ${url.hostname} failed for now (EAI_AGAIN)`);
-        case 'ECONNRESET':
-        case 'UND_ERR_SOCKET':
-            return retry('connection reset');
-        case 'UND_ERR_CLOSED':
-            return retry('connection closed');
-        case 'UND_ERR_INVALID_ARG':
-            return final(`the request could not be sent: ${err.message}`);
-        case 'ERR_SSL_WRONG_VERSION_NUMBER':
-            return final(`${url.host} does not speak TLS (HTTPS) there (${code})`, 'plain-http: true is for registries without TLS');
-    }
-    if (code && code in CERTIFICATE_FAILURES) {
-        return final(`the certificate of ${url.host} ${CERTIFICATE_FAILURES[code]} (${code})`, 'NODE_EXTRA_CA_CERTS adds a CA the runner lacks');
-    }
-    if (code && /CERT|SELF_SIGNED/.test(code))
-        return final(`the certificate of ${url.host} does not verify (${code})`);
-    if (code && /TLS|SSL/i.test(code))
-        return retry(`TLS error (${code})`);
-    return retry(code ? `network error (${code})` : 'network error');
-}
-
-;// CONCATENATED MODULE: ./src/registry/errors.ts
-
-
-/** For the engine, which knows registries only through this layer: a request that got no answer. */
-
-const MAX_ERROR_TEXT = 300;
-/** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */
-const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
-/** A registry answered with an HTTP error. The message names the registry, reference, status and code. */
-class RegistryError extends UserFacingError {
-    registry;
-    operation;
-    reference;
-    method;
-    status;
-    errors;
-    constructor(info, hint) {
-        super(RegistryError.format(info, hint));
-        this.registry = info.registry;
-        this.operation = info.operation;
-        this.reference = info.reference;
-        this.method = info.method;
-        this.status = info.status;
-        this.errors = info.errors;
-    }
-    get code() {
-        return this.errors[0]?.code;
-    }
-    /** Whether trying again later may succeed (the transport retries these where it can). */
-    get retryable() {
-        return RETRYABLE_STATUSES.has(this.status);
-    }
-    static format(info, hint) {
-        const what = describeStatus(info.status);
-        const codes = info.errors
-            .map((e) => (e.message ? `${e.code}: ${e.message}` : e.code))
-            .join('; ')
-            .slice(0, MAX_ERROR_TEXT);
-        let s = `${info.operation} ${info.reference} failed: ${info.registry} answered HTTP ${info.status}`;
-        if (what)
-            s += ` (${what})`;
-        if (codes)
-            s += ` ${codes}`;
-        if (info.rateLimit)
-            s += ` (${info.rateLimit})`;
-        if (info.retried)
-            s += ` (${info.retried})`;
-        if (hint)
-            s += `. ${hint}`;
-        return s;
-    }
-}
-function describeStatus(status) {
-    switch (status) {
-        case 401:
-            return 'authentication failed';
-        case 403:
-            return 'access denied';
-        case 404:
-            return 'not found';
-        case 429:
-            return 'rate limited';
-    }
-    return undefined;
-}
-/**
- * Parses a registry's error body. Registries may answer with JSON of another shape, HTML or
- * nothing; only well-formed entries are kept, and text is flattened to one printable line.
- */
-function parseErrorBody(body) {
-    if (body.length === 0 || body.length > 64 * 1024)
-        return [];
-    let json;
-    try {
-        json = JSON.parse(Buffer.from(body).toString('utf8'));
-    }
-    catch {
-        return [];
-    }
-    const errors = json?.errors;
-    if (!Array.isArray(errors))
-        return [];
-    const out = [];
-    for (const e of errors.slice(0, 5)) {
-        const code = e?.code;
-        const message = e?.message;
-        if (typeof code !== 'string')
-            continue;
-        const detail = { code: printable(code) };
-        if (typeof message === 'string' && message !== '')
-            detail.message = printable(message);
-        out.push(detail);
-    }
-    return out;
-}
-function printable(s) {
-    // eslint-disable-next-line no-control-regex
-    return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_ERROR_TEXT);
-}
-/** Authentication with the registry failed: no or wrong credentials, or the token service refused. */
-class AuthenticationError extends UserFacingError {
-    registry;
-    constructor(registry, message) {
-        super(message);
-        this.registry = registry;
-    }
-}
-/** Content that does not match its digest (or size): never stored, never named. */
-class DigestMismatchError extends UserFacingError {
-}
-/**
- * A referrers tag whose content is not a referrers index: readers take it as no referrers,
- * writers must not overwrite it. `alias` marks GitLab's answer of the subject itself.
- */
-class ReferrersTagContentError extends InvalidManifestError {
-    alias;
-    constructor(message, options) {
-        super(message);
-        this.alias = options.alias;
-    }
-}
-/** A referrers API answer that is an OCI image index but cannot be used (names the registry and subject). */
-class ReferrersListError extends UserFacingError {
-}
-/** A referrers list longer than the bound the user set (the input max-referrers). */
-class TooManyReferrersError extends UserFacingError {
-    where;
-    count;
-    max;
-    constructor(
-    /** The subject, as `registry/repository@digest`. */
-    where, count, max) {
-        super(`${where} has more than ${max} referrers (${count} listed), more than the input max-referrers allows (${max}); raise max-referrers to promote them all`);
-        this.where = where;
-        this.count = count;
-        this.max = max;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/action/ghcr-diagnosis.ts
-
-
-/** The diagnosis is an afterthought to a failed run: it never waits long. */
-const DEFAULT_DIAGNOSIS_TIMEOUT_MS = 5000;
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** A write to GitHub's container registry that the registry refused (401, 403 or `DENIED`). */
-function isRefusedContainerPush(err, containerRegistry) {
-    return (err instanceof RegistryError &&
-        err.registry === containerRegistry &&
-        WRITE_METHODS.has(err.method) &&
-        (err.status === 401 || err.status === 403 || err.errors.some((e) => e.code === 'DENIED')));
-}
-/** `ghcr.io/acme/app/sub:1.2.3` → owner `acme`, package `app/sub`. */
-function packageOf(err) {
-    const path = err.reference.slice(err.registry.length + 1).replace(/[@:].*$/, '');
-    const slash = path.indexOf('/');
-    return { owner: path.slice(0, slash), name: path.slice(slash + 1) };
-}
-/** Text from the API, flattened and cut, before it goes into an error message. */
-function ghcr_diagnosis_printable(value, max = 200) {
-    // eslint-disable-next-line no-control-regex
-    const controls = /[\u0000-\u001f\u007f]+/g;
-    return String(value ?? '')
-        .replace(controls, ' ')
-        .slice(0, max);
-}
-/** Why the API could not help, said plainly; the registry's own error stays as it was. */
-class NoDiagnosis extends Error {
-}
-/**
- * The registry's error, followed by what the GitHub API says about the package and what to
- * change. Never throws; never includes the token.
- */
-async function explainRefusedPush(err, options) {
-    try {
-        return `${err.message}. ${await diagnose(err, options)}`;
-    }
-    catch (e) {
-        const why = e instanceof NoDiagnosis ? e.message : 'the GitHub API answered in a way this action cannot read';
-        return `${err.message}. No diagnosis was possible: ${why}`;
-    }
-}
-async function diagnose(err, options) {
-    if (!options.token)
-        throw new NoDiagnosis('no github-token to ask the GitHub API about the package');
-    const { owner, name } = packageOf(err);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_DIAGNOSIS_TIMEOUT_MS;
-    const signal = AbortSignal.timeout(timeoutMs);
-    const { getOctokit } = await loadGithub();
-    const octokit = getOctokit(options.token, { baseUrl: options.identity.apiUrl, request: { signal } });
-    const ask = async (call) => {
-        try {
-            const res = await call();
-            return {
-                status: res.status,
-                data: (res.data ?? {}),
-                headers: res.headers,
-            };
-        }
-        catch (e) {
-            const res = e.response;
-            if (res && typeof res.status === 'number') {
-                const data = typeof res.data === 'object' && res.data !== null ? res.data : {};
-                return { status: res.status, data: data, headers: res.headers };
-            }
-            if (signal.aborted)
-                throw new NoDiagnosis(`the GitHub API did not answer within ${timeoutMs / 1000} s`);
-            throw new NoDiagnosis(`the GitHub API at ${new URL(options.identity.apiUrl).host} could not be reached`);
-        }
-    };
-    const account = await ask(() => octokit.rest.users.getByUsername({ username: owner }));
-    if (account.status === 404) {
-        return `The GitHub API knows no user or organization '${owner}', so ${err.registry}/${owner}/${name} cannot exist: check the target reference.`;
-    }
-    if (account.status !== 200)
-        throw new NoDiagnosis(refusal(account));
-    const isOrg = account.data['type'] === 'Organization';
-    const kind = isOrg ? 'organization' : 'user';
-    let pkg = await ask(() => isOrg
-        ? octokit.rest.packages.getPackageForOrganization({ org: owner, package_type: 'container', package_name: name })
-        : octokit.rest.packages.getPackageForUser({ username: owner, package_type: 'container', package_name: name }));
-    if (!isOrg && pkg.status === 404) {
-        // A user's private package is listed only to that user's own token, under /user.
-        const mine = await ask(() => octokit.rest.packages.getPackageForAuthenticatedUser({ package_type: 'container', package_name: name }));
-        const login = mine.data['owner']?.login;
-        if (mine.status === 200 && typeof login === 'string' && login.toLowerCase() === owner.toLowerCase())
-            pkg = mine;
-    }
-    if (pkg.status !== 200 && pkg.status !== 404)
-        throw new NoDiagnosis(refusal(pkg));
-    const scopes = pkg.headers['x-oauth-scopes'] ?? account.headers['x-oauth-scopes'];
-    const facts = pkg.status === 200 ? describePackage(pkg.data, { owner, name, kind }) : describeMissing({ owner, name, kind });
-    return `${facts} ${advise({ pkg, owner, name, scopes, options })}`;
-}
-function refusal(answer) {
-    const message = ghcr_diagnosis_printable(answer.data['message']);
-    const needs = answer.headers['x-accepted-github-permissions'];
-    return `the GitHub API answered HTTP ${answer.status}${message ? ` (${message})` : ''}${needs ? `; it accepts a token with ${ghcr_diagnosis_printable(needs)}` : ''}`;
-}
-function describePackage(data, at) {
-    const owner = data['owner'];
-    const login = typeof owner?.login === 'string' ? ghcr_diagnosis_printable(owner.login) : at.owner;
-    const kind = owner?.type === 'Organization' ? 'organization' : owner?.type === 'User' ? 'user' : at.kind;
-    const repository = data['repository']?.full_name;
-    const visibility = typeof data['visibility'] === 'string' ? `${ghcr_diagnosis_printable(data['visibility'])}, ` : '';
-    return `The GitHub API shows the package ${login}/${at.name}: owned by the ${kind} ${login}, ${visibility}${typeof repository === 'string'
-        ? `connected to the repository ${ghcr_diagnosis_printable(repository)}`
-        : 'connected to no repository'}.`;
-}
-function describeMissing(at) {
-    return `The GitHub API shows this token no package ${at.name} of the ${at.kind} ${at.owner} (HTTP 404: it does not exist, or this token may not see it).`;
-}
-function advise(args) {
-    const { pkg, owner, name, scopes, options } = args;
-    const registry = options.identity.containerRegistry;
-    if (options.credentialSource === 'docker-config' || options.credentialSource === 'inputs') {
-        const which = options.credentialSource === 'inputs'
-            ? 'the username/password inputs'
-            : `the credentials the Docker config holds for ${registry} (docker/login-action)`;
-        return `The push used ${which}, not the github-token: that account or token may not write to ${owner}/${name} (a personal access token (classic) needs the write:packages scope, and its user write access to the package).`;
-    }
-    if (scopes !== undefined) {
-        // Only personal access tokens (classic) and OAuth tokens get this header.
-        const list = scopes
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean);
-        if (!list.includes('write:packages')) {
-            return `The github-token is a personal access token (classic) with the scopes ${list.length ? ghcr_diagnosis_printable(list.join(', ')) : '(none)'}, without write:packages, which a push needs: give it that scope.`;
-        }
-    }
-    const wf = options.identity.repository;
-    if (!wf) {
-        return `Give the github-token write access to ${owner}/${name}: a workflow's GITHUB_TOKEN needs \`permissions: packages: write\`, and the package must grant the workflow's repository the Write role under "Manage Actions access".`;
-    }
-    const workflowRepo = `${wf.owner}/${wf.repo}`;
-    const packageOwner = pkg.status === 200 && typeof pkg.data['owner']?.login === 'string'
-        ? pkg.data['owner'].login
-        : owner;
-    if (packageOwner.toLowerCase() !== wf.owner.toLowerCase()) {
-        return `It belongs to another owner: ${ghcr_diagnosis_printable(packageOwner)}, not ${wf.owner}, which owns this workflow's repository ${workflowRepo}. The workflow's GITHUB_TOKEN only writes packages of ${wf.owner}: push with credentials that may write to ${ghcr_diagnosis_printable(packageOwner)}'s packages (a docker/login-action step for ${registry} before this one).`;
-    }
-    if (pkg.status === 404) {
-        return `If it does not exist yet, the push creates it, and the job needs \`permissions: packages: write\`. If it exists, it does not grant ${workflowRepo} access: give ${workflowRepo} the Write role under "Manage Actions access" in the package's settings.`;
-    }
-    const repository = pkg.data['repository']?.full_name;
-    const settings = typeof pkg.data['html_url'] === 'string' ? ` (${ghcr_diagnosis_printable(pkg.data['html_url'], 300)})` : '';
-    if (typeof repository === 'string' && repository.toLowerCase() === workflowRepo.toLowerCase()) {
-        return `It belongs to this workflow's repository, so the job's GITHUB_TOKEN lacks the permission to write packages: add \`permissions: packages: write\` to the job (a \`permissions\` block without \`packages\` gives none), and check that ${workflowRepo} keeps the Write or Admin role under the package's "Manage Actions access"${settings}.`;
-    }
-    return `It belongs to another repository than ${workflowRepo}: the package must grant ${workflowRepo} the Write role under "Manage Actions access" in its settings${settings}, and the job needs \`permissions: packages: write\`.`;
-}
-
-;// CONCATENATED MODULE: ./src/action/constants.ts
-/** Input and output names, declared once; action.yml declares the same names. */
-const Inputs = {
-    Source: 'source',
-    Targets: 'targets',
-    Username: 'username',
-    Password: 'password',
-    CopyReferrers: 'copy-referrers',
-    ReferrersApi: 'referrers-api',
-    PlainHttp: 'plain-http',
-    DryRun: 'dry-run',
-    Concurrency: 'concurrency',
-    Verify: 'verify',
-    Timeout: 'timeout',
-    RequireReferrers: 'require-referrers',
-    RequireReferrersScope: 'require-referrers-scope',
-    ReferrerTypes: 'referrer-types',
-    Overwrite: 'overwrite',
-    GithubToken: 'github-token',
-    RemoveStrayReferrersTags: 'remove-stray-referrers-tags',
-    MaxReferrers: 'max-referrers',
-};
-const Outputs = {
-    Digest: 'digest',
-    MediaType: 'media-type',
-    Targets: 'targets',
-    Referrers: 'referrers',
-    Capabilities: 'capabilities',
-    ReferrersTags: 'referrers-tags',
-    StrayReferrersTags: 'stray-referrers-tags',
-};
-
-;// CONCATENATED MODULE: ./src/oci/reference.ts
-
-
-const DOCKER_HUB = 'docker.io';
-/** Host names that stand for Docker Hub, in references and in Docker config keys. */
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
-/** The registry name a host stands for: Docker Hub's aliases become `docker.io`, others stay as given. */
-function normalizeRegistry(host) {
-    return DOCKER_HUB_ALIASES.has(host.toLowerCase()) ? DOCKER_HUB : host;
-}
-/** distribution-spec v1.1 "Pulling manifests": tag grammar. */
-const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-/** distribution-spec v1.1: one repository path component. */
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
-const PORT = /^[0-9]{1,5}$/;
-const IPV6 = /^\[[0-9a-fA-F:.]+\]$/;
-const MAX_NAME_LENGTH = 255;
-const REFERENCE_FORM = 'registry/repository:tag or registry/repository@sha256:<64 hex>';
-const TAG_FORM = '[A-Za-z0-9_][A-Za-z0-9._-]{0,127}';
-class InvalidReferenceError extends UserFacingError {
-    value;
-    reason;
-    constructor(value, reason) {
-        super(`Invalid reference '${value}': ${reason}`);
-        this.value = value;
-        this.reason = reason;
-    }
-}
-function isValidTag(tag) {
-    return TAG_PATTERN.test(tag);
-}
-function isValidRegistry(registry) {
-    let host = registry;
-    const colon = registry.lastIndexOf(':');
-    if (colon > registry.lastIndexOf(']')) {
-        if (!PORT.test(registry.slice(colon + 1)))
-            return false;
-        host = registry.slice(0, colon);
-    }
-    if (IPV6.test(host))
-        return true;
-    return host.split('.').every((c) => DOMAIN_COMPONENT.test(c));
-}
-/** Whether the first path element names a registry rather than a Docker Hub namespace (Docker's rule). */
-function looksLikeRegistry(first) {
-    return first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase();
-}
-/**
- * Parses `[registry/]repository[:tag][@digest]`. Docker Hub short names normalise:
- * `acme/app` -> `docker.io/acme/app`, `alpine` -> `docker.io/library/alpine`.
- */
-function parseReference(value) {
-    const fail = (reason) => {
-        throw new InvalidReferenceError(value, reason);
-    };
-    if (value.trim() !== value || value === '')
-        fail(`expected ${REFERENCE_FORM}`);
-    if (/\s/.test(value))
-        fail('it contains white space');
-    let rest = value;
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-        if (!isDigest(digest))
-            fail(`the digest '${digest}' is not sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
-    }
-    let tag;
-    const lastSlash = rest.lastIndexOf('/');
-    const colon = rest.lastIndexOf(':');
-    if (colon > lastSlash) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-        if (!isValidTag(tag))
-            fail(`the tag '${tag}' does not match ${TAG_FORM}`);
-    }
-    const parts = rest.split('/');
-    let registry = DOCKER_HUB;
-    if (parts.length > 1 && looksLikeRegistry(parts[0])) {
-        registry = parts.shift();
-        if (!isValidRegistry(registry))
-            fail(`the registry '${registry}' is not a valid host[:port]`);
-    }
-    registry = normalizeRegistry(registry);
-    if (registry === DOCKER_HUB && parts.length === 1)
-        parts.unshift('library');
-    for (const part of parts) {
-        if (!PATH_COMPONENT.test(part)) {
-            fail(part === ''
-                ? `expected ${REFERENCE_FORM}`
-                : `the repository path component '${part}' must be lowercase letters and digits separated by '.', '_', '__' or '-'`);
-        }
-    }
-    const repository = parts.join('/');
-    if (repository.length > MAX_NAME_LENGTH)
-        fail(`the repository name is longer than ${MAX_NAME_LENGTH} characters`);
-    return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
-}
-/** `registry/repository`: the one way a repository is written, in messages and as a key. */
-function formatRepository(ref) {
-    return `${ref.registry}/${'repository' in ref ? ref.repository : ref.name}`;
-}
-/** `registry/repository:tag` or `registry/repository@digest`, for a tag or digest in a repository. */
-function formatReferenceIn(repo, tagOrDigest) {
-    return `${formatRepository(repo)}${isDigest(tagOrDigest) ? '@' : ':'}${tagOrDigest}`;
-}
-function formatReference(ref) {
-    let s = formatRepository(ref);
-    if (ref.tag !== undefined)
-        s += `:${ref.tag}`;
-    if (ref.digest !== undefined)
-        s += `@${ref.digest}`;
-    return s;
-}
-function withTag(ref, tag) {
-    return { registry: ref.registry, repository: ref.repository, tag };
-}
-function withDigest(ref, digest) {
-    return { registry: ref.registry, repository: ref.repository, digest };
-}
-function sameRepository(a, b) {
-    return a.registry === b.registry && a.repository === b.repository;
-}
-
-;// CONCATENATED MODULE: ./src/action/inputs.ts
-
-
-
-
-/** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
-const DEFAULT_CONCURRENCY = 8;
-/**
- * Referrers a promotion takes along at most. An image scanned hourly gathers 1,000 referrers in
- * about six weeks; ten times that is still a bounded run, and a bound reached fails the run
- * before its first write rather than copying part of the graph.
- */
-const DEFAULT_MAX_REFERRERS = 10_000;
-const MAX_MAX_REFERRERS = 1_000_000;
-/** Long enough for a slow registry under load, short enough that a dead connection does not hold a release. */
-const DEFAULT_TIMEOUT_SECONDS = 60;
-/** A bad input: the message quotes the value and says the expected form. */
-class InputError extends UserFacingError {
-}
-function parseBoolean(name, value, fallback) {
-    const v = value.trim();
-    if (v === '')
-        return fallback;
-    if (/^true$/i.test(v))
-        return true;
-    if (/^false$/i.test(v))
-        return false;
-    throw new InputError(`Invalid ${name} '${value}': expected true or false`);
-}
-function parseConcurrency(value) {
-    const v = value.trim();
-    if (v === '')
-        return DEFAULT_CONCURRENCY;
-    const n = Number(v);
-    if (!/^[0-9]+$/.test(v) || n < 1 || n > 64) {
-        throw new InputError(`Invalid ${Inputs.Concurrency} '${value}': expected a whole number from 1 to 64`);
-    }
-    return n;
-}
-function parseMaxReferrers(value) {
-    const v = value.trim();
-    if (v === '')
-        return DEFAULT_MAX_REFERRERS;
-    const n = Number(v);
-    if (!/^[0-9]+$/.test(v) || n < 1 || n > MAX_MAX_REFERRERS) {
-        throw new InputError(`Invalid ${Inputs.MaxReferrers} '${value}': expected a whole number from 1 to ${MAX_MAX_REFERRERS}`);
-    }
-    return n;
-}
-function parseTimeout(value) {
-    const v = value.trim();
-    if (v === '')
-        return DEFAULT_TIMEOUT_SECONDS * 1000;
-    if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 3600) {
-        throw new InputError(`Invalid ${Inputs.Timeout} '${value}': expected seconds, a whole number from 1 to 3600`);
-    }
-    return Number(v) * 1000;
-}
-/** A media type, as image-spec defines its grammar (RFC 6838 type/subtype). */
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
-function parseArtifactTypes(name, value, globs) {
-    const items = splitList(value);
-    for (const item of items) {
-        const plain = globs ? item.replace(/\*/g, 'x') : item;
-        if (!MEDIA_TYPE.test(plain)) {
-            throw new InputError(`Invalid ${name} '${item}': expected an artifact type such as application/spdx+json${globs ? ' (with * for any run of characters)' : ''}`);
-        }
-    }
-    return items;
-}
-function parseScope(value) {
-    const v = value.trim();
-    if (v === '' || v === 'root')
-        return 'root';
-    if (v === 'per-platform')
-        return 'per-platform';
-    throw new InputError(`Invalid ${Inputs.RequireReferrersScope} '${value}': expected root or per-platform`);
-}
-function parseReferrersApi(value) {
-    const v = value.trim().toLowerCase();
-    if (v === '' || v === 'auto')
-        return 'auto';
-    if (v === 'true')
-        return true;
-    if (v === 'false')
-        return false;
-    throw new InputError(`Invalid ${Inputs.ReferrersApi} '${value}': expected auto, true or false`);
-}
-/**
- * distribution-spec v1.1 "Referrers Tag Schema" owns the tags `<alg>-<hex>`: such a tag holds
- * the referrers index of that digest, so a promotion that created one would plant a fake index.
- */
-function referrersTagReason(tag) {
-    if (!isReferrersTag(tag))
-        return undefined;
-    const i = tag.indexOf('-');
-    const [algorithm, encoded] = [tag.slice(0, i), tag.slice(i + 1)];
-    const subject = algorithm === 'sha512' && encoded.length === 64 ? `a sha512 digest starting ${encoded}` : `${algorithm}:${encoded}`;
-    return `names the referrers of ${subject} in the OCI referrers tag schema; tagging must never create one`;
-}
-/**
- * Only sha256: registries name and report manifests by their sha256 digest, the referrers tag
- * schema and the verify step compare digests of one algorithm, and a sha512 source would be
- * written under tags before its digest could be checked. Refused before any request.
- */
-function refuseOtherDigestAlgorithms(what, value, ref) {
-    if (ref.digest === undefined)
-        return;
-    const [algorithm] = splitDigest(ref.digest);
-    if (algorithm === 'sha256')
-        return;
-    throw new InputError(`Invalid ${what} '${value}': only sha256 digests are supported, not ${algorithm}; name the manifest by its sha256 digest (registries report and compare manifests by sha256)`);
-}
-function parseSource(value) {
-    const v = value.trim();
-    if (v === '')
-        throw new InputError(`Input ${Inputs.Source} is required: ${REFERENCE_FORM}`);
-    try {
-        const ref = parseReference(v);
-        if (ref.tag === undefined && ref.digest === undefined) {
-            throw new InputError(`Invalid ${Inputs.Source} '${v}': name a tag or a digest (${REFERENCE_FORM})`);
-        }
-        refuseOtherDigestAlgorithms(Inputs.Source, v, ref);
-        return ref;
-    }
-    catch (err) {
-        if (err instanceof InvalidReferenceError)
-            throw new InputError(`Invalid ${Inputs.Source} ${err.message.replace(/^Invalid reference /, '')}`);
-        throw err;
-    }
-}
-/**
- * One target: a bare tag means the source's repository; anything with `/`, `:` or `@` is a full
- * reference. A full reference without tag or digest takes the source's tag.
- */
-function parseTarget(item, source) {
-    if (!/[/:@]/.test(item)) {
-        const reason = referrersTagReason(item);
-        if (reason)
-            throw new InputError(`Invalid target '${item}': a tag of the form <algorithm>-<hex digest> ${reason}`);
-        if (!isValidTag(item))
-            throw new InputError(`Invalid target '${item}': a tag is ${TAG_FORM}`);
-        return withTag(source, item);
-    }
-    const tag = /:([^/:@]*)(?:@|$)/.exec(item)?.[1];
-    const reason = tag !== undefined && referrersTagReason(tag);
-    if (reason)
-        throw new InputError(`Invalid target '${item}': a tag of the form <algorithm>-<hex digest> ${reason}`);
-    let ref;
-    try {
-        ref = parseReference(item);
-    }
-    catch (err) {
-        if (err instanceof InvalidReferenceError)
-            throw new InputError(`Invalid target ${err.message.replace(/^Invalid reference /, '')}`);
-        throw err;
-    }
-    if (ref.tag === undefined && ref.digest === undefined) {
-        if (source.tag === undefined) {
-            throw new InputError(`Invalid target '${item}': name a tag (${REFERENCE_FORM}); the source is a digest, so there is no tag to keep`);
-        }
-        const kept = referrersTagReason(source.tag);
-        if (kept) {
-            throw new InputError(`Invalid target '${item}': it would take the source's tag ${source.tag}, which ${kept}; name another tag`);
-        }
-        return withTag(ref, source.tag);
-    }
-    refuseOtherDigestAlgorithms('target', item, ref);
-    return ref;
-}
-/** Targets are separated by newlines and/or commas, as docker/metadata-action's `tags` output is. */
-function splitList(value) {
-    return value
-        .split(/[\n,]/)
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
-}
-/**
- * Reads and validates every input before anything is sent anywhere. `get` returns an input's
- * raw value ('' when unset), so that this module does not depend on the runner.
- */
-function parseInputs(get) {
-    const source = parseSource(get(Inputs.Source));
-    const items = splitList(get(Inputs.Targets));
-    if (items.length === 0) {
-        throw new InputError(`Input ${Inputs.Targets} is required: one or more tags or references, separated by newlines or commas`);
-    }
-    const targets = items.map((item) => parseTarget(item, source));
-    const username = get(Inputs.Username).trim();
-    const password = get(Inputs.Password);
-    if ((username === '') !== (password === '')) {
-        throw new InputError(username === ''
-            ? `Input ${Inputs.Password} is set but ${Inputs.Username} is empty: give both or neither`
-            : `Input ${Inputs.Username} '${username}' is set but ${Inputs.Password} is empty: give both or neither`);
-    }
-    return {
-        source,
-        targets,
-        ...(username !== '' && { credentials: { username, password } }),
-        copyReferrers: parseBoolean(Inputs.CopyReferrers, get(Inputs.CopyReferrers), true),
-        referrersApi: parseReferrersApi(get(Inputs.ReferrersApi)),
-        plainHttp: parseBoolean(Inputs.PlainHttp, get(Inputs.PlainHttp), false),
-        dryRun: parseBoolean(Inputs.DryRun, get(Inputs.DryRun), false),
-        concurrency: parseConcurrency(get(Inputs.Concurrency)),
-        verify: parseBoolean(Inputs.Verify, get(Inputs.Verify), true),
-        timeoutMs: parseTimeout(get(Inputs.Timeout)),
-        requireReferrers: parseArtifactTypes(Inputs.RequireReferrers, get(Inputs.RequireReferrers), false),
-        requireReferrersScope: parseScope(get(Inputs.RequireReferrersScope)),
-        referrerTypes: parseArtifactTypes(Inputs.ReferrerTypes, get(Inputs.ReferrerTypes), true),
-        overwrite: parseBoolean(Inputs.Overwrite, get(Inputs.Overwrite), true),
-        removeStrayReferrersTags: parseBoolean(Inputs.RemoveStrayReferrersTags, get(Inputs.RemoveStrayReferrersTags), false),
-        maxReferrers: parseMaxReferrers(get(Inputs.MaxReferrers)),
-        ...(get(Inputs.GithubToken).trim() !== '' && { githubToken: get(Inputs.GithubToken).trim() }),
-    };
-}
-
-;// CONCATENATED MODULE: external "node:v8"
-const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
-;// CONCATENATED MODULE: external "node:vm"
-const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
-;// CONCATENATED MODULE: ./src/action/memory.ts
-
-
-/**
- * Keeps the memory of a streamed blob copy bounded. Every chunk a socket reads is a Buffer
- * outside V8's heap; V8 collects them only after about 64 MB of them have piled up, so a
- * large layer copy otherwise holds that much garbage at its peak. An action cannot pass Node
- * flags, so the collector is reached this way and asked for a young-generation collection
- * (about a millisecond) whenever such buffers exceed `thresholdBytes`.
- * Returns a stop function; without the collector it does nothing.
- */
-function boundBufferGarbage(thresholdBytes = 24 * 1024 * 1024, everyMs = 50) {
-    let gc;
-    try {
-        (0,external_node_v8_namespaceObject.setFlagsFromString)('--expose-gc');
-        gc = (0,external_node_vm_namespaceObject.runInNewContext)('gc');
-    }
-    catch {
-        return () => undefined;
-    }
-    if (typeof gc !== 'function')
-        return () => undefined;
-    const collect = gc;
-    const timer = setInterval(() => {
-        if (process.memoryUsage().arrayBuffers > thresholdBytes)
-            collect({ type: 'minor' });
-    }, everyMs);
-    timer.unref();
-    return () => clearInterval(timer);
-}
-
-;// CONCATENATED MODULE: ./src/action/outputs.ts
-
-/** The action's outputs as strings, computed without touching the runner. */
-function buildOutputs(result) {
-    return {
-        [Outputs.Digest]: result.digest,
-        [Outputs.MediaType]: result.mediaType,
-        [Outputs.Targets]: JSON.stringify(result.targets.map((t) => ({ reference: t.reference, digest: t.digest, status: t.status }))),
-        [Outputs.Referrers]: JSON.stringify(result.referrers.map((r) => ({
-            digest: r.digest,
-            mediaType: r.mediaType,
-            artifactType: r.artifactType ?? null,
-            subject: r.subject,
-            annotations: r.annotations ?? {},
-        }))),
-        [Outputs.Capabilities]: JSON.stringify(Object.fromEntries(Object.entries(result.capabilities).map(([repo, c]) => [
-            repo,
-            {
-                referrersApi: c.referrersApi ?? null,
-                ociSubjectHeader: c.ociSubjectHeader ?? null,
-                blobMount: c.blobMount ?? null,
-                referrersTagAliasesDigest: c.referrersTagAliasesDigest ?? null,
-            },
-        ]))),
-        [Outputs.ReferrersTags]: JSON.stringify(result.referrersTags),
-        [Outputs.StrayReferrersTags]: JSON.stringify(result.strayReferrersTags.map((t) => ({
-            reference: t.reference,
-            outcome: t.outcome,
-            ...(t.reason && { reason: t.reason }),
-        }))),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/action/rate-limits.ts
-/**
- * Warnings for registries whose announced rate limit (Docker Hub's `ratelimit-remaining`) ran
- * low during the run: at most a tenth of the limit, or fewer than 10 requests, left.
- */
-function rateLimitWarnings(traffic) {
-    const warnings = [];
-    for (const [host, t] of Object.entries(traffic)) {
-        const r = t.rateLimit;
-        if (!r || (r.remaining > r.limit / 10 && r.remaining >= 10))
-            continue;
-        const window = r.windowSeconds !== undefined ? ` per ${formatWindow(r.windowSeconds)}` : '';
-        warnings.push(`${host} rate limit is running low: ${r.remaining} of ${r.limit} requests${window} left after this run (authenticate, or promote less often)`);
-    }
-    return warnings;
-}
-function formatWindow(seconds) {
-    if (seconds % 3600 === 0)
-        return `${seconds / 3600} h`;
-    if (seconds % 60 === 0)
-        return `${seconds / 60} min`;
-    return `${seconds} s`;
-}
-
-;// CONCATENATED MODULE: ./src/action/summary.ts
-/** Escapes a string for markdown (table cells, list items); registry-supplied text must not become markup. */
-function escapeCell(value) {
-    return value.replace(/[&<>|`*_[\]\\#~]/g, (c) => ENTITIES[c] ?? `&#${c.charCodeAt(0)};`).replace(/\r?\n|\r/g, ' ');
-}
-const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
-function code(value) {
-    return `<code>${escapeCell(value)}</code>`;
-}
-/** `sha256:0ac8d7ff97e1`: enough to tell digests apart on a page that gives the full one elsewhere. */
-function shortDigest(digest) {
-    const colon = digest.indexOf(':');
-    return colon < 0 ? digest.slice(0, 19) : digest.slice(0, colon + 13);
-}
-function table(header, rows) {
-    const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
-    for (const row of rows)
-        lines.push(`| ${row.join(' | ')} |`);
-    return lines.join('\n');
-}
-/** 1536 → "1.5 KiB". */
-function formatBytes(n) {
-    if (n < 1024)
-        return `${n} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let v = n / 1024;
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
-    }
-    return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
-/**
- * Lines of one tree at most: GitHub refuses a step summary over 1 MiB, and 10,000 referrers
- * at about 200 bytes a line would pass that.
- */
-const MAX_TREE_LINES = 1000;
-/** What the whole summary may weigh: GitHub's limit is 1 MiB per step. */
-const SUMMARY_BUDGET_BYTES = 1_000_000;
-/** The first `limit` lines, and how many were left out. */
-function capped(lines, what, limit) {
-    if (lines.length <= limit)
-        return lines.join('\n');
-    return [...lines.slice(0, limit), `- … and ${lines.length - limit} more ${what} (left out of the summary)`].join('\n');
-}
-const ACTION_WORDS = {
-    copy: ['copied', 'copy'],
-    mount: ['mounted', 'mount'],
-    present: ['already there', 'already there'],
-    merge: ['merged into', 'merge into'],
-    create: ['created', 'create'],
-};
-const KIND_WORDS = {
-    index: 'index',
-    manifest: 'manifest',
-    blob: 'blob',
-    referrer: 'referrer',
-    'referrers-tag': 'referrers tag',
-    'cosign-tag': 'cosign tag',
-};
-function nodeLine(n, dryRun, promoted) {
-    const [done, planned] = ACTION_WORDS[n.action];
-    const what = [
-        KIND_WORDS[n.kind],
-        n.tag !== undefined ? code(n.tag) : '',
-        n.artifactType ? code(n.artifactType) : '',
-        n.kind === 'referrers-tag' ? '' : code(n.digest === promoted ? shortDigest(n.digest) : n.digest),
-        n.size !== undefined && n.kind !== 'referrers-tag' ? formatBytes(n.size) : '',
-    ]
-        .filter(Boolean)
-        .join(' ');
-    const where = n.listedBy ? `, listed by the ${n.listedBy}` : '';
-    const condition = n.condition ? ` (${escapeCell(n.condition)})` : '';
-    return `${what}: **${dryRun ? planned : done}**${where}${condition}`;
-}
-/**
- * The plan of one target repository as a nested list: children under the manifest that names
- * them, referrers under their subject. The promoted digest, given in full above, is shortened.
- */
-function renderPlanTree(plan, dryRun, limit = MAX_TREE_LINES, promoted) {
-    const children = new Map();
-    const digests = new Set(plan.nodes.filter((n) => n.kind !== 'referrers-tag').map((n) => n.digest));
-    for (const n of plan.nodes) {
-        // A node whose parent is not in this plan (a child of a manifest that was already there) sits at the top.
-        const parent = n.parent !== undefined && digests.has(n.parent) ? n.parent : undefined;
-        const siblings = children.get(parent);
-        if (siblings)
-            siblings.push(n);
-        else
-            children.set(parent, [n]);
-    }
-    const lines = [];
-    const seen = new Set();
-    const walk = (parent, depth) => {
-        for (const n of children.get(parent) ?? []) {
-            if (seen.has(n))
-                continue;
-            seen.add(n);
-            lines.push(`${'  '.repeat(depth)}- ${nodeLine(n, dryRun, promoted)}`);
-            if (n.kind !== 'referrers-tag' && n.kind !== 'cosign-tag')
-                walk(n.digest, depth + 1);
-        }
-    };
-    walk(undefined, 0);
-    return capped(lines, 'nodes', limit);
-}
-function planCounts(plan, dryRun) {
-    const count = (kinds, action) => plan.nodes.filter((n) => kinds.includes(n.kind) && n.action === action);
-    const manifests = ['index', 'manifest', 'referrer', 'cosign-tag'];
-    const parts = [
-        `${count(manifests, 'copy').length} manifest(s) ${dryRun ? 'to copy' : 'copied'}, ${count(manifests, 'present').length} already there`,
-        `${count(['blob'], 'copy').length} blob(s) ${dryRun ? 'to upload' : 'uploaded'} (${formatBytes(count(['blob'], 'copy').reduce((a, n) => a + (n.size ?? 0), 0))}), ${count(['blob'], 'mount').length} ${dryRun ? 'to mount' : 'mounted'}, ${count(['blob'], 'present').length} already there`,
-    ];
-    const tags = plan.nodes.filter((n) => n.kind === 'referrers-tag' && n.action !== 'present').length;
-    if (tags > 0)
-        parts.push(`${tags} referrers tag(s) ${dryRun ? 'to write' : 'written'}`);
-    return parts.join('; ');
-}
-function referrersTree(result, limit) {
-    const bySubject = new Map();
-    for (const r of result.referrers) {
-        const list = bySubject.get(r.subject);
-        if (list)
-            list.push(r);
-        else
-            bySubject.set(r.subject, [r]);
-    }
-    // Where each referrer lives on each target repository, as the plans say.
-    const placement = new Map();
-    for (const plan of result.plan) {
-        for (const n of plan.nodes) {
-            if (n.kind !== 'referrer')
-                continue;
-            const how = n.listedBy ?? 'referrers API or referrers tag';
-            const at = `${escapeCell(plan.repository)}: ${how}`;
-            const list = placement.get(n.digest);
-            if (list)
-                list.push(at);
-            else
-                placement.set(n.digest, [at]);
-        }
-    }
-    const lines = [`- ${code(shortDigest(result.digest))} (the promoted manifest)`];
-    const subjects = new Set(result.referrers.map((r) => r.digest));
-    const walk = (subject, depth) => {
-        for (const r of bySubject.get(subject) ?? []) {
-            const where = placement.get(r.digest);
-            lines.push(`${'  '.repeat(depth)}- ${r.artifactType ? code(r.artifactType) : 'no artifact type'} ${code(r.digest)} ${formatBytes(r.size)}${where ? ` → ${where.join('; ')}` : ''}`);
-            if (subjects.has(r.digest))
-                walk(r.digest, depth + 1);
-        }
-    };
-    walk(result.digest, 1);
-    // Per-platform referrers hang off the index's children.
-    for (const subject of bySubject.keys()) {
-        if (subject === result.digest || subjects.has(subject))
-            continue;
-        lines.push(`- ${code(subject)} (a child of the promoted index)`);
-        walk(subject, 1);
-    }
-    return capped(lines, 'lines; the `referrers` output lists every referrer', limit);
-}
-function trafficTable(traffic) {
-    const hosts = Object.entries(traffic);
-    const total = hosts.reduce((a, [, t]) => a + t.total, 0);
-    const rows = hosts.map(([host, t]) => [
-        code(host),
-        `${t.total} (${Object.entries(t.requests)
-            .map(([m, n]) => `${m} ${n}`)
-            .join(', ')})`,
-        formatBytes(t.bytesUp),
-        formatBytes(t.bytesDown),
-        t.rateLimit
-            ? `${t.rateLimit.remaining} of ${t.rateLimit.limit} left${t.rateLimit.windowSeconds !== undefined ? ` per ${t.rateLimit.windowSeconds} s` : ''}`
-            : '',
-    ]);
-    return `${total} request(s) in all.\n\n${table(['Host', 'Requests', 'Sent', 'Received', 'Rate limit'], rows)}`;
-}
-/**
- * The job summary as markdown: the digest; each target and its status; per target repository the
- * plan (dry run) or what happened, node by node; the referrers graph; the registries'
- * capabilities; requests and bytes per host with their rate limits; and the warnings.
- */
-function renderSummary(result, extras = {}) {
-    // Trees shrink until the whole fits GitHub's limit, however many targets and referrers.
-    for (let limit = MAX_TREE_LINES;; limit = Math.floor(limit / 2)) {
-        const md = render(result, extras, limit);
-        if (Buffer.byteLength(md) <= SUMMARY_BUDGET_BYTES || limit < 1)
-            return md;
-    }
-}
-function render(result, extras, limit) {
-    const dry = result.dryRun;
-    const out = [];
-    out.push(`## OCI promotion${dry ? ' (dry run: nothing was written)' : ''}`);
-    out.push(`Source ${code(result.source)} is ${code(result.digest)} (${code(result.mediaType)}, ${formatBytes(result.size)}).`);
-    out.push('### Targets');
-    // The digest was given in full just above: the table stays narrow enough for GitHub's
-    // ~1,000 px column, and the full digests a rollback needs are in the details below it.
-    out.push(table(['Target', dry ? 'Would be' : 'Status', 'Before'], result.targets.map((t) => [
-        code(t.reference),
-        t.digest === result.digest ? t.status : `${t.status} (${code(shortDigest(t.digest))})`,
-        t.previous ? code(shortDigest(t.previous)) : t.status === 'created' ? 'no such tag' : '',
-    ])));
-    const fullDigests = [
-        ...result.targets
-            .filter((t) => t.digest !== result.digest)
-            .map((t) => `- ${code(t.reference)} now names ${code(t.digest)}`),
-        ...result.targets.filter((t) => t.previous).map((t) => `- ${code(t.reference)} named ${code(t.previous)} before`),
-    ];
-    if (fullDigests.length > 0) {
-        out.push(`<details><summary>Full digests (to roll back)</summary>\n\n${fullDigests.join('\n')}\n\n</details>`);
-    }
-    for (const plan of result.plan) {
-        out.push(`### ${dry ? 'Plan for' : 'Copied into'} ${code(plan.repository)}`);
-        out.push(`${planCounts(plan, dry)}.`);
-        out.push(`<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry, limit, result.digest)}\n\n</details>`);
-    }
-    out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
-    if (!result.referrersLookedUp) {
-        out.push('A promotion within one repository leaves the referrers where they are; nothing asked for them.');
-    }
-    else if (result.referrers.length === 0) {
-        out.push('None found.');
-    }
-    else {
-        out.push(referrersTree(result, limit));
-    }
-    const caps = Object.entries(result.capabilities);
-    if (caps.length > 0) {
-        out.push('### Registries');
-        const seen = (v, yes = 'yes', no = 'no') => (v === undefined ? 'not observed' : v ? yes : no);
-        out.push(table(['Repository', 'Referrers API', 'OCI-Subject on push', 'Blob mount'], caps.map(([repo, c]) => [
-            code(repo),
-            seen(c.referrersApi, 'yes', c.referrersTagAliasesDigest
-                ? escapeCell('no (and sha256-<hex> resolves to the subject)')
-                : 'no (referrers tag schema)'),
-            seen(c.ociSubjectHeader),
-            seen(c.blobMount),
-        ])));
-    }
-    if (extras.traffic && Object.keys(extras.traffic).length > 0) {
-        out.push('### Requests');
-        out.push(trafficTable(extras.traffic));
-    }
-    if (result.strayReferrersTags.length > 0) {
-        out.push('### Stray referrers tags');
-        out.push('These repositories have the referrers API, so a `sha256-<hex>` tag there is a leftover of a client that did not check.');
-        out.push(table(['Tag', 'Outcome'], result.strayReferrersTags
-            .slice(0, limit)
-            .map((t) => [code(t.reference), `${t.outcome}${t.reason ? `: ${escapeCell(t.reason.slice(0, 500))}` : ''}`])));
-        if (result.strayReferrersTags.length > limit) {
-            out.push(`… and ${result.strayReferrersTags.length - limit} more (the \`stray-referrers-tags\` output lists every one).`);
-        }
-    }
-    if (result.referrersTags.length > 0) {
-        out.push(`### Referrers tags ${dry ? 'to write' : 'written'}`);
-        out.push(capped(result.referrersTags.map((t) => `- ${code(t)}`), 'tags; the `referrers-tags` output lists every one', limit));
-    }
-    const warnings = [...result.warnings, ...(extras.warnings ?? [])];
-    if (warnings.length > 0) {
-        out.push('### Warnings');
-        out.push(capped(warnings.map((w) => `- ${escapeCell(w.slice(0, 1000))}`), 'warnings; the log has every one', limit));
-    }
-    if (extras.runUrl && /^https?:\/\/[^\s()<>]+$/.test(extras.runUrl)) {
-        out.push(`Written by [this workflow run](${extras.runUrl}).`);
-    }
-    return out.join('\n\n') + '\n';
-}
-
-;// CONCATENATED MODULE: ./src/engine/copy-error.ts
-
-
-/**
- * A registry operation of a copy failed: on which side, in which repository, and why (`cause`,
- * the registry layer's own error, kept whole). Only errors written for users are wrapped, so
- * a bug stays a bug that main.ts reports as unexpected.
- */
-class CopyError extends UserFacingError {
-    side;
-    repository;
-    constructor(side, 
-    /** `registry/repository` */
-    repository, cause) {
-        super(`On the ${side} ${repository}: ${cause.message}`, { cause });
-        this.side = side;
-        this.repository = repository;
-    }
-}
-/** The error below a CopyError (what the registry layer threw), or the error itself. */
-function causeOf(err) {
-    return err instanceof CopyError ? err.cause : err;
-}
-/** Says which side and repository `work` failed on; an error that already says so passes as it is. */
-function onSide(side, repo, work) {
-    return work.catch((err) => {
-        if (err instanceof UserFacingError && !(err instanceof CopyError)) {
-            throw new CopyError(side, formatRepository(repo), err);
-        }
-        throw err;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/engine/limiter.ts
-/**
- * A counting semaphore: at most `limit` registry operations in flight across the whole graph
- * copy. Only leaf operations take a slot (never a step that waits for others), so nesting
- * cannot deadlock.
- */
-class Limiter {
-    limit;
-    active = 0;
-    waiting = [];
-    constructor(limit) {
-        this.limit = limit;
-    }
-    async run(fn) {
-        if (this.active >= this.limit)
-            await new Promise((resolve) => this.waiting.push(resolve));
-        this.active++;
-        try {
-            return await fn();
-        }
-        finally {
-            this.active--;
-            this.waiting.shift()?.();
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/pool.ts
-/**
- * Runs `fn` over `items` with at most `limit` calls in flight, keeping result order. The first
- * failure stops new calls from starting and is thrown once the ones in flight have settled.
- */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    let failed = false;
-    let failure;
-    const worker = async () => {
-        while (!failed && next < items.length) {
-            const i = next++;
-            try {
-                results[i] = await fn(items[i], i);
-            }
-            catch (err) {
-                if (!failed)
-                    failure = err;
-                failed = true;
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    if (failed)
-        throw failure;
-    return results;
-}
-/**
- * Waits for every promise, so none is left running unobserved, then throws the first failure
- * or gives the values in order.
- */
-async function settleAll(promises) {
-    const results = await Promise.allSettled(promises);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed)
-        throw failed.reason;
-    return results.map((r) => r.value);
-}
-
-;// CONCATENATED MODULE: ./src/engine/copy.ts
-
-
-
-
-
-
-function emptyStats() {
-    return {
-        manifestsCopied: 0,
-        manifestsPresent: 0,
-        blobsUploaded: 0,
-        blobsMounted: 0,
-        blobsPresent: 0,
-        bytesUploaded: 0,
-    };
-}
-/**
- * Tries of one blob copy, the first included: one more than the transport gives a buffered
- * request, since each try of a stream has two requests that cannot be retried alone (the
- * download once it has started, and the upload).
- */
-const BLOB_COPY_ATTEMPTS = 6;
-/**
- * Copies manifests with everything they name from one repository to another: children before
- * parents, blobs before the manifests naming them, so that nothing in the target ever names
- * what is not there yet, even when a run dies half way. A manifest already in the target is
- * taken as complete (it could only have been pushed after its children); a blob already there
- * is not copied again. Each digest is copied once however often the graph names it.
- */
-class GraphCopier {
-    source;
-    target;
-    options;
-    stats = emptyStats();
-    limiter;
-    manifests = new Map();
-    /** Per manifest in this copy: resolves once it is known whether the target lacks it, and its children are under way. */
-    expansions = new Map();
-    blobs = new Map();
-    sameRegistry;
-    constructor(source, target, options) {
-        this.source = source;
-        this.target = target;
-        this.options = options;
-        this.limiter = new Limiter(options.concurrency);
-        this.sameRegistry = source.registry === target.registry;
-    }
-    /**
-     * Copies the manifest `descriptor` names (by digest), with its whole graph. `assumeAbsent`
-     * skips the existence check where the caller already knows the target lacks it.
-     */
-    copyManifest(descriptor, known, options = {}) {
-        let p = this.manifests.get(descriptor.digest);
-        if (!p) {
-            let expanded;
-            const expansion = new Promise((resolve) => (expanded = resolve));
-            this.expansions.set(descriptor.digest, expansion);
-            p = this.doCopyManifest(descriptor, {
-                known,
-                assumeAbsent: options.assumeAbsent ?? false,
-                expanded,
-                after: options.after,
-                node: options.node ?? {},
-            });
-            // A failure before the check is reported by the copy itself; the expansion then says "absent".
-            p.catch(() => expanded(true));
-            this.manifests.set(descriptor.digest, p);
-            this.options.onManifest?.(descriptor.digest);
-        }
-        else if (options.after) {
-            // Already being copied for another reason (a referrer that is also in the image graph):
-            // done only once what it must follow is there too.
-            const after = options.after;
-            return Promise.all([p, after]).then(([outcome]) => outcome);
-        }
-        return p;
-    }
-    /**
-     * Whether this run is copying the manifest because the target lacked it (so nothing in the
-     * target can refer to it yet), known as soon as the existence check answered, long before the
-     * copy ends. False for a manifest this copy does not handle. Once it resolves for an index, its
-     * children are being copied, so `willCreate` answers for them too.
-     */
-    willCreate(digest) {
-        return this.expansions.get(digest) ?? Promise.resolve(false);
-    }
-    /** Runs a registry request under this copy's concurrency limit (a leaf operation only). */
-    limit(fn) {
-        return this.limiter.run(fn);
-    }
-    /** Records a manifest the caller knows the target has (a tag there already names it). */
-    knownPresent(descriptor, node = {}) {
-        if (this.manifests.has(descriptor.digest))
-            return;
-        this.expansions.set(descriptor.digest, Promise.resolve(false));
-        this.manifests.set(descriptor.digest, Promise.resolve({}));
-        this.note(descriptor, 'present', node);
-        this.stats.manifestsPresent++;
-        this.options.hooks?.onSkipped?.(descriptor);
-        this.options.onManifest?.(descriptor.digest);
-    }
-    /** Resolves when the copy of the manifest is complete (at once for one this copy does not handle). */
-    async whenCopied(digest) {
-        await this.manifests.get(digest);
-    }
-    async doCopyManifest(descriptor, work) {
-        const { known, assumeAbsent, expanded, after, node } = work;
-        const present = !assumeAbsent &&
-            (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
-        if (present) {
-            expanded(false);
-            this.note(descriptor, 'present', node);
-            this.stats.manifestsPresent++;
-            this.options.hooks?.onSkipped?.(descriptor);
-            return {};
-        }
-        const manifest = known ??
-            (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest))));
-        const parsed = parseManifest(manifest.bytes, manifest.mediaType);
-        // Parents before children in the plan, as they read in a tree.
-        this.note({ ...descriptor, mediaType: manifest.mediaType }, 'copy', {
-            kind: parsed.isIndex ? 'index' : 'manifest',
-            ...node,
-        });
-        const parent = descriptor.digest;
-        const children = [];
-        for (const child of parsed.manifests) {
-            // An index names manifests; anything else it names is carried as a blob.
-            children.push(isManifestMediaType(child.mediaType)
-                ? this.copyManifest(child, undefined, { node: { parent } }).then(() => undefined)
-                : this.copyBlob(child, parent));
-        }
-        if (parsed.config)
-            children.push(this.copyBlob(parsed.config, parent));
-        for (const layer of parsed.layers) {
-            // Non-distributable layers with URLs live elsewhere; registries do not hold them.
-            if (layer.urls?.length)
-                continue;
-            children.push(this.copyBlob(layer, parent));
-        }
-        expanded(true);
-        // What must be in the target before this manifest (a referrer's subject) is awaited last,
-        // so that fetching and copying the manifest's own content overlaps with it. A subject this
-        // copy handles too (an attestation that is also an index's child, as BuildKit makes them)
-        // comes first whoever asked for the copy. No cycle: a subject cannot name its referrer.
-        if (after)
-            children.push(after.then(() => undefined));
-        const subject = parsed.subject?.digest;
-        if (subject !== undefined && subject !== descriptor.digest && this.manifests.has(subject)) {
-            children.push(this.whenCopied(subject));
-        }
-        await settleAll(children);
-        if (this.options.dryRun) {
-            this.stats.manifestsCopied++;
-            return {};
-        }
-        const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
-        let pushed;
-        for (let attempt = 1;; attempt++) {
-            try {
-                pushed = await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
-                break;
-            }
-            catch (err) {
-                // distribution rewrites a repository's blob link in place, so a concurrent promotion
-                // mounting the same blob can make it look absent for a moment: link the blobs again
-                // and push once more before calling it a failure.
-                const cause = causeOf(err);
-                const unknownBlob = cause instanceof RegistryError &&
-                    cause.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
-                if (!unknownBlob || attempt >= 3)
-                    throw err;
-                this.options.logger.info(`${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`);
-                await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-                await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b, descriptor.digest))));
-            }
-        }
-        this.stats.manifestsCopied++;
-        this.options.hooks?.onManifestCopied?.(descriptor);
-        this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
-        return { pushed };
-    }
-    /** Records a node's fate in the plan, when there is one. */
-    note(descriptor, action, node) {
-        this.options.plan?.record({
-            kind: node.kind ??
-                (isIndexMediaType(descriptor.mediaType)
-                    ? 'index'
-                    : isManifestMediaType(descriptor.mediaType)
-                        ? 'manifest'
-                        : 'blob'),
-            digest: descriptor.digest,
-            action,
-            ...(descriptor.mediaType && { mediaType: descriptor.mediaType }),
-            size: descriptor.size,
-            ...(descriptor.artifactType !== undefined && { artifactType: descriptor.artifactType }),
-            ...(node.artifactType !== undefined && { artifactType: node.artifactType }),
-            ...(node.parent !== undefined && { parent: node.parent }),
-            ...(node.listedBy !== undefined && { listedBy: node.listedBy }),
-        });
-    }
-    copyBlob(descriptor, parent) {
-        let p = this.blobs.get(descriptor.digest);
-        if (!p) {
-            p = this.limiter.run(() => this.options.dryRun ? this.planBlob(descriptor, parent) : this.copyBlobWithRetry(descriptor, parent));
-            this.blobs.set(descriptor.digest, p);
-        }
-        return p;
-    }
-    /**
-     * A dry run's blob, decided as a copy would: within one registry a mount (which a copy sends
-     * without looking first: it costs what a HEAD does and is harmless when the blob is there);
-     * across registries present, or an upload.
-     */
-    async planBlob(descriptor, parent) {
-        const present = !this.sameRegistry && (await onSide('target', this.target, this.target.statBlob(descriptor.digest)));
-        this.blobDone(descriptor, this.sameRegistry ? 'mount' : present ? 'present' : 'copy', parent);
-    }
-    /** Counts a blob's fate and records it in the plan. */
-    blobDone(descriptor, action, parent) {
-        this.note(descriptor, action, { kind: 'blob', ...(parent !== undefined && { parent }) });
-        if (action === 'mount')
-            this.stats.blobsMounted++;
-        else if (action === 'present')
-            this.stats.blobsPresent++;
-        else {
-            this.stats.blobsUploaded++;
-            this.stats.bytesUploaded += descriptor.size;
-        }
-    }
-    /**
-     * A blob streams from source to target, so the transport cannot replay it: a connection cut
-     * in the middle of either side restarts the copy here, with a fresh download and a fresh
-     * upload session. Answers the transport already retried, refusals, failures that cannot heal
-     * and content that does not match its digest are final.
-     */
-    async copyBlobWithRetry(descriptor, parent) {
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await this.doCopyBlob(descriptor, parent);
-            }
-            catch (err) {
-                // A streamed upload answered 5xx or 429 could not be retried below: it is here.
-                const cause = causeOf(err);
-                const final = cause instanceof DigestMismatchError ||
-                    (cause instanceof RegistryError && !cause.retryable) ||
-                    // A certificate that does not verify, a host that does not resolve, a passed deadline.
-                    (cause instanceof TransportError && !cause.retryable) ||
-                    cause instanceof AuthenticationError ||
-                    cause instanceof InvalidManifestError;
-                if (final || attempt >= BLOB_COPY_ATTEMPTS)
-                    throw err;
-                this.options.logger.info(`Copying blob ${descriptor.digest} was interrupted (${err.message}); starting it again`);
-                await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-            }
-        }
-    }
-    async doCopyBlob(descriptor, parent) {
-        let session;
-        if (this.sameRegistry) {
-            // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
-            // a blob the target already has answers 201 too, so no HEAD is needed first.
-            const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
-            if (mount.mounted) {
-                this.blobDone(descriptor, 'mount', parent);
-                this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
-                return;
-            }
-            session = mount.session;
-        }
-        else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
-            this.blobDone(descriptor, 'present', parent);
-            this.options.hooks?.onSkipped?.(descriptor);
-            return;
-        }
-        const data = await onSide('source', this.source, this.source.fetchBlob(descriptor));
-        await this.target
-            .pushBlob(descriptor, data, session)
-            .catch((err) => {
-            // Release the download's connection whatever happened to the upload.
-            if (!data.destroyed)
-                data.destroy();
-            return Promise.reject(err);
-        })
-            .catch((err) => 
-        // A source blob that does not match its digest aborts the upload: that is the source's fault.
-        data.errored
-            ? onSide('source', this.source, Promise.reject(data.errored))
-            : onSide('target', this.target, Promise.reject(err)));
-        this.blobDone(descriptor, 'copy', parent);
-        this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/logger.ts
-const SILENT_LOGGER = {
-    debug: () => undefined,
-    info: () => undefined,
-    warning: () => undefined,
-};
-
-;// CONCATENATED MODULE: ./src/oci/referrers-index.ts
-
-/** Each digest once, the first entry kept, order kept. */
-function dedupeDescriptors(descriptors) {
-    const seen = new Set();
-    return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
-}
-/** The entries of `wanted` whose digest `listed` lacks (a merge adds these, and only these). */
-function missingDescriptors(listed, wanted) {
-    const have = new Set(listed.map((d) => d.digest));
-    return dedupeDescriptors(wanted.filter((d) => !have.has(d.digest)));
-}
-/** The bytes of a referrers-tag index: an OCI image index listing `descriptors`. */
-function encodeReferrersIndex(descriptors) {
-    return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: descriptors }));
-}
-
-;// CONCATENATED MODULE: ./src/engine/referrers-index.ts
-
-
-const DEFAULT_INDEX_MERGE_OPTIONS = { maxAttempts: 6, settleMs: 25 };
-class ReferrersIndexConflictError extends UserFacingError {
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-/**
- * distribution-spec v1.1 "Pushing Manifests with Subject", for a repository without the
- * referrers API: makes the subject's `sha256-<hex>` index list every descriptor in `wanted`,
- * keeping every entry already there, never duplicating one, and writing only when something is
- * missing. The write is conditional where the registry gave an ETag. Registries such as
- * distribution have no conditional PUT, so two writers can each read the old index and the
- * later PUT drops the other's entries: after writing, wait (jittered, and at least three times as long
- * as the write took, so that a writer that read before our PUT has landed its own) and read back,
- * merging again until a read shows everything. Says whether this call wrote the tag.
- */
-async function mergeIntoReferrersIndex(store, subject, wanted, options) {
-    const limit = options.limit ?? ((fn) => fn());
-    let wrote = false;
-    let existed = false;
-    for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-        const current = await limit(() => store.readReferrersIndex(subject));
-        const missing = missingDescriptors(current.descriptors, wanted);
-        if (attempt === 1)
-            existed = current.exists;
-        if (missing.length === 0)
-            return { wrote, existed };
-        if (options.dryRun)
-            return { wrote: false, existed, wouldWrite: true };
-        if (wrote) {
-            options.logger.info(`The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`);
-        }
-        // How long the write itself took, not its wait for a slot of the limit.
-        let took = 0;
-        const written = await limit(async () => {
-            const started = Date.now();
-            try {
-                return await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
-            }
-            finally {
-                took = Date.now() - started;
-            }
-        });
-        if (written === undefined) {
-            options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
-            continue;
-        }
-        wrote = true;
-        const settle = Math.max(options.settleMs, 3 * took);
-        // Jitter upwards only: two writers re-merging fall out of step, and neither waits less than
-        // the settle time a concurrent writer's PUT needs to land.
-        await sleep(settle * (1 + Math.random() / 2));
-    }
-    throw new ReferrersIndexConflictError(`the referrers index of ${subject} kept changing under concurrent writers; gave up after ${options.maxAttempts} attempts`);
-}
-
-;// CONCATENATED MODULE: ./src/engine/referrers.ts
-
-
-
-
-
-const DEFAULT_DISCOVER_OPTIONS = {
-    maxDepth: 8,
-    maxCount: 10_000,
-    concurrency: 8,
-};
-/**
- * More referrers than the bound, or nested deeper: the promotion stops before anything is
- * written, since a partial copy would lose signatures without a word.
- */
-class ReferrersBoundError extends UserFacingError {
-}
-function tooMany(subject, count, max, withChildren = false) {
-    return new ReferrersBoundError(`${subject} has more than ${max} referrers (${count} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}). Nothing was written: raise max-referrers to promote them all.`);
-}
-/**
- * Finds the referrers of `subject`, and theirs, breadth first. A set of visited digests guards
- * against cycles (a registry can be made to list a manifest as its own referrer's referrer).
- * More than `maxCount` referrers, or referrers deeper than `maxDepth` levels, are an error: the
- * whole graph is found, or the promotion stops before its first write.
- */
-async function discoverReferrers(repo, subject, options) {
-    const referrers = [];
-    const warnings = [];
-    const seen = new Set([subject]);
-    let level = [subject];
-    for (let depth = 1; level.length > 0; depth++) {
-        const listings = await mapLimit(level, options.concurrency, (digest) => listReferrersOf(repo, digest));
-        const next = [];
-        for (const [i, listing] of listings.entries()) {
-            warnings.push(...listing.warnings);
-            for (const d of listing.descriptors) {
-                if (seen.has(d.digest))
-                    continue;
-                if (depth > options.maxDepth) {
-                    throw new ReferrersBoundError(`The referrers below ${subject} nest more than ${options.maxDepth} levels deep (${level[i]}, at level ${options.maxDepth}, has referrers of its own); the action follows at most ${options.maxDepth} levels. Nothing was written.`);
-                }
-                seen.add(d.digest);
-                referrers.push({
-                    digest: d.digest,
-                    mediaType: d.mediaType,
-                    size: d.size,
-                    ...(d.artifactType !== undefined && { artifactType: d.artifactType }),
-                    subject: level[i],
-                    ...(d.annotations && { annotations: d.annotations }),
-                    depth,
-                    listedBy: listing.source === 'api' ? 'referrers API' : 'referrers tag',
-                });
-                next.push(d.digest);
-            }
-        }
-        if (referrers.length > options.maxCount)
-            throw tooMany(subject, referrers.length, options.maxCount);
-        level = next;
-    }
-    await fixReportedArtifactTypes(repo, referrers, options);
-    return { referrers, warnings };
-}
-/** One subject's listing; a list longer than the bound stops the promotion before any write. */
-async function listReferrersOf(repo, digest) {
-    try {
-        return await repo.listReferrers(digest);
-    }
-    catch (err) {
-        if (err instanceof TooManyReferrersError)
-            throw new ReferrersBoundError(`${err.message}. Nothing was written.`);
-        throw err;
-    }
-}
-/**
- * A registry that reports the empty config media type as a referrer's artifactType took the
- * config's type where the manifest has its own `artifactType` (image-spec requires one when the
- * config is empty). Read those manifests to report the real type.
- */
-async function fixReportedArtifactTypes(repo, referrers, options) {
-    const suspect = referrers.filter((r) => r.artifactType === MediaType.Empty && isManifestMediaType(r.mediaType));
-    await mapLimit(suspect, options.concurrency, async (r) => {
-        const m = await repo.fetchManifest(r.digest);
-        const actual = artifactTypeOf(parseManifest(m.bytes, m.mediaType));
-        options.logger.debug(`${repo.registry} reported artifactType ${r.artifactType} for ${r.digest}; the manifest says ${actual}`);
-        if (actual !== undefined)
-            r.artifactType = actual;
-    });
-}
-/** The referrers of the promoted manifest and, when asked, of its children, each once. */
-async function discoverPromotionReferrers(repo, manifest, options) {
-    const root = await discoverReferrers(repo, manifest.digest, options);
-    if (!options.children)
-        return root;
-    // Per-platform attestations and signatures refer to the child manifests of an index.
-    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
-    const perChild = await mapLimit(parsed.manifests, options.concurrency, (child) => discoverReferrers(repo, child.digest, options));
-    const seen = new Set(root.referrers.map((r) => r.digest));
-    const referrers = [...root.referrers];
-    for (const d of perChild)
-        for (const r of d.referrers)
-            if (!seen.has(r.digest) && seen.add(r.digest))
-                referrers.push(r);
-    if (referrers.length > options.maxCount)
-        throw tooMany(manifest.digest, referrers.length, options.maxCount, true);
-    return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
-}
-/** The descriptor a referrers index lists for a referrer: with its artifactType and annotations. */
-function referrerDescriptor(r) {
-    return {
-        mediaType: r.mediaType,
-        digest: r.digest,
-        size: r.size,
-        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
-        ...(r.annotations && { annotations: r.annotations }),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/engine/request.ts
-
-
-
-
-
-
-const DEFAULT_PROMOTION_OPTIONS = {
-    concurrency: DEFAULT_DISCOVER_OPTIONS.concurrency,
-    maxReferrerDepth: DEFAULT_DISCOVER_OPTIONS.maxDepth,
-    maxReferrers: DEFAULT_DISCOVER_OPTIONS.maxCount,
-    verify: true,
-    logger: SILENT_LOGGER,
-    indexSettleMs: DEFAULT_INDEX_MERGE_OPTIONS.settleMs,
-};
-class PromotionError extends UserFacingError {
-}
-/** Checks what can be checked before the first request, so that a bad request writes nothing. */
-function checkRequest(request) {
-    if (request.targets.length === 0)
-        throw new PromotionError('No targets given');
-    if (request.source.tag === undefined && request.source.digest === undefined) {
-        throw new PromotionError(`The source ${formatReference(request.source)} names neither a tag nor a digest`);
-    }
-    for (const target of request.targets) {
-        const same = sameRepository(request.source, target);
-        if (target.digest !== undefined && request.source.digest !== undefined && target.digest !== request.source.digest) {
-            throw new PromotionError(`The target ${formatReference(target)} names another digest than the source ${formatReference(request.source)}`);
-        }
-        // distribution-spec v1.1 "Referrers Tag Schema" owns `<alg>-<hex>`: a tag of that form
-        // would pass for the referrers index of a digest. The action's inputs refuse it already;
-        // this guards every other caller of the engine.
-        if (target.tag !== undefined && isReferrersTag(target.tag)) {
-            throw new PromotionError(`The target tag ${target.tag} has the form of a referrers tag (<algorithm>-<hex digest>, the OCI referrers tag schema): tagging must never create one`);
-        }
-        if (same && target.tag === undefined) {
-            throw new PromotionError(`The target ${formatReference(target)} names no tag: within one repository a target is a tag`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/policy.ts
-
-
-
-/**
- * Cosign's tag-based attachments of a digest (`sha256-<hex>.<suffix>`), still what many signing
- * workflows produce, and the artifact types each stands for in the policy gate.
- */
-const COSIGN_ATTACHMENTS = {
-    sig: ['application/vnd.dev.cosign.simplesigning.v1+json', 'application/vnd.dev.cosign.artifact.sig.v1+json'],
-    att: ['application/vnd.dsse.envelope.v1+json', 'application/vnd.in-toto+json'],
-    sbom: ['application/spdx+json', 'text/spdx', 'application/vnd.cyclonedx+json', 'application/vnd.cyclonedx'],
-};
-const COSIGN_SUFFIXES = Object.keys(COSIGN_ATTACHMENTS);
-/** The tag of a cosign attachment of `digest`: `sha256-<hex>.sig`. */
-function cosignTag(digest, suffix) {
-    return `${referrersTagFor(digest)}.${suffix}`;
-}
-/**
- * The policy gate: every required artifact type must be among the referrers of the promoted
- * manifest (scope `root`) or of every child of the index (`per-platform`), before any write.
- * Cosign's `.sig`/`.att`/`.sbom` tags count for the types they carry. A referrer counts only
- * where its manifest is in the source and names that subject (see ReferrerChecks).
- */
-async function checkRequiredReferrers(source, manifest, referrers, options) {
-    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
-    const subjects = options.scope === 'per-platform' && parsed.isIndex ? parsed.manifests.map((m) => m.digest) : [manifest.digest];
-    const missing = [];
-    for (const subject of subjects) {
-        const have = new Set();
-        for (const type of options.required) {
-            // A referrers tag's entry counts once its manifest proved it: one read per required type
-            // at most, while the candidates of that type last.
-            for (const r of referrers.filter((x) => x.subject === subject && x.artifactType === type)) {
-                if (!(await options.checks.check(r)).dangling) {
-                    have.add(type);
-                    break;
-                }
-            }
-        }
-        for (const suffix of COSIGN_SUFFIXES) {
-            const types = COSIGN_ATTACHMENTS[suffix];
-            if (!options.required.some((t) => types.includes(t)))
-                continue;
-            const tag = cosignTag(subject, suffix);
-            if ((await source.hasDigestTag(tag)) === false)
-                continue;
-            if (await source.statManifest(tag))
-                for (const t of types)
-                    have.add(t);
-        }
-        const lacking = options.required.filter((t) => !have.has(t));
-        if (lacking.length > 0)
-            missing.push(`${subject} has no ${lacking.join(', ')}`);
-    }
-    if (missing.length > 0) {
-        throw new PromotionError(`require-referrers: ${missing.join('; ')}. Nothing was written.`);
-    }
-}
-/** `*` matches any run of characters; everything else literally. */
-function globToRegExp(glob) {
-    return new RegExp(`^${glob
-        .split('*')
-        .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
-        .join('.*')}$`);
-}
-/**
- * The referrers to copy: those whose artifactType matches one of the patterns, and only where
- * their subject is copied too (a countersignature of an excluded signature stays behind).
- */
-function selectReferrers(referrers, patterns) {
-    if (!patterns || patterns.length === 0)
-        return referrers;
-    const res = patterns.map(globToRegExp);
-    const dropped = new Set();
-    const kept = [];
-    for (const r of [...referrers].sort((a, b) => a.depth - b.depth)) {
-        if (dropped.has(r.subject) || !res.some((re) => re.test(r.artifactType ?? ''))) {
-            dropped.add(r.digest);
-            continue;
-        }
-        kept.push(r);
-    }
-    return kept;
-}
-
-;// CONCATENATED MODULE: ./src/engine/referrer-checks.ts
-
-
-
-
-
-/**
- * A referrer counts only when its manifest is in the source repository and names the subject it
- * is listed for. The referrers API's list is trusted as it is: the registry computes it from the
- * manifests it stores. An entry of a `sha256-<hex>` referrers tag is only what some client wrote
- * there: its manifest may have been deleted since, or name another subject, or none. Such an
- * entry "dangles": it is reported as a warning, not counted by the policy gate, not copied, and
- * not listed in a target's referrers index; nor is anything that refers to it.
- *
- * Each manifest is read once per run, when something needs it (the copy, which reads it
- * anyway and gets the bytes from here; or the policy gate, for the types it requires), and the
- * answer is shared by every target repository.
- */
-class ReferrerChecks {
-    source;
-    logger;
-    checks = new Map();
-    /** Dangling entries and what refers to them, by digest. */
-    dropped = new Set();
-    reported = new Map();
-    constructor(source, logger) {
-        this.source = source;
-        this.logger = logger;
-    }
-    /** Whether `r` counts, with its manifest when this check read it. */
-    check(r) {
-        if (this.dropped.has(r.digest) || this.dropped.has(r.subject))
-            return Promise.resolve(this.drop(r));
-        if (r.listedBy !== 'referrers tag')
-            return Promise.resolve({ dangling: false });
-        let check = this.checks.get(r.digest);
-        if (!check) {
-            check = this.read(r);
-            this.checks.set(r.digest, check);
-        }
-        return check;
-    }
-    /** Whether a referrer, or what it refers to, was found dangling. */
-    isDropped(digest) {
-        return this.dropped.has(digest);
-    }
-    /** One line per dangling entry found so far. */
-    warnings() {
-        return [...this.reported.values()];
-    }
-    async read(r) {
-        const manifest = await onSide('source', this.source, this.source.fetchManifest(r.digest).catch((err) => {
-            if (err instanceof RegistryError && err.status === 404)
-                return undefined;
-            throw err;
-        }));
-        const named = manifest && parseManifest(manifest.bytes, manifest.mediaType).subject?.digest;
-        if (manifest && named === r.subject)
-            return { dangling: false, manifest };
-        const repo = formatRepository(this.source);
-        const why = !manifest
-            ? `whose manifest is not in ${repo} (deleted?)`
-            : named === undefined
-                ? 'whose manifest names no subject'
-                : `whose manifest names another subject (${named})`;
-        this.report(r, `The referrers tag ${formatReferenceIn(this.source, referrersTagFor(r.subject))} lists ${r.digest}, ${why}: a dangling entry, neither counted nor copied`);
-        return this.drop(r);
-    }
-    drop(r) {
-        this.dropped.add(r.digest);
-        return { dangling: true };
-    }
-    report(r, warning) {
-        const key = `${r.digest} ${r.subject}`;
-        if (this.reported.has(key))
-            return;
-        this.reported.set(key, warning);
-        this.logger.warning(warning);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/stray-tags.ts
-
-
-
-
-/**
- * On a repository with the referrers API, a `sha256-<hex>` tag is a leftover of a client that
- * maintained the referrers tag schema without checking for the API. Finds those named after
- * `digests` (from the repository's tag list, read once per run) and, when asked, removes one
- * only when all of this holds: its name is exactly a referrers-schema name, it holds an OCI
- * image index, and the referrers API lists every entry of that index (so nothing is lost).
- * Nothing else is ever deleted. Repositories without the API are left alone: there the tag is
- * the referrers list.
- */
-async function strayReferrersTags(repo, digests, options) {
-    if (repo.capabilities().referrersApi !== true)
-        return [];
-    const tags = await repo.digestTagList();
-    if (!tags)
-        return [];
-    const found = [];
-    for (const subject of new Set(digests)) {
-        const tag = referrersTagFor(subject);
-        if (!tags.has(tag) || !isReferrersTag(tag))
-            continue;
-        const stray = { reference: formatReferenceIn(repo, tag), subject, outcome: 'found' };
-        found.push(stray);
-        if (!options.remove)
-            continue;
-        try {
-            Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
-        }
-        catch (err) {
-            // Cleaning up is not the promotion: a registry failure here keeps the tag and says why.
-            Object.assign(stray, { outcome: 'kept', reason: `checking it failed: ${err.message}` });
-        }
-    }
-    return found;
-}
-async function removeIfRedundant(repo, subject, tag, options) {
-    const side = (work) => onSide('target', repo, work);
-    let entries;
-    try {
-        entries = (await side(repo.readReferrersIndex(subject))).descriptors.map((d) => d.digest);
-    }
-    catch (err) {
-        if (causeOf(err) instanceof RegistryError)
-            throw err;
-        return { outcome: 'kept', reason: 'it does not hold an OCI image index' };
-    }
-    // The API's answer alone: a fallback to the tag schema would read this very tag.
-    const listing = await side(repo.listReferrersFromApi(subject));
-    if (!listing)
-        return { outcome: 'kept', reason: 'the referrers API did not answer with a list for its subject' };
-    const listed = new Set(listing.descriptors.map((d) => d.digest));
-    const unlisted = entries.filter((d) => !listed.has(d));
-    if (unlisted.length > 0) {
-        return {
-            outcome: 'kept',
-            reason: `the referrers API does not list ${unlisted.length} of its ${entries.length} entries (${unlisted.join(', ')})`,
-        };
-    }
-    if (options.dryRun)
-        return { outcome: 'would remove' };
-    try {
-        await side(repo.deleteTag(tag));
-    }
-    catch (err) {
-        if (!(causeOf(err) instanceof RegistryError))
-            throw err;
-        return { outcome: 'kept', reason: `the registry refused to delete it: ${err.message}` };
-    }
-    options.logger.info(`Removed the stray referrers tag ${formatReferenceIn(repo, tag)}`);
-    return { outcome: 'removed' };
-}
-/**
- * The stray-tag step of a promotion: looks for stray tags named after `digests` in each
- * repository of `scopes` in turn, removes them (when asked, and only where this run writes),
- * and says what is left.
- */
-async function reviewStrayReferrersTags(scopes, digests, options) {
-    const tags = [];
-    for (const { repo, writes } of scopes) {
-        tags.push(...(await strayReferrersTags(repo, digests, { ...options, remove: options.remove && writes })));
-    }
-    const warnings = [];
-    for (const stray of tags) {
-        if (stray.outcome === 'removed')
-            continue;
-        const w = stray.outcome === 'would remove'
-            ? `[dry run] would remove the stray referrers tag ${stray.reference}`
-            : `Stray referrers tag ${stray.reference}: the repository has the referrers API, so this tag is a leftover of a client that did not check${stray.outcome === 'kept'
-                ? `; kept because ${stray.reason}`
-                : options.remove
-                    ? ' (on a repository this run only reads)'
-                    : ''}`;
-        options.logger.warning(w);
-        warnings.push(w);
-    }
-    return { tags, warnings };
-}
-
-;// CONCATENATED MODULE: ./src/engine/target-checks.ts
-
-
-
-
-
-/**
- * distribution-spec v1.1 "Referrers Tag Schema": without the referrers API, the referrers of a
- * subject are listed in its tag `sha256-<hex>`. A registry that answers that tag with the manifest
- * `sha256:<hex>` itself (GitLab's registry does, for any manifest it has) cannot hold such a list:
- * copying referrers there would leave them undiscoverable. Found out before the first write,
- * the way the source is probed, and then the run fails before copying anything:
- *
- * - a registry with the referrers API needs no referrers tag: nothing to check;
- * - a registry already seen aliasing in this run (in any of its repositories) stands for itself;
- * - a manifest the target surely has (one its tags named) is read under its referrers tag;
- * - else the registry's `GET /v2/` (GitLab's registry names itself there).
- *
- * A new repository on a registry that neither has the API nor says what it is cannot be told
- * before the first write: there the alias shows when the first referrers tag is read, before
- * it is written, and the run fails before any tag is moved.
- *
- * Returns what the checks read of the target's referrers of a digest, for the copy to reuse.
- */
-async function refuseTargetsWithoutReferrersIndex(targets) {
-    const listed = new Map();
-    await Promise.all(targets.map(async ({ repo, existing }) => {
-        const found = await onSide('target', repo, aliasOf(repo, existing[0]));
-        if (found.listed)
-            listed.set(repo, found.listed);
-        if (found.alias)
-            throw aliasRefusal(repo, found.alias, 'Nothing was written.');
-    }));
-    return listed;
-}
-/** The refusal of a target that cannot hold a referrers index: how it showed, what was done, the two ways on. */
-function aliasRefusal(repo, how, done) {
-    return new PromotionError(`${formatRepository(repo)} cannot hold a referrers index: ${repo.registry} answers a referrers tag (sha256-<hex>) with the manifest of that digest itself, as GitLab's registry does, and has no referrers API (${how}). ${done} To promote, set copy-referrers: false (the referrers stay behind), or promote into a registry with the referrers API.`);
-}
-/** How the alias showed (undefined: it did not), and what was read on the way. */
-async function aliasOf(repo, existing) {
-    if (repo.capabilities().referrersApi === true)
-        return {};
-    if (repo.capabilities().referrersTagAliasesDigest === true)
-        return { alias: 'seen in this run' };
-    if (existing !== undefined) {
-        // The copy probes the API here anyway, at this digest: what it lists is kept for it.
-        if (repo.capabilities().referrersApi === undefined) {
-            const viaApi = await repo.probeReferrersApi(existing);
-            if (repo.capabilities().referrersApi === true) {
-                return viaApi
-                    ? { listed: { subject: existing, digests: new Set(viaApi.descriptors.map((d) => d.digest)) } }
-                    : {};
-            }
-        }
-        const tag = formatReferenceIn(repo, referrersTagFor(existing));
-        try {
-            const index = await repo.readReferrersIndex(existing);
-            return { listed: { subject: existing, digests: new Set(index.descriptors.map((d) => d.digest)) } };
-        }
-        catch (err) {
-            if (err instanceof ReferrersTagContentError && err.alias)
-                return { alias: `${tag} is ${existing}` };
-            // Another content there is for the copy to report; it says nothing of an alias.
-            if (err instanceof ReferrersTagContentError)
-                return {};
-            throw err;
-        }
-    }
-    return (await repo.announcesDigestAlias()) ? { alias: "it names itself GitLab's on GET /v2/" } : {};
-}
-
-;// CONCATENATED MODULE: ./src/engine/tagging.ts
-
-
-
-/**
- * Points every target tag of one repository at the manifest: a PUT of the same bytes with the
- * same media type. A tag that already names the digest is left alone. Within the source's
- * repository this is not pushing new content, so no referrers tag is touched (distribution-spec
- * v1.1 "Pushing Manifests with Subject").
- */
-async function tagTargets(repo, targets, options) {
-    const { manifest, before, dryRun, logger } = options;
-    const side = (work) => (options.labelSide ? onSide('target', repo, work) : work);
-    const unconfirmed = [];
-    const tagged = targets.filter((t) => t.tag !== undefined);
-    const results = await mapLimit(tagged, options.concurrency, async (target) => {
-        const tag = target.tag;
-        const reference = formatReference({ registry: target.registry, repository: target.repository, tag });
-        const current = before.get(formatReference(target));
-        if (current?.digest === manifest.digest) {
-            logger.info(`${reference} is already ${manifest.digest}: unchanged`);
-            return { reference, digest: manifest.digest, status: 'unchanged' };
-        }
-        const status = current ? 'updated' : 'created';
-        // A PUT answered with our digest (Docker-Content-Digest) proves the tag; else verify reads it.
-        if (!dryRun && !(await side(repo.pushManifest(tag, manifest))).digestConfirmed)
-            unconfirmed.push(target);
-        logger.info(`${dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
-        return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
-    });
-    // A target by digest alone is a copy without a tag.
-    for (const t of targets.filter((x) => x.tag === undefined)) {
-        results.push({
-            reference: formatReference({ ...t, digest: manifest.digest }),
-            digest: manifest.digest,
-            status: 'unchanged',
-        });
-    }
-    return { results, unconfirmed };
-}
-
-;// CONCATENATED MODULE: ./src/engine/cosign-attachments.ts
-
-
-
-
-/**
- * cosign's tag-based attachments (`sha256-<hex>.sig`, `.att`, `.sbom`) of every manifest a copy
- * handles: the promoted manifest, the children of an index (`cosign sign --recursive`), every
- * referrer, and the attachments themselves (a signed SBOM: the `.sbom` manifest's own `.sig`).
- * Each is copied while the graph is: the attachment's manifest through the graph copy, then its
- * tag, which names the digest it is attached to and so waits until that is in the target.
- *
- * Which tags exist comes from the one listing of the source's tags the run reads anyway; where
- * that listing cannot prove a tag absent, the tag itself is asked for (one request per candidate).
- */
-class CosignAttachments {
-    context;
-    handled = new Map();
-    constructor(context) {
-        this.context = context;
-    }
-    /** Starts copying the attachments of `digest`, once per digest; `done` waits for them. */
-    copyFor(digest) {
-        if (this.handled.has(digest))
-            return;
-        const copying = settleAll(COSIGN_SUFFIXES.map((suffix) => this.copyTag(digest, cosignTag(digest, suffix))));
-        // Observed here; `done` reports a failure.
-        copying.catch(() => undefined);
-        this.handled.set(digest, copying.then(() => undefined));
-    }
-    /** Resolves once every attachment started so far, and those that started others, is copied. */
-    async done() {
-        for (let seen = -1; seen !== this.handled.size;) {
-            seen = this.handled.size;
-            await settleAll([...this.handled.values()]);
-        }
-    }
-    async copyTag(digest, tag) {
-        const { source, target, copier, plan, dryRun, logger } = this.context;
-        // One listing of the source's tags answers for every candidate, where it can prove absence.
-        if ((await source.hasDigestTag(tag)) === false)
-            return;
-        const found = await copier.limit(() => onSide('source', source, fetchIfThere(source, tag)));
-        if (!found)
-            return;
-        const descriptor = { mediaType: found.mediaType, digest: found.digest, size: found.size };
-        // The attachment's own graph (and, through the copy's hook, its own attachments).
-        await copier.copyManifest(descriptor, found, { node: { parent: digest } });
-        const there = await copier.limit(() => onSide('target', target, target.statManifest(tag)));
-        const needed = there?.digest !== found.digest;
-        await copier.whenCopied(digest);
-        plan.record({
-            kind: 'cosign-tag',
-            digest: found.digest,
-            tag,
-            action: needed ? 'copy' : 'present',
-            mediaType: found.mediaType,
-            parent: digest,
-        });
-        if (!needed)
-            return;
-        if (!dryRun)
-            await copier.limit(() => onSide('target', target, target.pushManifest(tag, found)));
-        logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
-    }
-}
-/** The manifest under `tag`, or undefined when the repository has no such tag. */
-async function fetchIfThere(repo, tag) {
-    try {
-        return await repo.fetchManifest(tag);
-    }
-    catch (err) {
-        if (err instanceof RegistryError && err.status === 404)
-            return undefined;
-        throw err;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/plan.ts
-/**
- * The plan of a promotion, node by node: what a dry run would do, or what a real run did.
- * The engine records it as it goes; the action renders it as the job summary.
- */
-/** Collects the nodes of one target repository, each digest (or tag) once. */
-class PlanRecorder {
-    repository;
-    nodes = [];
-    byKey = new Map();
-    constructor(repository) {
-        this.repository = repository;
-    }
-    static key(node) {
-        return node.kind === 'referrers-tag' || node.kind === 'cosign-tag' ? `tag ${node.tag}` : node.digest;
-    }
-    record(node) {
-        const key = PlanRecorder.key(node);
-        if (this.byKey.has(key))
-            return;
-        this.byKey.set(key, node);
-        this.nodes.push(node);
-    }
-    /** Adds what was learned about a referrer after it was recorded: how the target lists it. */
-    annotate(digest, patch) {
-        const node = this.byKey.get(digest);
-        if (node?.kind === 'referrer')
-            Object.assign(node, patch);
-    }
-    plan() {
-        return { repository: this.repository, nodes: this.nodes.map((n) => ({ ...n })) };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/target-copy.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * The copy of a promotion into one other repository: the image graph, then the referrers level
- * by level so that subjects come first, the referrers tags of subjects that received referrers
- * on a target without the referrers API, and cosign's tag attachments of the promoted manifest.
- * The referrers' own content is fetched and copied while the image graph is; each referrer
- * manifest is pushed only once its subject is in the target.
- */
-class TargetCopy {
-    spec;
-    copier;
-    plan;
-    /** cosign's tag attachments of every manifest this copy handles, copied with it. */
-    attachments;
-    /** Per subject: the referrers the target lists already (a subject this run creates has none). */
-    listedOnTarget = new Map();
-    referrersTags = [];
-    unverified = [];
-    /** The promoted manifest was not in the target: this run creates it. Known once its check answered. */
-    rootCreated = false;
-    referrersApiAnswer;
-    constructor(spec) {
-        this.spec = spec;
-        if (spec.listed)
-            this.listedOnTarget.set(spec.listed.subject, spec.listed.digests);
-        this.plan = new PlanRecorder(formatRepository(spec.target));
-        this.copier = new GraphCopier(spec.source, spec.target, {
-            concurrency: spec.concurrency,
-            logger: spec.logger,
-            dryRun: spec.dryRun,
-            plan: this.plan,
-            ...(spec.hooks && { hooks: spec.hooks }),
-            // With the referrers, each manifest's cosign attachments, as soon as the copy takes it on.
-            ...(spec.copyReferrers && { onManifest: (digest) => this.attachments.copyFor(digest) }),
-        });
-        this.attachments = new CosignAttachments({
-            source: spec.source,
-            target: spec.target,
-            copier: this.copier,
-            plan: this.plan,
-            dryRun: spec.dryRun,
-            logger: spec.logger,
-        });
-    }
-    async run() {
-        const { manifest } = this.spec;
-        const root = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
-        if (this.spec.rootPresent)
-            this.copier.knownPresent(root);
-        const work = [this.copier.copyManifest(root, manifest)];
-        if (this.spec.copyReferrers)
-            work.push(this.copyReferrers(), this.attachToChildren());
-        // The attachments go on while the graph is copied; a failure of the graph is the one told.
-        const graph = await settleAll(work).then(() => undefined, (err) => ({ err }));
-        const attached = await this.attachments.done().then(() => undefined, (err) => ({ err }));
-        if (graph ?? attached)
-            throw (graph ?? attached).err;
-        const stats = { ...this.copier.stats };
-        const would = this.spec.dryRun ? '[dry run] would be: ' : '';
-        this.spec.logger.info(`${this.plan.repository}: ${would}${stats.manifestsCopied} manifest(s) copied, ${stats.manifestsPresent} already there; ${stats.blobsUploaded} blob(s) uploaded (${stats.bytesUploaded} bytes), ${stats.blobsMounted} mounted, ${stats.blobsPresent} already there`);
-        return {
-            plan: this.plan.plan(),
-            stats,
-            referrersTags: [...this.referrersTags],
-            unverified: [...this.unverified],
-        };
-    }
-    /**
-     * The referrers, level by level. What the target already lists is not copied again; a subject
-     * this run created can have nothing listed, so neither a listing nor an existence check is
-     * spent on its referrers.
-     */
-    async copyReferrers() {
-        const { manifest, referrers } = this.spec;
-        // Once the root's existence check answered, its children's copies are under way too, so
-        // willCreate answers for every subject of the first level.
-        this.rootCreated = await this.copier.willCreate(manifest.digest);
-        if (!this.rootCreated)
-            await this.referrersApi();
-        const depths = [...new Set(referrers.map((r) => r.depth))].sort((a, b) => a - b);
-        for (const depth of depths) {
-            const bySubject = new Map();
-            for (const r of referrers.filter((x) => x.depth === depth)) {
-                // What refers to a dangling entry stays behind with it.
-                if (this.spec.checks.isDropped(r.subject)) {
-                    await this.spec.checks.check(r);
-                    continue;
-                }
-                bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
-            }
-            // Every subject at once: the requests take slots of the copy's limit, the waits do not.
-            await settleAll([...bySubject].map(([subject, ofSubject]) => this.copyReferrersOf(subject, ofSubject)));
-        }
-    }
-    /**
-     * The cosign attachments of the children of the promoted index (`cosign sign --recursive`)
-     * are copied even where the target had the index already, so the copy does not walk them.
-     * Started once the index's check answered: a child this run copies is then known to the copy,
-     * so its attachments' tags wait for it.
-     */
-    async attachToChildren() {
-        const { manifest } = this.spec;
-        await this.copier.willCreate(manifest.digest);
-        for (const child of parseManifest(manifest.bytes, manifest.mediaType).manifests) {
-            if (isManifestMediaType(child.mediaType))
-                this.attachments.copyFor(child.digest);
-        }
-    }
-    /**
-     * Whether the target has the referrers API, learned once and only when needed. Within one
-     * registry the source's answer says. Otherwise a probe, sent only where the repository surely
-     * exists (a registry may answer 404 NAME_UNKNOWN for a repository it has never seen, which
-     * says nothing about the API): at once when the root was already there, else once the root
-     * is in. A dry run cannot wait for that: its answer is then unknown (the first write tells).
-     */
-    referrersApi() {
-        this.referrersApiAnswer ??= (async () => {
-            const { target, manifest } = this.spec;
-            const known = target.capabilities().referrersApi;
-            if (known !== undefined)
-                return known;
-            if (this.rootCreated) {
-                if (this.spec.dryRun)
-                    return undefined;
-                await this.copier.whenCopied(manifest.digest);
-            }
-            const probe = await this.limited(() => target.probeReferrersApi(manifest.digest));
-            if (probe && !this.rootCreated) {
-                this.listedOnTarget.set(manifest.digest, new Set(probe.descriptors.map((d) => d.digest)));
-            }
-            return target.capabilities().referrersApi ?? false;
-        })();
-        return this.referrersApiAnswer;
-    }
-    /** Copies the referrers of one subject, then makes them discoverable there. */
-    async copyReferrersOf(subject, ofSubject) {
-        const subjectCreated = await this.copier.willCreate(subject);
-        const listed = subjectCreated ? new Set() : await this.listedReferrersOf(subject);
-        // A referrer of a subject this run creates is pushed once the subject is in. Observed at
-        // once: the copies below await it only when their turn comes.
-        const subjectCopied = subjectCreated ? this.copier.whenCopied(subject) : undefined;
-        subjectCopied?.catch(() => undefined);
-        const copied = await settleAll(ofSubject
-            .filter((r) => !listed.has(r.digest))
-            .map(async (referrer) => {
-            // An entry of the source's referrers tag is copied only once its manifest proved it
-            // (and those bytes serve the copy); a dangling one stays behind.
-            const check = await this.copier.limit(() => this.spec.checks.check(referrer));
-            if (check.dangling)
-                return undefined;
-            // Not listed by the API means absent; not listed in a referrers tag may still be
-            // present (a run that died before updating the index), so check then.
-            const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
-            const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
-                assumeAbsent,
-                ...(subjectCopied && { after: subjectCopied }),
-                node: referrerNode(referrer),
-            });
-            return { referrer, outcome };
-        }));
-        if (subjectCopied)
-            await subjectCopied;
-        const api = await this.referrersApi();
-        const kept = ofSubject.filter((r) => !this.spec.checks.isDropped(r.digest));
-        // A referrer the target listed already: its attachments may still be missing there.
-        for (const r of kept)
-            this.attachments.copyFor(r.digest);
-        this.recordListed(kept, listed, api);
-        if (api)
-            this.unverified.push(...unconfirmedByOciSubject(subject, copied.filter((c) => c !== undefined)));
-        if (api === true || kept.every((r) => listed.has(r.digest)))
-            return;
-        await this.updateReferrersTag(subject, kept, api);
-    }
-    /** What the target lists as referrers of a subject that was there before this run. */
-    async listedReferrersOf(subject) {
-        let listed = this.listedOnTarget.get(subject);
-        if (!listed) {
-            const { target } = this.spec;
-            const listing = (await this.referrersApi())
-                ? await this.limited(() => target.listReferrers(subject))
-                : await this.limited(() => target.readReferrersIndex(subject));
-            listed = new Set(listing.descriptors.map((d) => d.digest));
-            this.listedOnTarget.set(subject, listed);
-        }
-        return listed;
-    }
-    /** The plan's entries for referrers the target listed already, and how the target lists each. */
-    recordListed(ofSubject, listed, api) {
-        const listedBy = api === undefined ? undefined : api ? 'referrers API' : 'referrers tag';
-        for (const r of ofSubject) {
-            if (listed.has(r.digest)) {
-                this.plan.record({
-                    digest: r.digest,
-                    action: 'present',
-                    mediaType: r.mediaType,
-                    size: r.size,
-                    ...referrerNode(r),
-                });
-            }
-            if (listedBy)
-                this.plan.annotate(r.digest, { listedBy });
-        }
-    }
-    /**
-     * distribution-spec v1.1 "Pushing Manifests with Subject", on a target without the API (or,
-     * in a dry run, not known to have it): the subject's referrers tag lists every referrer.
-     */
-    async updateReferrersTag(subject, ofSubject, api) {
-        const { target, dryRun, logger } = this.spec;
-        const tag = referrersTagFor(subject);
-        const merge = await onSide('target', target, mergeIntoReferrersIndex(target, subject, ofSubject.map(referrerDescriptor), {
-            ...DEFAULT_INDEX_MERGE_OPTIONS,
-            settleMs: this.spec.indexSettleMs,
-            logger,
-            limit: (fn) => this.copier.limit(fn),
-            dryRun,
-        })).catch((err) => {
-            // The one case the checks before the first write cannot tell (see target-checks.ts).
-            const cause = causeOf(err);
-            if (!(cause instanceof ReferrersTagContentError) || !cause.alias)
-                throw err;
-            throw aliasRefusal(target, `seen when ${formatReferenceIn(target, tag)} was read, before it was written`, dryRun
-                ? 'Nothing was written (dry run).'
-                : 'Part of the graph was copied there; no referrers tag was written and no tag moved.');
-        });
-        const written = merge.wrote || merge.wouldWrite === true;
-        this.plan.record({
-            kind: 'referrers-tag',
-            digest: subject,
-            tag,
-            action: !written ? 'present' : merge.existed ? 'merge' : 'create',
-            mediaType: MediaType.OciIndex,
-            parent: subject,
-            ...(api === undefined && { condition: 'if the target has no referrers API (its first write will tell)' }),
-        });
-        if (written && api !== undefined) {
-            const reference = formatReferenceIn(target, tag);
-            this.referrersTags.push(reference);
-            logger.info(`${dryRun ? '[dry run] would update' : 'Updated'} the referrers tag ${reference} (${ofSubject.length} referrer(s) of ${subject})`);
-        }
-    }
-    /** A registry request of the referrers copy: under the copy's limit, its failure said to be the target's. */
-    limited(fn) {
-        return this.copier.limit(() => onSide('target', this.spec.target, fn()));
-    }
-}
-/** How a referrer shows in the plan. */
-function referrerNode(r) {
-    return {
-        kind: 'referrer',
-        parent: r.subject,
-        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
-    };
-}
-/** Referrers pushed to a registry with the API whose answer did not name the subject it indexed. */
-function unconfirmedByOciSubject(subject, copied) {
-    return copied.filter(({ outcome }) => outcome.pushed?.ociSubject !== subject).map(({ referrer }) => referrer);
-}
-
-;// CONCATENATED MODULE: ./src/engine/verify.ts
-
-
-
-
-/**
- * Checks that every target resolves to the digest and every copied referrer is discoverable.
- * Most of it was proved on the way by the registries' own answers: a tag PUT answered with our
- * digest, an existence check, a referrers index read back after it was written, a referrer PUT
- * answered with OCI-Subject. Only what was not is read again here.
- */
-async function verifyPromotion(unproved, manifest, options) {
-    let reads = 0;
-    for (const { repo, tags, referrers } of unproved) {
-        for (const t of tags) {
-            reads++;
-            const found = await onSide('target', repo, repo.statManifest(t.tag));
-            if (found?.digest !== manifest.digest) {
-                throw new PromotionError(`Verification failed: ${formatReference(t)} resolves to ${found?.digest ?? 'nothing'}, not ${manifest.digest}`);
-            }
-        }
-        const subjects = [...new Set(referrers.map((r) => r.subject))];
-        reads += subjects.length;
-        await mapLimit(subjects, options.concurrency, async (subject) => {
-            const listed = new Set((await onSide('target', repo, repo.listReferrers(subject))).descriptors.map((d) => d.digest));
-            const missing = referrers.filter((r) => r.subject === subject && !listed.has(r.digest));
-            if (missing.length > 0) {
-                throw new PromotionError(`Verification failed: ${formatRepository(repo)} does not list ${missing.map((m) => m.digest).join(', ')} as referrers of ${subject}`);
-            }
-        });
-    }
-    options.logger.info(`Verified: every target resolves to the digest and every copied referrer is discoverable (${reads} read(s) beyond what the copy proved)`);
-}
-
-;// CONCATENATED MODULE: ./src/engine/promote.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Promotes the source manifest to each target. This function is the order of a promotion;
- * each step has a module of its own.
- *
- * Within the source's repository a target is a tag: a PUT of the same bytes with the same
- * media type. distribution-spec v1.1 "Pushing Manifests with Subject": the referrers tag schema
- * is maintained by clients pushing new content; tagging an existing manifest is not that, so no
- * `sha256-*` tag is written there, whatever the manifest's subject and whatever the registry.
- *
- * Into another repository or registry the whole graph is copied, then the referrers (when
- * asked), then, on a target without the referrers API, the referrers indexes of the subjects
- * that received referrers, and the tags last: a tag never points at something incomplete.
- */
-async function promote(registry, request, options = {}) {
-    const opts = { ...DEFAULT_PROMOTION_OPTIONS, ...options };
-    const log = opts.logger;
-    checkRequest(request);
-    const byRepository = groupTargets(request.source, request.targets);
-    const retagsSource = byRepository.some((targets) => sameRepository(targets[0], request.source));
-    const copying = byRepository.some((targets) => !sameRepository(targets[0], request.source));
-    // Which side failed is worth saying only when there are two sides.
-    const sourceSide = (work) => (copying ? onSide('source', source, work) : work);
-    // 1. Resolve the source.
-    const source = registry.repository(request.source, retagsSource && !request.dryRun ? 'push' : 'pull');
-    const manifest = await sourceSide(source.fetchManifest((request.source.digest ?? request.source.tag)));
-    log.info(`Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`);
-    checkTargetDigests(request.targets, manifest);
-    const groups = byRepository.map((targets) => {
-        const isSource = sameRepository(targets[0], request.source);
-        const repo = isSource ? source : registry.repository(targets[0], request.dryRun ? 'pull' : 'push');
-        return { repo, targets, isSource };
-    });
-    // 2. Every target tag is looked at before anything is written (for the overwrite guard, and
-    // so that the statuses say what the tags were before this run), while the referrers are found.
-    const lookingAtTags = lookAtTargetTags(groups, opts.concurrency);
-    // Observed either way, so that a failure of one does not leave the other unhandled.
-    lookingAtTags.catch(() => undefined);
-    const gate = (request.requireReferrers?.length ?? 0) > 0;
-    const perPlatformGate = gate && request.requireReferrersScope === 'per-platform';
-    // Within one repository the referrers stay where they are: looking them up would only fill
-    // an output, so it is done only for the policy gate or to copy them elsewhere.
-    const lookUpReferrers = (copying && request.copyReferrers) || gate || request.removeStrayReferrersTags === true;
-    const [discovery, before] = await Promise.all([
-        lookUpReferrers
-            ? sourceSide(discoverPromotionReferrers(source, manifest, {
-                children: (copying && request.copyReferrers) || perPlatformGate,
-                maxDepth: opts.maxReferrerDepth,
-                maxCount: opts.maxReferrers,
-                concurrency: opts.concurrency,
-                logger: log,
-            }))
-            : Promise.resolve({ referrers: [], warnings: [] }),
-        lookingAtTags,
-    ]);
-    for (const w of discovery.warnings)
-        log.warning(w);
-    if (lookUpReferrers)
-        log.info(`Found ${discovery.referrers.length} referrer(s)`);
-    // 3. The policy gate (a refusal is not a registry failure: its message stands without a
-    // side), then the referrers to copy. Entries of referrers tags count once their manifests
-    // prove them, checked where the gate or a copy reads them.
-    const checks = new ReferrerChecks(source, log);
-    if (request.requireReferrers?.length) {
-        await checkRequiredReferrers(source, manifest, discovery.referrers, {
-            required: request.requireReferrers,
-            scope: request.requireReferrersScope ?? 'root',
-            checks,
-        });
-        log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
-    }
-    const toCopy = selectReferrers(discovery.referrers, request.referrerTypes);
-    if (toCopy.length !== discovery.referrers.length) {
-        log.info(`referrer-types selects ${toCopy.length} of ${discovery.referrers.length} referrer(s) to copy`);
-    }
-    // 4. The overwrite guard, and targets that could not list the referrers copied there.
-    if (request.overwrite === false)
-        refuseToMoveTags(before, manifest);
-    const listedOnTargets = await refuseTargetsWithoutReferrersIndex(toCopy.length === 0 || !request.copyReferrers
-        ? []
-        : groups
-            .filter((group) => !group.isSource)
-            .map((group) => ({
-            repo: group.repo,
-            existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
-        })));
-    // 5. Every graph first (into each other repository at once), every tag after: a failed copy
-    // leaves no tag moved anywhere.
-    const copies = await settleAll(groups
-        .filter((group) => !group.isSource)
-        .map((group) => new TargetCopy({
-        source,
-        target: group.repo,
-        manifest,
-        referrers: toCopy,
-        checks,
-        copyReferrers: request.copyReferrers,
-        dryRun: request.dryRun,
-        // A tag there that already names the digest proves the whole image graph is there.
-        rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
-        ...(listedOnTargets.has(group.repo) && { listed: listedOnTargets.get(group.repo) }),
-        concurrency: opts.concurrency,
-        logger: log,
-        indexSettleMs: opts.indexSettleMs,
-        ...(opts.hooks && { hooks: opts.hooks }),
-    }).run()));
-    // 6. The tags.
-    const tagging = await Promise.all(groups.map((group) => tagTargets(group.repo, group.targets, {
-        manifest,
-        before,
-        dryRun: request.dryRun,
-        labelSide: !group.isSource,
-        concurrency: opts.concurrency,
-        logger: log,
-    })));
-    // What the run learned of each repository, as the copy and the tags left it.
-    const capabilities = {};
-    for (const group of groups)
-        capabilities[formatRepository(group.targets[0])] = group.repo.capabilities();
-    capabilities[formatRepository(request.source)] = source.capabilities();
-    // 7. Verification of what the registries' own answers have not proved yet.
-    if (opts.verify && !request.dryRun) {
-        const copied = groups.filter((group) => !group.isSource);
-        const unproved = [
-            ...copies.map((report, i) => ({ repo: copied[i].repo, tags: [], referrers: report.unverified })),
-            ...groups.map((group, i) => ({ repo: group.repo, tags: tagging[i].unconfirmed, referrers: [] })),
-        ];
-        await verifyPromotion(unproved, manifest, opts);
-    }
-    // 8. Stray referrers tags of the promoted manifest, its children and its referrers. The
-    // source is looked at where its tag list was read anyway, and cleaned only when this run
-    // writes to it; other targets are looked at when cleaning was asked for.
-    const remove = request.removeStrayReferrersTags === true;
-    const stray = lookUpReferrers
-        ? await reviewStrayReferrersTags([
-            { repo: source, writes: retagsSource },
-            ...(remove ? groups.filter((g) => !g.isSource).map((g) => ({ repo: g.repo, writes: true })) : []),
-        ], [
-            manifest.digest,
-            ...parseManifest(manifest.bytes, manifest.mediaType).manifests.map((m) => m.digest),
-            ...discovery.referrers.map((r) => r.digest),
-        ], { remove, dryRun: request.dryRun, logger: log })
-        : { tags: [], warnings: [] };
-    return {
-        source: formatReference(request.source),
-        digest: manifest.digest,
-        mediaType: manifest.mediaType,
-        size: manifest.size,
-        dryRun: request.dryRun,
-        targets: tagging.flatMap((t) => t.results),
-        referrers: discovery.referrers.filter((r) => !checks.isDropped(r.digest)),
-        referrersLookedUp: lookUpReferrers,
-        capabilities,
-        referrersTags: copies.flatMap((c) => c.referrersTags),
-        copy: sumStats(copies.map((c) => c.stats)),
-        plan: copies.map((c) => c.plan),
-        strayReferrersTags: stray.tags,
-        warnings: [...discovery.warnings, ...checks.warnings(), ...stray.warnings],
-    };
-}
-/** Targets grouped by repository, the source's own first, each tag once. */
-function groupTargets(source, targets) {
-    const groups = new Map();
-    groups.set(formatRepository(source), []);
-    const seen = new Set();
-    for (const t of targets) {
-        const key = formatReference(t);
-        if (seen.has(key))
-            continue;
-        seen.add(key);
-        const repo = formatRepository(t);
-        groups.set(repo, [...(groups.get(repo) ?? []), t]);
-    }
-    return [...groups.values()].filter((g) => g.length > 0);
-}
-function checkTargetDigests(targets, manifest) {
-    for (const t of targets) {
-        if (t.digest !== undefined && t.digest !== manifest.digest) {
-            throw new PromotionError(`The target ${formatReference(t)} names another digest than the source resolved to (${manifest.digest})`);
-        }
-    }
-}
-/** What each target tag names now, by formatted reference (undefined: the tag does not exist). */
-async function lookAtTargetTags(groups, concurrency) {
-    const before = new Map();
-    const tags = groups.flatMap((group) => group.targets.filter((t) => t.tag !== undefined).map((t) => ({ group, t })));
-    await mapLimit(tags, concurrency, async ({ group, t }) => {
-        const found = group.repo.statManifest(t.tag);
-        before.set(formatReference(t), await (group.isSource ? found : onSide('target', group.repo, found)));
-    });
-    return before;
-}
-/** overwrite: false. A target tag that points at another digest fails the run before any write. */
-function refuseToMoveTags(before, manifest) {
-    const moving = [...before].filter(([, info]) => info !== undefined && info.digest !== manifest.digest);
-    if (moving.length === 0)
-        return;
-    throw new PromotionError(`overwrite is false and ${moving.length === 1 ? 'a target tag points' : 'target tags point'} at another digest: ${moving
-        .map(([ref, info]) => `${ref} is ${info.digest}, not ${manifest.digest}`)
-        .join('; ')}. Nothing was written.`);
-}
-function sumStats(all) {
-    const total = emptyStats();
-    for (const s of all)
-        for (const k of Object.keys(total))
-            total[k] += s[k];
-    return total;
-}
-
-;// CONCATENATED MODULE: ./src/registry/auth.ts
-
-/** RFC 7235 `WWW-Authenticate`: one or more `scheme k=v, k="quoted, value"` challenges. */
-function parseChallenges(header) {
-    if (!header)
-        return [];
-    const token = "[A-Za-z0-9!#$%&'*+.^_`|~-]+";
-    const param = new RegExp(`[\\s,]*(${token})\\s*=\\s*("(?:[^"\\\\]|\\\\.)*"|[^\\s,]*)`, 'y');
-    const scheme = new RegExp(`[\\s,]*(${token})(?=\\s|$)`, 'y');
-    const challenges = [];
-    let current;
-    let pos = 0;
-    while (pos < header.length) {
-        // An auth-param (`name=value`) binds tighter than a new scheme token.
-        param.lastIndex = pos;
-        const p = current ? param.exec(header) : null;
-        if (p) {
-            let value = p[2];
-            if (value.startsWith('"'))
-                value = value.slice(1, -1).replace(/\\(.)/g, '$1');
-            current.params[p[1].toLowerCase()] = value;
-            pos = param.lastIndex;
-            continue;
-        }
-        scheme.lastIndex = pos;
-        const m = scheme.exec(header);
-        if (!m)
-            break;
-        current = { scheme: m[1].toLowerCase(), params: {} };
-        challenges.push(current);
-        pos = scheme.lastIndex;
-    }
-    return challenges;
-}
-function repositoryScope(repository, actions) {
-    return `repository:${repository}:${actions.join(',')}`;
-}
-/**
- * A token goes into `Authorization: Bearer <token>`: RFC 6750 allows visible ASCII only. One
- * with a space, a control or a non-ASCII character would be refused by the HTTP client or,
- * worse, split the header; it is refused here, without ever printing it.
- */
-const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
-const UNUSABLE_TOKEN = 'cannot be sent in an HTTP header (it holds a space, a control or a non-ASCII character)';
-/** Tokens are refreshed this long before they expire, so that a request never carries a stale one. */
-const EXPIRY_MARGIN_MS = 10_000;
-const DEFAULT_TOKEN_LIFETIME_S = 60;
-/**
- * Docker / OCI token authentication (Bearer, from the realm in the registry's challenge) and
- * Basic authentication, per registry. Tokens are cached per set of scopes.
- */
-class Authenticator {
-    options;
-    state = new Map();
-    pending = new Map();
-    constructor(options) {
-        this.options = options;
-    }
-    stateFor(registry) {
-        let s = this.state.get(registry);
-        if (!s) {
-            s = { tokens: new Map() };
-            this.state.set(registry, s);
-        }
-        return s;
-    }
-    /** The Authorization header to send up front, when the registry's scheme is already known. */
-    async authorization(registry, scopes) {
-        const s = this.stateFor(registry);
-        if (!s.challenge)
-            return undefined;
-        return this.obtain(registry, s.challenge, scopes, { refresh: false });
-    }
-    /**
-     * Handles a 401: learns the registry's challenge and returns a fresh header. `stale` says the
-     * header we sent was refused, so a cached token must not be reused (it expired or was revoked).
-     */
-    async unauthorized(registry, scopes, answer) {
-        const challenges = parseChallenges(answer.wwwAuthenticate);
-        const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
-        if (!challenge) {
-            throw new AuthenticationError(registry, `authentication failed: ${registry} answered 401 without a usable WWW-Authenticate challenge`);
-        }
-        const s = this.stateFor(registry);
-        s.challenge = challenge;
-        return this.obtain(registry, challenge, scopes, { refresh: answer.stale });
-    }
-    /**
-     * Explains a 401 that came back although we sent what the registry asked for. With Basic
-     * auth that can only mean the password is wrong; with a token, the registry's own error
-     * (insufficient scope, say) says more, so undefined lets the caller report it.
-     */
-    async refusal(registry) {
-        if (this.state.get(registry)?.challenge?.scheme !== 'basic')
-            return undefined;
-        const credential = await this.options.credentials(registry);
-        return new AuthenticationError(registry, `authentication failed: ${registry} refused the password for user '${credential?.username ?? ''}'`);
-    }
-    async obtain(registry, challenge, scopes, { refresh }) {
-        const credential = await this.options.credentials(registry);
-        if (challenge.scheme === 'basic') {
-            if (refresh || !credential?.username || credential.password === undefined) {
-                throw new AuthenticationError(registry, credential?.username
-                    ? `authentication failed: ${registry} refused the password for user '${credential.username}'`
-                    : `authentication failed: ${registry} requires credentials and none were found for it (inputs username/password, or the Docker config)`);
-            }
-            const header = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
-            this.options.onSecret?.(header.slice(6));
-            return header;
-        }
-        if (credential?.registryToken) {
-            if (!HEADER_SAFE_TOKEN.test(credential.registryToken))
-                throw new AuthenticationError(registry, `authentication failed: the registry token for ${registry} in the Docker config ${UNUSABLE_TOKEN}`);
-            if (refresh)
-                throw new AuthenticationError(registry, `authentication failed: ${registry} refused the registry token from the Docker config`);
-            return `Bearer ${credential.registryToken}`;
-        }
-        const key = [...scopes].sort().join(' ');
-        const s = this.stateFor(registry);
-        const cached = s.tokens.get(key);
-        if (cached && !refresh && cached.expiresAt - EXPIRY_MARGIN_MS > Date.now())
-            return cached.header;
-        if (refresh)
-            s.tokens.delete(key);
-        const pendingKey = `${registry} ${key}`;
-        let p = this.pending.get(pendingKey);
-        if (!p) {
-            p = this.fetchToken(registry, challenge, scopes, credential).then((t) => {
-                s.tokens.set(key, t);
-                return t.header;
-            });
-            this.pending.set(pendingKey, p);
-            p.finally(() => this.pending.delete(pendingKey)).catch(() => undefined);
-        }
-        return p;
-    }
-    async fetchToken(registry, challenge, scopes, credential) {
-        const realm = challenge.params.realm;
-        let realmUrl;
-        try {
-            realmUrl = new URL(realm ?? '');
-        }
-        catch {
-            throw new AuthenticationError(registry, `authentication failed: ${registry} named no valid token realm in its challenge`);
-        }
-        if (realmUrl.protocol !== 'https:' && !(realmUrl.protocol === 'http:' && this.options.plainHttp)) {
-            throw new AuthenticationError(registry, `authentication failed: ${registry} named a token realm that is not HTTPS (${realmUrl.host})`);
-        }
-        const service = challenge.params.service;
-        const who = credential?.username
-            ? ` as user '${credential.username}'`
-            : credential?.identityToken
-                ? ' with the identity token'
-                : ' anonymously';
-        let res;
-        if (credential?.identityToken) {
-            // The Docker CLI's OAuth2 refresh-token grant, used for `identitytoken` credentials.
-            const form = new URLSearchParams({
-                grant_type: 'refresh_token',
-                refresh_token: credential.identityToken,
-                client_id: 'oci-promote-action',
-            });
-            if (service)
-                form.set('service', service);
-            if (scopes.length)
-                form.set('scope', scopes.join(' '));
-            res = await this.options.transport.request({
-                method: 'POST',
-                url: realmUrl.href,
-                headers: { 'content-type': 'application/x-www-form-urlencoded' },
-                body: form.toString(),
-                maxResponseBytes: 1024 * 1024,
-                operation: `get a token for ${registry} from ${realmUrl.host}`,
-            });
-        }
-        else {
-            if (service)
-                realmUrl.searchParams.set('service', service);
-            for (const scope of scopes)
-                realmUrl.searchParams.append('scope', scope);
-            const headers = {};
-            if (credential?.username && credential.password !== undefined) {
-                headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
-                this.options.onSecret?.(headers.authorization.slice(6));
-            }
-            res = await this.options.transport.request({
-                method: 'GET',
-                url: realmUrl.href,
-                headers,
-                maxResponseBytes: 1024 * 1024,
-                operation: `get a token for ${registry} from ${realmUrl.host}`,
-            });
-        }
-        if (res.status !== 200) {
-            const codes = parseErrorBody(res.body).map((e) => e.code);
-            throw new AuthenticationError(registry, `authentication failed${who}: the token service of ${registry} (${realmUrl.host}) answered HTTP ${res.status}${codes.length ? ` ${codes.join(', ')}` : ''}`);
-        }
-        let parsed;
-        try {
-            parsed = JSON.parse(Buffer.from(res.body).toString('utf8'));
-        }
-        catch {
-            throw new AuthenticationError(registry, `authentication failed: the token service of ${registry} answered with something that is not JSON`);
-        }
-        // JSON that is not an object (null, a list, a number) holds no token either.
-        const body = (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : {});
-        const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
-        if (typeof token !== 'string' || token === '') {
-            throw new AuthenticationError(registry, `authentication failed: the token service of ${registry} answered without a token`);
-        }
-        if (!HEADER_SAFE_TOKEN.test(token)) {
-            throw new AuthenticationError(registry, `authentication failed: the token service of ${registry} (${realmUrl.host}) answered with a token that ${UNUSABLE_TOKEN}`);
-        }
-        this.options.onSecret?.(token);
-        const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S;
-        return { header: `Bearer ${token}`, expiresAt: Date.now() + lifetime * 1000 };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/registry/http/header-url.ts
-
-/**
- * A URL a registry sent in a header (a redirect or upload `Location`, a `Link`), resolved
- * against the URL of the request that returned it, as RFC 3986 says: a relative upload
- * Location `<uuid>?_state=…` lands next to the upload path, not below `/v2/`. One that does
- * not parse is the registry's fault and is reported as such, never as a TypeError.
- */
-function resolveHeaderUrl(header, value, context) {
-    try {
-        return new URL(value, context.base);
-    }
-    catch {
-        throw new InvalidHeaderError({
-            header,
-            value,
-            method: context.method,
-            host: new URL(context.base).host,
-            ...(context.operation && { operation: context.operation }),
-        });
-    }
-}
-/** RFC 8288 `Link: <url>; rel="next"`, resolved against the URL that answered. */
-function parseNextLink(header, base, context = { method: 'GET' }) {
-    if (!header)
-        return undefined;
-    for (const part of header.split(/,(?=\s*<)/)) {
-        const m = /^\s*<([^>]*)>(.*)$/.exec(part);
-        if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2]))
-            return resolveHeaderUrl('Link', m[1], { ...context, base }).href;
-    }
-    return undefined;
-}
-
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./src/registry/verify.ts
-
-
-
-
-/**
- * A pass-through that hashes what flows and checks digest and size at the end. It holds back
- * the latest chunk until the next one arrives, and the last one until the check passed, so a
- * consumer (an upload) never receives the complete body of a blob that does not match.
- */
-function verifyingStream(descriptor, where) {
-    const [algorithm] = splitDigest(descriptor.digest);
-    const hash = (0,external_node_crypto_.createHash)(algorithm);
-    let size = 0;
-    let held;
-    return new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            size += chunk.length;
-            if (size > descriptor.size) {
-                callback(new DigestMismatchError(`the blob ${where} is larger than the ${descriptor.size} bytes its descriptor says`));
-                return;
-            }
-            hash.update(chunk);
-            const previous = held;
-            held = chunk;
-            callback(null, previous);
-        },
-        flush(callback) {
-            const actual = `${algorithm}:${hash.digest('hex')}`;
-            if (size !== descriptor.size) {
-                callback(new DigestMismatchError(`the blob ${where} has ${size} bytes, not the ${descriptor.size} its descriptor says`));
-            }
-            else if (actual !== descriptor.digest) {
-                callback(new DigestMismatchError(`the blob ${where} does not match its digest: its bytes hash to ${actual}`));
-            }
-            else {
-                callback(null, held);
-            }
-        },
-    });
-}
-
-;// CONCATENATED MODULE: ./src/registry/blobs.ts
-
-
-
-
-/** distribution-spec "Pulling blobs", "Pushing blobs", "Mounting a blob from another repository". */
-class Blobs {
-    exchange;
-    caps;
-    constructor(exchange, caps) {
-        this.exchange = exchange;
-        this.caps = caps;
-    }
-    async statBlob(digest) {
-        const where = this.exchange.ref(digest);
-        const res = await this.exchange.send({
-            method: 'HEAD',
-            path: `/blobs/${digest}`,
-            operation: 'check blob',
-            reference: where,
-        });
-        if (res.status === 200)
-            return true;
-        if (res.status === 404)
-            return false;
-        throw this.exchange.error(res, 'check blob', where);
-    }
-    async fetchBlob(descriptor) {
-        const where = this.exchange.ref(descriptor.digest);
-        const res = await this.exchange.stream({
-            method: 'GET',
-            path: `/blobs/${descriptor.digest}`,
-            operation: 'get blob',
-            reference: where,
-            expectedBytes: descriptor.size,
-        });
-        if (res.status !== 200) {
-            const body = await readSome(res.body);
-            throw this.exchange.error({ ...res, body }, 'get blob', where, res.status === 401 ? `Check the credentials for ${this.exchange.registry}` : undefined);
-        }
-        const verified = verifyingStream(descriptor, where);
-        res.body.on('error', (err) => verified.destroy(err));
-        // A mismatch can be found before the consumer starts reading (a small blob fits the
-        // buffers); the consumer checks `errored`, so the event itself needs no other listener.
-        verified.on('error', () => undefined);
-        return res.body.pipe(verified);
-    }
-    async mountBlob(descriptor, fromRepository) {
-        const query = new URLSearchParams({ mount: descriptor.digest, from: fromRepository });
-        const res = await this.exchange.answer({
-            method: 'POST',
-            path: `/blobs/uploads/?${query}`,
-            operation: 'mount blob',
-            reference: this.exchange.ref(descriptor.digest),
-            extraScopes: [repositoryScope(fromRepository, ['pull'])],
-        });
-        this.caps.observe('blobMount', res.status === 201);
-        if (res.status === 201)
-            return { mounted: true };
-        // distribution-spec "Mounting a blob from another repository": a 202 means the registry
-        // started an upload session instead; upload into it rather than POSTing again.
-        // A relative Location resolves against the URL that answered (RFC 3986), not below /v2/.
-        const location = res.header('location');
-        if (res.status === 202 && location) {
-            const session = resolveHeaderUrl('Location', location, {
-                base: res.url,
-                method: 'POST',
-                operation: `mount blob ${this.exchange.ref(descriptor.digest)}`,
-            });
-            return { mounted: false, session: session.href };
-        }
-        // Registries refuse mounts they cannot authorise (401/403/404 when the source is not
-        // visible to the token); a normal upload still works.
-        return { mounted: false };
-    }
-    async pushBlob(descriptor, data, session) {
-        const where = this.exchange.ref(descriptor.digest);
-        let location = session;
-        // A mount's session arrives resolved; a fresh one resolves against the POST that answered.
-        let answeredBy = this.exchange.base;
-        if (!location) {
-            const start = await this.exchange.send({
-                method: 'POST',
-                path: '/blobs/uploads/',
-                operation: 'start blob upload',
-                reference: where,
-            });
-            location = start.header('location');
-            answeredBy = start.url;
-            if (start.status !== 202 || !location) {
-                data.destroy();
-                throw this.exchange.error(start, 'start blob upload', where, start.status === 202 ? 'The registry gave no upload Location' : undefined);
-            }
-        }
-        // The Location is used as given (absolute or relative, with its query), plus the digest.
-        let url;
-        try {
-            url = resolveHeaderUrl('Location', location, {
-                base: answeredBy,
-                method: 'POST',
-                operation: `start blob upload ${where}`,
-            });
-        }
-        catch (err) {
-            data.destroy();
-            throw err;
-        }
-        if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-            data.destroy();
-            throw new RegistryError({
-                registry: this.exchange.registry,
-                operation: 'upload blob',
-                reference: where,
-                method: 'PUT',
-                status: 0,
-                errors: [],
-            }, `The upload Location has an unsupported scheme ${url.protocol}`);
-        }
-        url.searchParams.append('digest', descriptor.digest);
-        if (data.errored)
-            throw data.errored;
-        const res = await this.exchange.send({
-            method: 'PUT',
-            path: url.href,
-            headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-            body: data,
-            operation: 'upload blob',
-            reference: where,
-        });
-        if (res.status !== 201)
-            throw this.exchange.error(res, 'upload blob', where);
-    }
-}
-/** Reads at most 64 KiB of an error body, for its error codes. */
-async function readSome(body) {
-    const chunks = [];
-    let total = 0;
-    for await (const chunk of body) {
-        if (total < 64 * 1024)
-            chunks.push(chunk);
-        total += chunk.length;
-    }
-    return Buffer.concat(chunks).subarray(0, 64 * 1024);
-}
-
-;// CONCATENATED MODULE: ./src/registry/capabilities.ts
-/** What one repository's answers taught the client so far; fields stay undefined until observed. */
-class CapabilityState {
-    registry;
-    referrersApiMode;
-    caps = {};
-    constructor(registry, 
-    /** The user's referrers-api input: `auto` probes, true/false override the probe. */
-    referrersApiMode) {
-        this.registry = registry;
-        this.referrersApiMode = referrersApiMode;
-        if (referrersApiMode !== 'auto')
-            this.caps.referrersApi = referrersApiMode;
-    }
-    /** Known for this repository, else for another repository of its registry. */
-    referrersApi() {
-        return this.caps.referrersApi ?? this.registry.referrersApi;
-    }
-    /** Known for this repository itself (an answer here, or the user's setting). */
-    ownReferrersApi() {
-        return this.caps.referrersApi;
-    }
-    /**
-     * The referrers API is a feature of a registry, not of one repository: an answer learned in
-     * one repository stands for the others, until one of them answers otherwise.
-     */
-    learnReferrersApi(supported) {
-        this.caps.referrersApi = supported;
-        this.registry.referrersApi = supported;
-    }
-    /** Records an answer that shows an ability, or (once none did) its absence. */
-    observe(ability, shown) {
-        this.caps[ability] = shown || (this.caps[ability] ?? false);
-    }
-    /**
-     * The registry resolves `sha256-<hex>` to the subject manifest itself (GitLab): a way of the
-     * registry's, so what one repository showed stands for the others.
-     */
-    observeDigestAlias() {
-        this.caps.referrersTagAliasesDigest = true;
-        this.registry.digestAlias = true;
-    }
-    /** Known to alias digests, here or in another repository of the registry. */
-    digestAlias() {
-        return this.caps.referrersTagAliasesDigest ?? this.registry.digestAlias;
-    }
-    /** Asks `ask` once per registry; a `true` answer is learned as the alias. */
-    announcesDigestAlias(ask) {
-        this.registry.announcesDigestAlias ??= ask();
-        return this.registry.announcesDigestAlias.then((announced) => {
-            if (announced)
-                this.observeDigestAlias();
-            return announced;
-        });
-    }
-    snapshot() {
-        const referrersApi = this.referrersApi();
-        const referrersTagAliasesDigest = this.digestAlias();
-        return {
-            ...this.caps,
-            ...(referrersApi !== undefined && { referrersApi }),
-            ...(referrersTagAliasesDigest !== undefined && { referrersTagAliasesDigest }),
-        };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/registry/exchange.ts
-
-
-
-
-
-/** Where a registry's API lives: Docker Hub's name is not its API host. */
-function apiHost(registry) {
-    return registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
-}
-/**
- * The request/answer/error exchange with one repository: every request of the other parts of
- * the client goes through here, with authentication, and every HTTP failure becomes a
- * RegistryError that names the registry, reference, status and the registry's error code.
- */
-class Exchange {
-    registry;
-    name;
-    /** `https://<api host>/v2/<name>` */
-    base;
-    origin;
-    transport;
-    auth;
-    actions = ['pull'];
-    constructor(options) {
-        this.registry = options.registry;
-        this.name = options.name;
-        this.transport = options.transport;
-        this.auth = options.auth;
-        this.base = `${options.plainHttp ? 'http' : 'https'}://${apiHost(options.registry)}/v2/${options.name}`;
-        this.origin = new URL(this.base).origin;
-    }
-    /** Ask for push once any caller needs it, so one token covers reads and writes. */
-    needPush() {
-        this.actions = ['pull', 'push'];
-    }
-    /** `registry/name:tag` or `registry/name@digest`, for messages. */
-    ref(reference) {
-        return formatReferenceIn(this, reference);
-    }
-    /** `registry/name`, for messages. */
-    get where() {
-        return formatRepository(this);
-    }
-    /** Sends and buffers the answer; a 401 after authentication throws. */
-    async send(opts) {
-        const res = await this.answer(opts);
-        if (res.status === 401) {
-            const write = opts.method !== 'GET' && opts.method !== 'HEAD';
-            throw this.error(res, opts.operation, opts.reference, write
-                ? `Check that the credentials for ${this.registry} may push to ${this.name}`
-                : `Check the credentials for ${this.registry}`);
-        }
-        return res;
-    }
-    /** Sends and buffers the answer, whatever its status (the caller decides what a 401 means). */
-    answer(opts) {
-        return this.exchange(opts, (req) => this.transport.request(req), () => undefined);
-    }
-    /** Sends and hands back the body as a stream, whatever the status. */
-    stream(opts) {
-        return this.exchange(opts, (req) => this.transport.stream(req), (r) => r.body.resume());
-    }
-    /** The RegistryError for an answer that is not what the operation expected. */
-    error(res, operation, reference, hint) {
-        const errors = parseErrorBody(res.body);
-        return new RegistryError({
-            registry: this.registry,
-            operation,
-            reference,
-            method: res.method,
-            status: res.status,
-            errors,
-            ...(res.retry?.stoppedBecause && { retried: res.retry.stoppedBecause }),
-            ...(res.status === 429 && { rateLimit: describeRateLimit(res) }),
-        }, hint ?? immutabilityHint(res, errors, reference));
-    }
-    /**
-     * Sends with authentication: a known scheme up front, else learn it from the 401 and retry
-     * once. Credentials go only to the registry's own origin, never to an upload `Location` or
-     * redirect elsewhere. A streamed body cannot be re-sent, so a 401 on it is final.
-     */
-    async exchange(opts, perform, discard) {
-        const scopes = [repositoryScope(this.name, this.actions), ...(opts.extraScopes ?? [])];
-        const { path, operation: _operation, reference: _reference, extraScopes: _extraScopes, ...rest } = opts;
-        const url = /^https?:\/\//.test(path) ? path : `${this.base}${path}`;
-        const ours = new URL(url).origin === this.origin;
-        const withAuth = (authorization) => ({
-            ...rest,
-            url,
-            operation: `${opts.operation} ${opts.reference}`,
-            headers: { ...rest.headers, ...(authorization && ours && { authorization }) },
-        });
-        let authorization = ours ? await this.auth.authorization(this.registry, scopes) : undefined;
-        let res = await perform(withAuth(authorization));
-        if (res.status !== 401 || !ours || rest.body instanceof external_node_stream_.Readable)
-            return res;
-        discard(res);
-        authorization = await this.auth.unauthorized(this.registry, scopes, {
-            wwwAuthenticate: res.header('www-authenticate'),
-            stale: authorization !== undefined,
-        });
-        res = await perform(withAuth(authorization));
-        if (res.status === 401) {
-            const refused = await this.auth.refusal(this.registry);
-            if (refused) {
-                discard(res);
-                throw refused;
-            }
-        }
-        return res;
-    }
-}
-/** Docker Hub reports its limit as `ratelimit-limit: 100;w=21600` and `ratelimit-remaining`. */
-function describeRateLimit(res) {
-    const parts = [];
-    const limit = res.header('ratelimit-limit');
-    const remaining = res.header('ratelimit-remaining');
-    const retryAfter = res.header('retry-after');
-    if (limit)
-        parts.push(`limit ${limit}`);
-    if (remaining)
-        parts.push(`remaining ${remaining}`);
-    if (retryAfter)
-        parts.push(`retry after ${retryAfter}`);
-    return parts.length ? `rate limit: ${parts.join(', ')}` : 'rate limited';
-}
-/**
- * Immutable tags answer a PUT with a registry-specific refusal: ECR TAG_INVALID, Harbor
- * PRECONDITION, others DENIED or MANIFEST_INVALID with "immutable" in the message.
- */
-function immutabilityHint(res, errors, reference) {
-    if (res.method !== 'PUT' || res.status < 400 || res.status >= 500)
-        return undefined;
-    const said = errors.some((e) => e.code === 'TAG_INVALID' || e.code === 'PRECONDITION' || /immutab/i.test(`${e.code} ${e.message ?? ''}`));
-    if (!said)
-        return undefined;
-    return isReferrersTag(reference.slice(reference.lastIndexOf(':') + 1))
-        ? "The tag is immutable: the registry's immutability rules must exclude sha256-* tags, which the referrers tag schema rewrites"
-        : `The tag ${reference} is immutable on this registry: it cannot be moved`;
-}
-
-;// CONCATENATED MODULE: ./src/registry/http/deadline.ts
-
-/**
- * The overall deadline of one request (one try, redirects and the whole body included), on top
- * of the idle timeouts between chunks: a registry that sends a byte a second never trips an
- * idle timeout, and must not hold a run for minutes.
- *
- *   deadline = timeout × (2 + expected bytes / 8 MiB)
- *
- * Manifests, tag lists, tokens and other answers capped at 4 MiB get twice the timeout. A
- * blob gets one more timeout for every 8 MiB it carries: with the default timeout of 60 s a
- * floor rate of 8 MiB a minute (about 140 KB/s), which a longer timeout lowers.
- */
-const DEADLINE_TIMEOUTS = 2;
-const DEADLINE_BYTES_PER_TIMEOUT = 8 * 1024 * 1024;
-function deadlineMs(timeoutMs, expectedBytes) {
-    return Math.ceil(timeoutMs * (DEADLINE_TIMEOUTS + Math.max(0, expectedBytes) / DEADLINE_BYTES_PER_TIMEOUT));
-}
-function seconds(ms) {
-    return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
-}
-/** `4 s (2 × the timeout of 2 s)`, or with the blob share: `… + 1 timeout per 8 MiB of 3 MiB)`. */
-function describeDeadline(timeoutMs, expectedBytes) {
-    const rule = expectedBytes > 0
-        ? `2 × the timeout of ${seconds(timeoutMs)}, plus one timeout per 8 MiB of the ${expectedBytes} bytes expected`
-        : `2 × the timeout of ${seconds(timeoutMs)}`;
-    return `its deadline of ${seconds(deadlineMs(timeoutMs, expectedBytes))} (${rule})`;
-}
-/** The size a request is expected to carry: given by the caller (a blob download), else its body's. */
-function expectedBytes(req) {
-    if (req.expectedBytes !== undefined)
-        return req.expectedBytes;
-    if (typeof req.body === 'string')
-        return Buffer.byteLength(req.body);
-    if (req.body instanceof Uint8Array)
-        return req.body.byteLength;
-    const declared = Number(req.headers?.['content-length']);
-    return Number.isFinite(declared) ? declared : 0;
-}
-function startDeadline(info) {
-    const controller = new AbortController();
-    let host = info.host;
-    const ms = deadlineMs(info.timeoutMs, info.expectedBytes);
-    const timer = setTimeout(() => {
-        controller.abort(new DeadlineError({
-            method: info.method,
-            host,
-            ...(info.operation && { operation: info.operation }),
-            deadline: describeDeadline(info.timeoutMs, info.expectedBytes),
-        }));
-    }, ms);
-    // An open socket keeps the process alive while it matters; the timer alone must not.
-    timer.unref();
-    return {
-        signal: controller.signal,
-        at: (h) => void (host = h),
-        clear: () => clearTimeout(timer),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/registry/http/transport.ts
-
-
-
-
-
-
-
-
-const DEFAULT_TRANSPORT_OPTIONS = {
-    timeoutMs: 60_000,
-    connections: 8,
-    userAgent: 'oci-promote-action',
-};
-class ResponseTooLargeError extends UserFacingError {
-    url;
-    limit;
-    constructor(url, limit) {
-        super(`the response from ${new URL(url).host} is larger than ${limit} bytes`);
-        this.url = url;
-        this.limit = limit;
-    }
-}
-const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
-const MAX_REDIRECTS = 5;
-/**
- * The one place that talks to undici. One Agent holds one keep-alive pool per origin, so each
- * registry gets its own pool; connections are reused across requests and tokens.
- */
-function createTransport(options = {}) {
-    const opts = { ...DEFAULT_TRANSPORT_OPTIONS, ...options };
-    const agent = new undici/* Agent */.g6({
-        connections: opts.connections,
-        connect: { timeout: opts.timeoutMs },
-        headersTimeout: opts.timeoutMs,
-        bodyTimeout: opts.timeoutMs,
-        keepAliveTimeout: 30_000,
-    });
-    /** One request, no redirects; the body is left for the caller to read or dump. */
-    async function send(req, url, deadline) {
-        let res;
-        deadline.at(url.host);
-        try {
-            res = await agent.request({
-                origin: url.origin,
-                path: url.pathname + url.search,
-                method: req.method,
-                headers: { 'user-agent': opts.userAgent, ...req.headers },
-                body: req.body ?? null,
-                signal: deadline.signal,
-            });
-        }
-        catch (err) {
-            if (req.body instanceof external_node_stream_.Readable && req.body.errored)
-                throw toTransportError(req.body.errored, req.method, url);
-            throw toTransportError(err, req.method, url);
-        }
-        const headers = res.headers;
-        const body = res.body;
-        return {
-            method: req.method,
-            status: res.statusCode,
-            url: url.href,
-            header(name) {
-                const v = headers[name.toLowerCase()];
-                return Array.isArray(v) ? v.join(', ') : v;
-            },
-            body: body,
-        };
-    }
-    /** Follows redirects as `req.redirect` allows, never carrying Authorization to another origin. */
-    async function follow(req, deadline) {
-        let url = new URL(req.url);
-        let current = req;
-        for (let hop = 0;; hop++) {
-            const res = await send(current, url, deadline);
-            const location = res.header('location');
-            const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
-            if (!isRedirect || req.redirect === 'none' || hop >= MAX_REDIRECTS)
-                return res;
-            let next;
-            try {
-                next = resolveHeaderUrl('Location', location, {
-                    base: url.href,
-                    method: current.method,
-                    ...(req.operation && { operation: req.operation }),
-                });
-            }
-            catch (err) {
-                res.body.resume();
-                throw err;
-            }
-            const toGet = res.status === 303 && current.method !== 'HEAD';
-            // A streamed body cannot be sent twice; such a redirect is the caller's to handle.
-            const unrepeatable = !toGet && current.body instanceof external_node_stream_.Readable;
-            if ((next.origin !== url.origin && req.redirect === 'same-host') || unrepeatable)
-                return res;
-            if (next.protocol !== 'https:' && next.protocol !== 'http:')
-                return res;
-            res.body.resume();
-            const headers = { ...current.headers };
-            // Never forward the registry's credentials to another host (S3, Azure Blob, a CDN):
-            // they reject it, and it would leak the token.
-            if (next.origin !== url.origin)
-                delete headers.authorization;
-            current = { ...current, method: toGet ? 'GET' : current.method, headers, ...(toGet && { body: undefined }) };
-            url = next;
-        }
-    }
-    function deadlineFor(req) {
-        return startDeadline({
-            method: req.method,
-            host: new URL(req.url).host,
-            ...(req.operation && { operation: req.operation }),
-            timeoutMs: opts.timeoutMs,
-            expectedBytes: expectedBytes(req),
-        });
-    }
-    return {
-        async request(req) {
-            const deadline = deadlineFor(req);
-            try {
-                const res = await follow(req, deadline);
-                const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-                const chunks = [];
-                let total = 0;
-                try {
-                    for await (const chunk of res.body) {
-                        total += chunk.length;
-                        if (total > limit) {
-                            res.body.destroy();
-                            throw new ResponseTooLargeError(res.url, limit);
-                        }
-                        chunks.push(chunk);
-                    }
-                }
-                catch (err) {
-                    throw toTransportError(err, res.method, new URL(res.url));
-                }
-                return { ...res, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
-            }
-            finally {
-                deadline.clear();
-            }
-        },
-        async stream(req) {
-            const deadline = deadlineFor(req);
-            let res;
-            try {
-                res = await follow(req, deadline);
-            }
-            catch (err) {
-                deadline.clear();
-                throw err;
-            }
-            return { ...res, body: guardBody(res.body, res.method, new URL(res.url), deadline) };
-        },
-        close: () => agent.close(),
-    };
-}
-/** Errors written for users pass as they are (a deadline, a header); anything else is described. */
-function toTransportError(err, method, url) {
-    if (err instanceof UserFacingError)
-        return err;
-    const { reason, retryable } = describeNetworkError(err, url);
-    return new TransportError(method, url.host, reason, { cause: err, retryable });
-}
-/**
- * A streamed body whose failures reach the reader as TransportErrors (undici's own errors are
- * not written for users), and whose deadline ends when the body does.
- */
-function guardBody(body, method, url, deadline) {
-    const out = new external_node_stream_.PassThrough();
-    body.on('error', (err) => out.destroy(toTransportError(err, method, url)));
-    // Readers listen for errors their own way (async iteration, a listener); one that only
-    // drains the body (a discarded answer) must not crash the process.
-    out.on('error', () => undefined);
-    out.on('close', () => {
-        deadline.clear();
-        if (!body.destroyed && !body.readableEnded)
-            body.destroy();
-    });
-    body.pipe(out);
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/registry/http/retry.ts
-
-
-
-const DEFAULT_RETRY_OPTIONS = {
-    maxAttempts: 5,
-    baseDelayMs: 250,
-    maxDelayMs: 8_000,
-    maxRetryAfterMs: 60_000,
-    maxTotalMs: 180_000,
-};
-/** `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
-function parseRetryAfter(value, now = Date.now()) {
-    if (!value)
-        return undefined;
-    const v = value.trim();
-    if (/^[0-9]+$/.test(v))
-        return Number(v) * 1000;
-    const date = Date.parse(v);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-/**
- * Retries what is safe to retry and may heal: connection failures and timeouts (a body cut off
- * mid-way included, for buffered answers; not a certificate, a name that does not resolve or
- * a passed deadline), and 408, 429, 500, 502, 503, 504, with exponential backoff
- * and full jitter, honouring `Retry-After` within a bound. A request whose body is a stream is
- * never re-sent. Gives up after a bounded number of tries and total time.
- */
-function withRetry(inner, options = {}) {
-    const opts = { ...DEFAULT_RETRY_OPTIONS, ...options };
-    const random = opts.random ?? Math.random;
-    const sleep = opts.sleep ?? defaultSleep;
-    async function attempt(req, perform, discard) {
-        const started = Date.now();
-        const replayable = !(req.body instanceof external_node_stream_.Readable);
-        for (let n = 1;; n++) {
-            let reason;
-            let retryAfterMs;
-            let result;
-            let failure;
-            try {
-                result = await perform();
-                if (!RETRYABLE_STATUSES.has(result.status))
-                    return n > 1 ? Object.assign(result, { retry: { attempts: n } }) : result;
-                reason = `HTTP ${result.status}`;
-                retryAfterMs = parseRetryAfter(result.header('retry-after'));
-            }
-            catch (err) {
-                // A certificate that does not verify, a host that does not resolve, a passed deadline:
-                // trying again cannot help.
-                if (!(err instanceof TransportError) || !replayable || !err.retryable)
-                    throw err;
-                reason = err.reason;
-                failure = err;
-            }
-            const backoff = random() * Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** (n - 1));
-            const delay = Math.max(backoff, retryAfterMs ?? 0);
-            let stop;
-            if (!replayable)
-                stop = 'its body was a stream that cannot be sent again';
-            else if (n >= opts.maxAttempts)
-                stop = `gave up after ${n} attempts`;
-            else if (retryAfterMs !== undefined && retryAfterMs > opts.maxRetryAfterMs) {
-                stop = `the registry asked to wait ${Math.ceil(retryAfterMs / 1000)} s (Retry-After), longer than the ${opts.maxRetryAfterMs / 1000} s this action waits`;
-            }
-            else if (Date.now() - started + delay > opts.maxTotalMs)
-                stop = `gave up after ${n} attempts in ${Math.round((Date.now() - started) / 1000)} s`;
-            if (stop) {
-                if (failure) {
-                    failure.message += ` (${stop})`;
-                    throw failure;
-                }
-                // Hand the last answer to the caller, whose error then carries the registry's own
-                // code, and say why retrying stopped.
-                return Object.assign(result, { retry: { attempts: n, stoppedBecause: stop } });
-            }
-            opts.onRetry?.({
-                method: req.method,
-                url: req.url,
-                attempt: n + 1,
-                maxAttempts: opts.maxAttempts,
-                reason,
-                delayMs: Math.round(delay),
-            });
-            if (result)
-                discard(result);
-            await sleep(delay);
-        }
-    }
-    return {
-        request: (req) => attempt(req, () => inner.request(req), () => undefined),
-        stream: (req) => attempt(req, () => inner.stream(req), (r) => r.body.resume()),
-        close: () => inner.close(),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/registry/http/traffic.ts
-/** `100;w=21600` → { value: 100, window: 21600 }; undefined for anything else. */
-function parseRateLimitHeader(value) {
-    if (value === undefined)
-        return undefined;
-    const [first, ...params] = value.split(';').map((s) => s.trim());
-    if (!first || !/^\d+$/.test(first))
-        return undefined;
-    const w = params.find((p) => /^w=\d+$/.test(p));
-    return { value: Number(first), ...(w && { window: Number(w.slice(2)) }) };
-}
-function bodyBytes(req) {
-    const body = req.body;
-    if (body === undefined)
-        return 0;
-    if (typeof body === 'string')
-        return Buffer.byteLength(body);
-    if (body instanceof Uint8Array)
-        return body.byteLength;
-    const declared = Number(req.headers?.['content-length']);
-    return Number.isFinite(declared) ? declared : 0;
-}
-/**
- * Counts every request per host and notes the rate limit a registry announces, for the job
- * summary. Placed under the retries, so a retried request counts each time it was sent; above
- * the redirects, so a redirected request counts once.
- */
-class TrafficCounter {
-    hosts = new Map();
-    wrap(inner) {
-        const count = (req, res, down) => {
-            const host = new URL(req.url).host;
-            let t = this.hosts.get(host);
-            if (!t) {
-                t = { requests: {}, total: 0, bytesUp: 0, bytesDown: 0 };
-                this.hosts.set(host, t);
-            }
-            t.requests[req.method] = (t.requests[req.method] ?? 0) + 1;
-            t.total++;
-            t.bytesUp += bodyBytes(req);
-            t.bytesDown += down;
-            const limit = parseRateLimitHeader(res?.header('ratelimit-limit'));
-            const remaining = parseRateLimitHeader(res?.header('ratelimit-remaining'));
-            if (limit && remaining) {
-                t.rateLimit = {
-                    limit: limit.value,
-                    remaining: Math.min(remaining.value, t.rateLimit?.remaining ?? Infinity),
-                    ...((limit.window ?? remaining.window) !== undefined && { windowSeconds: limit.window ?? remaining.window }),
-                };
-            }
-        };
-        return {
-            request: async (req) => {
-                try {
-                    const res = await inner.request(req);
-                    count(req, res, res.body.byteLength);
-                    return res;
-                }
-                catch (err) {
-                    count(req, undefined, 0);
-                    throw err;
-                }
-            },
-            stream: async (req) => {
-                try {
-                    const res = await inner.stream(req);
-                    const length = Number(res.header('content-length'));
-                    count(req, res, Number.isFinite(length) ? length : 0);
-                    return res;
-                }
-                catch (err) {
-                    count(req, undefined, 0);
-                    throw err;
-                }
-            },
-            close: () => inner.close(),
-        };
-    }
-    /** Per host, in the order first contacted. */
-    snapshot() {
-        return Object.fromEntries([...this.hosts].map(([h, t]) => [h, { ...t, requests: { ...t.requests } }]));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/registry/manifests.ts
-
-
-
-
-/** distribution-spec "Pulling manifests", "Checking if content exists", "Pushing Manifests". */
-class Manifests {
-    exchange;
-    caps;
-    constructor(exchange, caps) {
-        this.exchange = exchange;
-        this.caps = caps;
-    }
-    async statManifest(reference) {
-        const where = this.exchange.ref(reference);
-        const res = await this.exchange.send({
-            method: 'HEAD',
-            path: `/manifests/${reference}`,
-            headers: { accept: MANIFEST_ACCEPT },
-            operation: 'check manifest',
-            reference: where,
-        });
-        if (res.status === 404)
-            return undefined;
-        if (res.status !== 200)
-            throw this.exchange.error(res, 'check manifest', where);
-        const digest = res.header('docker-content-digest');
-        const mediaType = res.header('content-type')?.split(';')[0]?.trim();
-        const size = Number(res.header('content-length'));
-        if (!digest || !isDigest(digest) || !mediaType || !Number.isSafeInteger(size)) {
-            // Some registries omit Docker-Content-Digest on HEAD: fall back to the body.
-            const m = await this.fetchManifest(reference);
-            return { digest: m.digest, mediaType: m.mediaType, size: m.size };
-        }
-        return { digest, mediaType, size };
-    }
-    async fetchManifest(reference) {
-        const where = this.exchange.ref(reference);
-        let res;
-        try {
-            res = await this.exchange.send({
-                method: 'GET',
-                path: `/manifests/${reference}`,
-                headers: { accept: MANIFEST_ACCEPT },
-                maxResponseBytes: MAX_MANIFEST_BYTES,
-                operation: 'get manifest',
-                reference: where,
-            });
-        }
-        catch (err) {
-            if (err instanceof ResponseTooLargeError) {
-                throw new InvalidManifestError(`the manifest ${where} is larger than ${MAX_MANIFEST_BYTES} bytes (4 MiB), the most registries must accept`);
-            }
-            throw err;
-        }
-        if (res.status !== 200)
-            throw this.exchange.error(res, 'get manifest', where);
-        const bytes = res.body;
-        const digest = verifiedDigest(bytes, reference, res.header('docker-content-digest'), where);
-        let mediaType;
-        try {
-            mediaType = parseManifest(bytes, res.header('content-type')).mediaType;
-        }
-        catch (err) {
-            if (err instanceof InvalidManifestError)
-                throw new InvalidManifestError(`the manifest ${where} is invalid: ${err.message}`);
-            throw err;
-        }
-        return { digest, mediaType, size: bytes.length, bytes };
-    }
-    async pushManifest(reference, manifest) {
-        const where = this.exchange.ref(reference);
-        const res = await this.exchange.send({
-            method: 'PUT',
-            path: `/manifests/${reference}`,
-            headers: { 'content-type': manifest.mediaType },
-            body: manifest.bytes,
-            operation: 'push manifest',
-            reference: where,
-        });
-        if (res.status !== 201 && res.status !== 200) {
-            throw this.exchange.error(res, 'push manifest', where, res.status === 401 || res.status === 403
-                ? `Check that the credentials for ${this.exchange.registry} may push to ${this.exchange.name}`
-                : undefined);
-        }
-        const stored = res.header('docker-content-digest');
-        if (stored &&
-            isDigest(stored) &&
-            splitDigest(stored)[0] === splitDigest(manifest.digest)[0] &&
-            stored !== manifest.digest) {
-            throw new InvalidManifestError(`${this.exchange.registry} stored ${where} as ${stored}, not as ${manifest.digest}: it changed the manifest`);
-        }
-        const subject = res.header('oci-subject');
-        if (hasSubject(manifest))
-            this.caps.observe('ociSubjectHeader', subject !== undefined);
-        return { digestConfirmed: stored === manifest.digest, ...(subject && { ociSubject: subject }) };
-    }
-}
-/**
- * The digest of served manifest bytes, checked against the digest asked for, else against the
- * one the registry announced (distribution-spec: Docker-Content-Digest may use another
- * algorithm; verify it against the body), else computed.
- */
-function verifiedDigest(bytes, reference, announced, where) {
-    if (isDigest(reference)) {
-        if (!matchesDigest(bytes, reference))
-            throw new InvalidManifestError(`the manifest served for ${where} does not match that digest`);
-        return reference;
-    }
-    if (announced && isDigest(announced)) {
-        if (!matchesDigest(bytes, announced)) {
-            throw new InvalidManifestError(`the manifest served for ${where} does not match the Docker-Content-Digest ${announced} the registry announced`);
-        }
-        return splitDigest(announced)[0] === 'sha256' ? announced : computeDigest(bytes);
-    }
-    return computeDigest(bytes);
-}
-/** Whether a manifest names a subject (cheaply: its bytes mention the field, then a parse confirms). */
-function hasSubject(manifest) {
-    if (!Buffer.from(manifest.bytes).includes('"subject"'))
-        return false;
-    try {
-        return parseManifest(manifest.bytes, manifest.mediaType).subject !== undefined;
-    }
-    catch {
-        return false;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/registry/pagination.ts
-
-
-/**
- * The pages of a listing, followed through RFC 8288 `Link: <url>; rel="next"` (distribution-spec
- * "Listing Tags" and "Listing Referrers"), one request at a time as the consumer reads. A next
- * page elsewhere than this repository's own listing (another host, another path) is refused:
- * the link comes from the registry's answer and credentials go with the request.
- */
-class LinkPages {
-    exchange;
-    options;
-    /** True once the consumer read `maxPages` pages and the last one named a next page. */
-    truncated = false;
-    constructor(exchange, options) {
-        this.exchange = exchange;
-        this.options = options;
-    }
-    async *[Symbol.asyncIterator]() {
-        let path = this.options.request.path;
-        for (let index = 0;; index++) {
-            const res = await this.exchange.send({ ...this.options.request, path });
-            yield { res, index };
-            const next = parseNextLink(res.header('link'), res.url, {
-                method: 'GET',
-                operation: `${this.options.request.operation} ${this.options.request.reference}`,
-            });
-            if (!next)
-                return;
-            path = this.pathOf(next);
-            if (index + 1 >= this.options.maxPages) {
-                this.truncated = true;
-                return;
-            }
-        }
-    }
-    pathOf(next) {
-        const url = new URL(next);
-        const basePath = new URL(this.exchange.base).pathname;
-        const below = url.pathname.startsWith(`${basePath}/`)
-            ? url.pathname.slice(basePath.length) + url.search
-            : undefined;
-        if (url.origin !== this.exchange.origin || below === undefined || !this.options.within(below)) {
-            throw new InvalidManifestError(`${this.exchange.registry} answered the ${this.options.listing} with a next page outside the repository (${url.host})`);
-        }
-        return below;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/registry/referrers.ts
-
-
-
-
-
-
-
-/**
- * Pages of one referrers list that may add nothing new (empty, or repeating what was listed)
- * before the list is taken for one that never ends: an honest registry's page lists something.
- */
-const MAX_PAGES_WITHOUT_NEWS = 10;
-/**
- * distribution-spec v1.1 referrers: the API ("Listing Referrers") where the repository has it,
- * else the referrers tag schema, read and written.
- */
-class Referrers {
-    exchange;
-    caps;
-    tags;
-    limits;
-    constructor(exchange, caps, tags, limits) {
-        this.exchange = exchange;
-        this.caps = caps;
-        this.tags = tags;
-        this.limits = limits;
-    }
-    async probeReferrersApi(subject) {
-        if (this.caps.referrersApi() === false)
-            return undefined;
-        return this.fromApi(subject, { learn: true });
-    }
-    async listReferrers(subject) {
-        if (this.caps.referrersApi() !== false) {
-            const viaApi = await this.fromApi(subject, { learn: true });
-            if (viaApi)
-                return viaApi;
-        }
-        return this.fromTag(subject);
-    }
-    /** The API's own answer for one subject; nothing is learned from it, and there is no fallback. */
-    listReferrersFromApi(subject) {
-        return this.fromApi(subject, { learn: false });
-    }
-    /** distribution-spec v1.1 "Referrers Tag Schema", read side: validated before it is believed. */
-    async readReferrersIndex(subject) {
-        const tag = referrersTagFor(subject);
-        const where = this.exchange.ref(tag);
-        const res = await this.exchange.send({
-            method: 'GET',
-            path: `/manifests/${tag}`,
-            headers: { accept: MANIFEST_ACCEPT },
-            maxResponseBytes: MAX_MANIFEST_BYTES,
-            operation: 'get referrers tag',
-            reference: where,
-        });
-        if (res.status === 404)
-            return { exists: false, descriptors: [] };
-        if (res.status !== 200)
-            throw this.exchange.error(res, 'get referrers tag', where);
-        // GitLab answers `sha256-<hex>` with the manifest `sha256:<hex>` itself.
-        if (matchesDigest(res.body, subject)) {
-            this.caps.observeDigestAlias();
-            throw new ReferrersTagContentError(`${this.exchange.registry} answers the referrers tag ${where} with the subject manifest itself (as GitLab does), so it cannot hold a referrers index there`, { alias: true });
-        }
-        try {
-            const etag = res.header('etag');
-            return {
-                exists: true,
-                descriptors: parseReferrersIndex(res.body, res.header('content-type')),
-                ...(etag && { etag }),
-            };
-        }
-        catch (err) {
-            throw new ReferrersTagContentError(`the referrers tag ${where} does not hold an OCI image index (${err.message})`, { alias: false });
-        }
-    }
-    /**
-     * Whether the registry is known, or says, to answer `sha256-<hex>` with the manifest itself,
-     * before anything is written: GitLab's container registry names itself on `GET /v2/` with the
-     * header `Gitlab-Container-Registry-Version` (gitlab-org/container-registry, "Custom Headers on
-     * GET /v2/"). Asked once per registry; an answer without it, or a failed one, says nothing.
-     */
-    async announcesDigestAlias() {
-        if (this.caps.digestAlias() === true)
-            return true;
-        return this.caps.announcesDigestAlias(async () => {
-            try {
-                const res = await this.exchange.send({
-                    method: 'GET',
-                    path: `${this.exchange.origin}/v2/`,
-                    operation: 'check the API of',
-                    reference: this.exchange.registry,
-                    maxResponseBytes: MAX_MANIFEST_BYTES,
-                });
-                return res.status === 200 && res.header('gitlab-container-registry-version') !== undefined;
-            }
-            catch (err) {
-                if (err instanceof UserFacingError)
-                    return false;
-                throw err;
-            }
-        });
-    }
-    /** distribution-spec v1.1 "Pushing Manifests with Subject", for a registry without the API. */
-    async writeReferrersIndex(subject, descriptors, ifMatch) {
-        const tag = referrersTagFor(subject);
-        const where = this.exchange.ref(tag);
-        const res = await this.exchange.send({
-            method: 'PUT',
-            path: `/manifests/${tag}`,
-            headers: { 'content-type': MediaType.OciIndex, ...(ifMatch && { 'if-match': ifMatch }) },
-            body: encodeReferrersIndex(descriptors),
-            operation: 'push referrers tag',
-            reference: where,
-        });
-        if (ifMatch && res.status === 412)
-            return undefined;
-        if (res.status !== 201 && res.status !== 200) {
-            const immutable = res.status === 400 || res.status === 409 || res.status === 412 || res.status === 403;
-            throw this.exchange.error(res, 'push referrers tag', where, immutable
-                ? `If ${this.exchange.registry} has tag immutability rules, they must exclude sha256-* tags, which the referrers tag schema rewrites`
-                : undefined);
-        }
-        this.tags.noteWritten(tag);
-        return tag;
-    }
-    /**
-     * distribution-spec v1.1 "Listing Referrers". Only a 200 carrying an OCI image index means the
-     * API exists; anything else (404, 400, 405, 406, 501, a redirect elsewhere, an HTML page) means
-     * it does not, and with `learn` the answer is remembered for this repository. Never decided
-     * from OCI-Subject.
-     */
-    async fromApi(subject, { learn }) {
-        const where = this.exchange.ref(subject);
-        const descriptors = [];
-        const listed = new Set();
-        let pagesWithoutNews = 0;
-        const pages = new LinkPages(this.exchange, {
-            request: {
-                method: 'GET',
-                path: `/referrers/${subject}`,
-                headers: { accept: MediaType.OciIndex },
-                maxResponseBytes: MAX_MANIFEST_BYTES,
-                redirect: 'same-host',
-                operation: 'list referrers of',
-                reference: where,
-            },
-            // Every page but MAX_PAGES_WITHOUT_NEWS adds a descriptor, so the count bound fires first.
-            maxPages: this.limits.maxReferrers + MAX_PAGES_WITHOUT_NEWS + 1,
-            within: (path) => path.startsWith('/referrers/'),
-            listing: `referrers list of ${where}`,
-        });
-        for await (const { res, index } of pages) {
-            if (res.status === 401 || res.status === 403)
-                throw this.exchange.error(res, 'list referrers of', where);
-            if (res.status >= 500 && res.status !== 501)
-                throw this.exchange.error(res, 'list referrers of', where);
-            const list = res.status === 200 ? this.parseListing(res, where) : undefined;
-            if (!list &&
-                index === 0 &&
-                res.status === 404 &&
-                parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN')) {
-                // The repository does not exist (yet): nothing refers to anything in it, and the
-                // answer says nothing about the API, so the probe stays open.
-                return learn ? { source: 'api', descriptors: [], warnings: [] } : undefined;
-            }
-            if (!list) {
-                if (!learn)
-                    return undefined;
-                if (index > 0)
-                    throw this.exchange.error(res, 'list referrers of', where, 'A later page of the referrers list was not an OCI image index');
-                if (this.caps.ownReferrersApi() === true && this.caps.referrersApiMode === true) {
-                    throw this.exchange.error(res, 'list referrers of', where, "The input referrers-api is 'true' but the registry does not serve the referrers API here");
-                }
-                this.caps.learnReferrersApi(false);
-                return undefined;
-            }
-            if (learn)
-                this.caps.learnReferrersApi(true);
-            const before = listed.size;
-            for (const d of list)
-                listed.add(d.digest);
-            descriptors.push(...list);
-            if (listed.size > this.limits.maxReferrers) {
-                throw new TooManyReferrersError(where, listed.size, this.limits.maxReferrers);
-            }
-            if (listed.size === before && index > 0 && ++pagesWithoutNews >= MAX_PAGES_WITHOUT_NEWS) {
-                throw new ReferrersListError(`${this.exchange.registry} answered the referrers list of ${where} with ${MAX_PAGES_WITHOUT_NEWS} pages that list nothing new; refusing to go on`);
-            }
-        }
-        // Not reached with the bounds above; a truncated list must never pass for a whole one.
-        if (pages.truncated)
-            throw new TooManyReferrersError(where, listed.size, this.limits.maxReferrers);
-        // distribution-spec: `artifactType` filtering is optional; we never ask for it, and keep all.
-        return { source: 'api', descriptors: dedupeDescriptors(descriptors), warnings: [] };
-    }
-    async fromTag(subject) {
-        if ((await this.tags.hasDigestTag(referrersTagFor(subject))) === false) {
-            return { source: 'tag-schema', descriptors: [], warnings: [] };
-        }
-        try {
-            const index = await this.readReferrersIndex(subject);
-            const descriptors = dedupeDescriptors(index.descriptors);
-            if (descriptors.length > this.limits.maxReferrers) {
-                throw new TooManyReferrersError(this.exchange.ref(subject), descriptors.length, this.limits.maxReferrers);
-            }
-            return { source: 'tag-schema', descriptors, warnings: [] };
-        }
-        catch (err) {
-            if (!(err instanceof ReferrersTagContentError))
-                throw err;
-            // Read side of the tag schema: content that is not an index means no referrers.
-            return {
-                source: 'tag-schema',
-                descriptors: [],
-                warnings: err.alias ? [] : [`${err.message}; treated as no referrers`],
-            };
-        }
-    }
-    /**
-     * A 200 answer of the API: undefined when it is plainly not the API (HTML, another media
-     * type); an OCI image index (by Content-Type or shape) that cannot be used is an error, never
-     * a quiet "no referrers": falling back to the tag schema would lose every referrer.
-     */
-    parseListing(res, where) {
-        const contentType = res.header('content-type');
-        if (!isMeantAsOciIndex(res.body, contentType))
-            return undefined;
-        try {
-            return parseReferrersIndex(res.body, contentType);
-        }
-        catch (err) {
-            throw new ReferrersListError(`${this.exchange.registry} answered the referrers list of ${where} with an OCI image index that cannot be used: ${err.message}`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/registry/tags.ts
-
-
-
-
-/** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
-const MAX_TAG_PAGES = 5;
-const PAGE = 1000;
-/**
- * distribution-spec "Listing Tags" and "Deleting tags". The tags this client cares about are
- * `sha256-*` ones (referrers indexes, cosign attachments): one listing, taken lazily once per
- * run, replaces a GET per digest on repositories without the referrers API, most of which
- * would answer 404. A listing proves a tag absent only once it is known to be whole (see
- * listDigestTags); otherwise the caller asks for the tag itself.
- */
-class Tags {
-    exchange;
-    digestTags;
-    constructor(exchange) {
-        this.exchange = exchange;
-    }
-    /** true: listed; false: absent from a whole listing; undefined: ask the registry for it. */
-    async hasDigestTag(tag) {
-        const listing = await this.listing();
-        if (!listing)
-            return undefined;
-        return listing.tags.has(tag) || (listing.complete ? false : undefined);
-    }
-    /** The repository's `sha256-*` tags the listing showed (maybe not all); undefined when it failed. */
-    async digestTagList() {
-        return (await this.listing())?.tags;
-    }
-    listing() {
-        this.digestTags ??= this.listDigestTags().catch(() => undefined);
-        return this.digestTags;
-    }
-    /** Keeps the listing true after this client wrote a tag. */
-    noteWritten(tag) {
-        void this.digestTags?.then((listing) => listing?.tags.add(tag));
-    }
-    async deleteTag(tag) {
-        const where = this.exchange.ref(tag);
-        // Token services grant DELETE through a scope action of its own (distribution: `delete`).
-        const res = await this.exchange.send({
-            method: 'DELETE',
-            path: `/manifests/${tag}`,
-            operation: 'delete tag',
-            reference: where,
-            extraScopes: [repositoryScope(this.exchange.name, ['delete'])],
-        });
-        if (res.status !== 202 && res.status !== 200)
-            throw this.exchange.error(res, 'delete tag', where);
-    }
-    /**
-     * The pages of the tag list through `Link`, then a look past the last tag
-     * (`?n=1&last=<tag>`): distribution-spec says a list shorter than `n` without `Link` is the
-     * whole list, but some registries cut it short without one. The answer tells which:
-     *
-     * - empty: the list is whole (a registry that pages as the spec says);
-     * - tags after the last one: the registry pages by `last` without saying so, and the list is
-     *   read on the same way until a page comes back empty;
-     * - the same list again, whole, though one tag was asked for: the registry ignores `n` and
-     *   `last` alike, that is, it has no pages (distribution 2.x), and its one answer is every tag
-     *   it has; taken as whole, unless it holds a multiple of ten tags (where a cap would cut);
-     * - anything else (one tag listed already: it honours `n` but ignores `last`, so a shorter
-     *   list proves nothing; a failed answer; more pages than the bound): the listing proves no
-     *   tag absent, and each tag is then asked for.
-     */
-    async listDigestTags() {
-        const tags = new Set();
-        const seen = [];
-        const add = (list) => {
-            for (const t of list) {
-                seen.push(t);
-                if (t.startsWith('sha256-'))
-                    tags.add(t);
-            }
-        };
-        let read = 0;
-        const pages = new LinkPages(this.exchange, {
-            request: {
-                method: 'GET',
-                path: `/tags/list?n=${PAGE}`,
-                operation: 'list tags of',
-                reference: this.exchange.where,
-                maxResponseBytes: MAX_MANIFEST_BYTES,
-            },
-            maxPages: MAX_TAG_PAGES,
-            within: (path) => path.split('?')[0] === '/tags/list',
-            listing: `tag list of ${this.exchange.where}`,
-        });
-        for await (const { res } of pages) {
-            // distribution-spec: an unknown repository is 404 NAME_UNKNOWN, and has no tags.
-            if (res.status === 404 && parseErrorBody(res.body).some((e) => e.code === 'NAME_UNKNOWN')) {
-                return { tags, complete: true };
-            }
-            const list = tagsOf(res);
-            if (!list)
-                return undefined;
-            read++;
-            add(list);
-        }
-        if (pages.truncated)
-            return { tags, complete: false };
-        // One tag is enough to tell the cases apart; a registry found to page by `last` is read on by pages.
-        for (let n = 1; seen.length > 0; n = PAGE) {
-            if (read >= MAX_TAG_PAGES)
-                return { tags, complete: false };
-            const last = seen[seen.length - 1];
-            const res = await this.exchange.send({
-                method: 'GET',
-                path: `/tags/list?n=${n}&last=${encodeURIComponent(last)}`,
-                operation: 'list tags of',
-                reference: this.exchange.where,
-                maxResponseBytes: MAX_MANIFEST_BYTES,
-            });
-            read++;
-            const after = tagsOf(res);
-            if (!after)
-                return { tags, complete: false };
-            if (after.length === 0)
-                return { tags, complete: true };
-            const known = new Set(seen);
-            if (after.every((t) => t > last && !known.has(t))) {
-                add(after);
-                continue;
-            }
-            // More than the one tag asked for, and exactly the list again (a list of one tag cannot tell).
-            const unpaged = n === 1 && seen.length > 1 && after.length === seen.length && after.every((t, i) => t === seen[i]);
-            // A registry that caps its one answer cuts it at a round number (50, 100, 1000): a list of
-            // a multiple of ten tags may be such a cut, so it proves nothing absent.
-            return { tags, complete: unpaged && seen.length % 10 !== 0 };
-        }
-        // Nothing listed at all: no registry cuts a list to nothing.
-        return { tags, complete: true };
-    }
-}
-/** The tags of a tag-list answer; undefined when it is not one. */
-function tagsOf(res) {
-    if (res.status !== 200)
-        return undefined;
-    const list = JSON.parse(Buffer.from(res.body).toString('utf8')).tags;
-    if (list === null || list === undefined)
-        return [];
-    if (!Array.isArray(list))
-        return undefined;
-    return list.filter((t) => typeof t === 'string');
-}
-
-;// CONCATENATED MODULE: ./src/registry/client.ts
-
-
-
-
-
-
-
-
-
-
-
-const DEFAULT_REGISTRY_CLIENT_OPTIONS = {
-    plainHttp: false,
-    credentials: async () => undefined,
-    referrersApi: 'auto',
-    maxReferrers: 10_000,
-};
-/** The OCI distribution client: one per run, one keep-alive pool per registry through the transport. */
-class RegistryClient {
-    options;
-    transport;
-    auth;
-    repositories = new Map();
-    /** What one repository of a registry learned about the referrers API, for its others. */
-    registries = new Map();
-    counter = new TrafficCounter();
-    constructor(options = {}) {
-        this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
-        this.transport = withRetry(this.counter.wrap(this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) })), this.options.retry);
-        this.auth = new Authenticator({
-            transport: this.transport,
-            credentials: this.options.credentials,
-            ...(this.options.onSecret && { onSecret: this.options.onSecret }),
-            plainHttp: this.options.plainHttp,
-        });
-    }
-    repository(ref, access) {
-        const key = formatRepository(ref);
-        let repo = this.repositories.get(key);
-        if (!repo) {
-            let known = this.registries.get(ref.registry);
-            if (!known) {
-                known = {};
-                this.registries.set(ref.registry, known);
-            }
-            const exchange = new Exchange({
-                registry: ref.registry,
-                name: ref.repository,
-                transport: this.transport,
-                auth: this.auth,
-                plainHttp: this.options.plainHttp,
-            });
-            repo = new HttpRepository(exchange, new CapabilityState(known, this.options.referrersApi), this.options);
-            this.repositories.set(key, repo);
-        }
-        if (access === 'push')
-            repo.needPush();
-        return repo;
-    }
-    /** Requests, bytes and announced rate limits so far, per host (token services included). */
-    traffic() {
-        return this.counter.snapshot();
-    }
-    close() {
-        return this.transport.close();
-    }
-}
-/**
- * One repository over HTTP: a façade over the parts that each do one job (the exchange with
- * authentication and errors, manifests, blobs, referrers, tags), sharing what they learn.
- */
-class HttpRepository {
-    exchange;
-    caps;
-    registry;
-    name;
-    manifests;
-    blobs;
-    tags;
-    referrers;
-    constructor(exchange, caps, options) {
-        this.exchange = exchange;
-        this.caps = caps;
-        this.registry = exchange.registry;
-        this.name = exchange.name;
-        this.manifests = new Manifests(exchange, caps);
-        this.blobs = new Blobs(exchange, caps);
-        this.tags = new Tags(exchange);
-        this.referrers = new Referrers(exchange, caps, this.tags, options);
-    }
-    needPush() {
-        this.exchange.needPush();
-    }
-    capabilities() {
-        return this.caps.snapshot();
-    }
-    statManifest(reference) {
-        return this.manifests.statManifest(reference);
-    }
-    fetchManifest(reference) {
-        return this.manifests.fetchManifest(reference);
-    }
-    pushManifest(reference, manifest) {
-        return this.manifests.pushManifest(reference, manifest);
-    }
-    statBlob(digest) {
-        return this.blobs.statBlob(digest);
-    }
-    fetchBlob(descriptor) {
-        return this.blobs.fetchBlob(descriptor);
-    }
-    pushBlob(descriptor, data, session) {
-        return this.blobs.pushBlob(descriptor, data, session);
-    }
-    mountBlob(descriptor, fromRepository) {
-        return this.blobs.mountBlob(descriptor, fromRepository);
-    }
-    listReferrers(subject) {
-        return this.referrers.listReferrers(subject);
-    }
-    probeReferrersApi(subject) {
-        return this.referrers.probeReferrersApi(subject);
-    }
-    listReferrersFromApi(subject) {
-        return this.referrers.listReferrersFromApi(subject);
-    }
-    readReferrersIndex(subject) {
-        return this.referrers.readReferrersIndex(subject);
-    }
-    writeReferrersIndex(subject, descriptors, ifMatch) {
-        return this.referrers.writeReferrersIndex(subject, descriptors, ifMatch);
-    }
-    hasDigestTag(tag) {
-        return this.tags.hasDigestTag(tag);
-    }
-    digestTagList() {
-        return this.tags.digestTagList();
-    }
-    deleteTag(tag) {
-        return this.tags.deleteTag(tag);
-    }
-    announcesDigestAlias() {
-        return this.referrers.announcesDigestAlias();
-    }
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/registry/find-program.ts
-
-
-
-/**
- * The absolute path of the program `name` in a directory of PATH, or `undefined`.
- *
- * Only absolute PATH entries are searched, never the current directory. Node's spawn on
- * Windows (libuv's search_path) looks in the current directory first, where a job's checkout
- * could hold a `docker-credential-desktop.exe` of its own; the Docker CLI (Go's os/exec) never
- * runs a program found that way. On Windows the name gets `.exe` appended (what credential
- * helpers are; Node cannot start a `.cmd` or `.bat` without a shell) and the variable may be
- * spelt `Path`.
- */
-async function findProgram(name, options = {}) {
-    const env = options.env ?? process.env;
-    const windows = (options.platform ?? process.platform) === 'win32';
-    const pathValue = windows ? Object.entries(env).find(([k]) => k.toUpperCase() === 'PATH')?.[1] : env.PATH;
-    const file = windows && !/\.exe$/i.test(name) ? `${name}.exe` : name;
-    for (const entry of (pathValue ?? '').split(windows ? ';' : external_node_path_.delimiter)) {
-        // Windows allows a PATH entry in double quotes.
-        const dir = windows ? entry.replace(/^"(.*)"$/, '$1') : entry;
-        if (!dir || !(0,external_node_path_.isAbsolute)(dir))
-            continue;
-        const candidate = (0,external_node_path_.join)(dir, file);
-        if (await isProgram(candidate, windows))
-            return candidate;
-    }
-    return undefined;
-}
-async function isProgram(path, windows) {
-    try {
-        if (!(await (0,promises_.stat)(path)).isFile())
-            return false;
-        if (!windows)
-            await (0,promises_.access)(path, external_node_fs_namespaceObject.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/registry/docker-config.ts
-
-
-
-
-
-
-
-/** The key the Docker CLI and docker/login-action use for Docker Hub. */
-const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
-class DockerConfigError extends UserFacingError {
-}
-const DEFAULT_DOCKER_CONFIG_OPTIONS = { helperTimeoutMs: 60_000 };
-/**
- * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: the home directory is `$HOME`, on
- * Windows `%USERPROFILE%` (what the Docker CLI and os.homedir() read), taken from `env`.
- */
-function dockerConfigPath(env = process.env) {
-    const home = (process.platform === 'win32' ? env.USERPROFILE : env.HOME) || (0,external_node_os_namespaceObject.homedir)();
-    return (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)(home, '.docker'), 'config.json');
-}
-/** Reduces a config key (`https://ghcr.io/v1/`, `ghcr.io`) to the registry name it stands for. */
-function registryOfKey(key) {
-    const host = key
-        .replace(/^[a-z]+:\/\//i, '')
-        .split('/')[0]
-        .toLowerCase();
-    return normalizeRegistry(host);
-}
-/** The server name to hand to a credential helper, as the Docker CLI does. */
-function helperServerName(registry) {
-    return registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
-}
-/** A field of the config as a string; anything else (a number, a list) counts as absent. */
-function docker_config_text(value) {
-    return typeof value === 'string' ? value : undefined;
-}
-function decodeEntry(raw, path, key) {
-    if (raw.auth !== undefined && typeof raw.auth !== 'string')
-        throw new DockerConfigError(`The Docker config ${path} has an 'auth' for '${key}' that is not base64 of user:password`);
-    const entry = {};
-    for (const field of ['auth', 'username', 'password', 'identitytoken', 'registrytoken']) {
-        const value = docker_config_text(raw[field]);
-        if (value !== undefined)
-            entry[field] = value;
-    }
-    if (entry.registrytoken)
-        return { registryToken: entry.registrytoken };
-    let username = entry.username;
-    let password = entry.password;
-    if (entry.auth) {
-        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-        const i = decoded.indexOf(':');
-        if (i < 0)
-            throw new DockerConfigError(`The Docker config ${path} has an 'auth' for '${key}' that is not base64 of user:password`);
-        username = decoded.slice(0, i);
-        password = decoded.slice(i + 1);
-    }
-    if (entry.identitytoken)
-        return { ...(username && { username }), identityToken: entry.identitytoken };
-    if (username && password !== undefined)
-        return { username, password };
-    return undefined;
-}
-async function runHelper(helper, server, context) {
-    if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
-        throw new DockerConfigError(`Invalid credential helper name '${helper}' in the Docker config`);
-    }
-    const program = await findProgram(`docker-credential-${helper}`, { env: context.env });
-    if (!program) {
-        throw new DockerConfigError(`The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`);
-    }
-    return new Promise((resolve, reject) => {
-        let timedOut = false;
-        const child = (0,external_node_child_process_namespaceObject.execFile)(program, // an absolute path: execFile on Windows would look in the working directory first
-        ['get'], { maxBuffer: 1024 * 1024, env: context.env }, (err, stdout) => {
-            clearTimeout(timer);
-            if (timedOut)
-                return;
-            if (err) {
-                if (err.code === 'ENOENT') {
-                    return reject(new DockerConfigError(`The Docker config names the credential helper docker-credential-${helper}, which is not on PATH`));
-                }
-                // Helpers answer "credentials not found in native keychain" with a non-zero exit.
-                if (/not found/i.test(stdout) || err.code === 1)
-                    return resolve(undefined);
-                return reject(new DockerConfigError(`The credential helper docker-credential-${helper} failed for ${server}: ${err.message.split('\n')[0]}`));
-            }
-            let out;
-            try {
-                out = JSON.parse(stdout);
-            }
-            catch {
-                out = undefined;
-            }
-            if (typeof out !== 'object' || out === null || Array.isArray(out)) {
-                return reject(new DockerConfigError(`The credential helper docker-credential-${helper} answered with something that is not a JSON object`));
-            }
-            const secret = docker_config_text(out.Secret);
-            const username = docker_config_text(out.Username);
-            if (!secret)
-                return resolve(undefined);
-            // The Docker CLI's convention: the user name `<token>` marks an identity token.
-            if (username === '<token>')
-                return resolve({ identityToken: secret });
-            resolve({ username: username ?? '', password: secret });
-        });
-        // A helper that hangs (a locked keychain, a prompt nobody answers) must not hold the run.
-        // SIGKILL, since it may ignore SIGTERM; and the pipes are closed here, since a child of the
-        // helper may hold them open after the helper is gone.
-        const timer = setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGKILL');
-            child.stdout?.destroy();
-            child.stderr?.destroy();
-            reject(new DockerConfigError(`The credential helper docker-credential-${helper} timed out after ${context.timeoutMs / 1000} s for ${server} (the Docker config names it)`));
-        }, context.timeoutMs);
-        // A helper that exits without reading stdin must not crash the process with EPIPE.
-        child.stdin?.on('error', () => undefined);
-        child.stdin?.end(server);
-    });
-}
-/**
- * Credentials from the Docker config file, as docker/login-action writes it: `credHelpers` for
- * the registry first, then its `auths` entry, then the default `credsStore`. A missing file
- * means no credentials; a malformed one is an error that names the file (never its content).
- */
-async function loadDockerConfig(env = process.env, onSecret, options = {}) {
-    const { helperTimeoutMs } = { ...DEFAULT_DOCKER_CONFIG_OPTIONS, ...options };
-    const path = dockerConfigPath(env);
-    let text;
-    try {
-        text = await (0,promises_.readFile)(path, 'utf8');
-    }
-    catch (err) {
-        if (err.code === 'ENOENT')
-            return async () => undefined;
-        throw new DockerConfigError(`Cannot read the Docker config ${path}: ${err.code ?? 'error'}`, { cause: err });
-    }
-    let config;
-    try {
-        config = JSON.parse(text);
-        if (typeof config !== 'object' || config === null)
-            throw new Error('not an object');
-    }
-    catch {
-        throw new DockerConfigError(`The Docker config ${path} is not valid JSON`);
-    }
-    for (const field of ['auths', 'credHelpers']) {
-        const value = config[field];
-        if (value !== undefined && value !== null && (typeof value !== 'object' || Array.isArray(value)))
-            throw new DockerConfigError(`The Docker config ${path} is not valid: '${field}' must be an object`);
-    }
-    if (config.credsStore !== undefined && typeof config.credsStore !== 'string')
-        throw new DockerConfigError(`The Docker config ${path} is not valid: 'credsStore' must be a helper name`);
-    const auths = new Map();
-    for (const [key, entry] of Object.entries(config.auths ?? {})) {
-        if (entry && typeof entry === 'object')
-            auths.set(registryOfKey(key), { key, entry });
-    }
-    const helpers = new Map();
-    for (const [key, helper] of Object.entries(config.credHelpers ?? {})) {
-        if (typeof helper === 'string')
-            helpers.set(registryOfKey(key), helper);
-    }
-    const cache = new Map();
-    const lookup = async (registry) => {
-        const helper = helpers.get(registry);
-        let credential;
-        const context = { env, timeoutMs: helperTimeoutMs };
-        if (helper)
-            credential = await runHelper(helper, helperServerName(registry), context);
-        const found = auths.get(registry);
-        if (!credential && found)
-            credential = decodeEntry(found.entry, path, found.key);
-        if (!credential && config.credsStore)
-            credential = await runHelper(config.credsStore, helperServerName(registry), context);
-        for (const secret of [credential?.password, credential?.identityToken, credential?.registryToken]) {
-            if (secret)
-                onSecret?.(secret);
-        }
-        return credential;
-    };
-    return (registry) => {
-        let p = cache.get(registry);
-        if (!p) {
-            p = lookup(registry);
-            cache.set(registry, p);
-        }
-        return p;
-    };
-}
-
-;// CONCATENATED MODULE: ./src/action/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-const coreLogger = {
-    debug: (m) => core_debug(m),
-    info: (m) => info(m),
-    warning: (m) => warning(m),
-};
-async function run() {
-    let client;
-    let parsedInputs;
-    let credentials;
-    const stopGarbageBound = boundBufferGarbage();
-    try {
-        for (const secret of [process.env['INPUT_PASSWORD'], process.env['INPUT_GITHUB-TOKEN']])
-            if (secret)
-                core_setSecret(secret);
-        const inputs = parseInputs((name) => getInput(name));
-        parsedInputs = inputs;
-        if (inputs.credentials) {
-            core_setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
-        }
-        const dockerConfig = await loadDockerConfig(process.env, (s) => core_setSecret(s), {
-            helperTimeoutMs: inputs.timeoutMs,
-        });
-        credentials = new CredentialChain({ inputs, dockerConfig, identity: runIdentity });
-        client = new RegistryClient({
-            plainHttp: inputs.plainHttp,
-            referrersApi: inputs.referrersApi,
-            credentials: credentials.resolve,
-            onSecret: (s) => core_setSecret(s),
-            timeoutMs: inputs.timeoutMs,
-            maxReferrers: inputs.maxReferrers,
-            retry: {
-                onRetry: (e) => info(`Retrying ${e.method} ${new URL(e.url).host}${new URL(e.url).pathname} after ${e.reason} (try ${e.attempt} of ${e.maxAttempts}, in ${(e.delayMs / 1000).toFixed(1)} s)`),
-            },
-        });
-        const targetsText = inputs.targets.map((t) => formatReference(t)).join(', ');
-        const result = await group(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () => promote(client, {
-            source: inputs.source,
-            targets: inputs.targets,
-            copyReferrers: inputs.copyReferrers,
-            dryRun: inputs.dryRun,
-            requireReferrers: inputs.requireReferrers,
-            requireReferrersScope: inputs.requireReferrersScope,
-            referrerTypes: inputs.referrerTypes,
-            overwrite: inputs.overwrite,
-            removeStrayReferrersTags: inputs.removeStrayReferrersTags,
-        }, {
-            logger: coreLogger,
-            concurrency: inputs.concurrency,
-            verify: inputs.verify,
-            maxReferrers: inputs.maxReferrers,
-        }));
-        const traffic = client.traffic();
-        const warnings = rateLimitWarnings(traffic);
-        for (const w of warnings)
-            warning(w);
-        for (const [name, value] of Object.entries(buildOutputs(result)))
-            setOutput(name, value);
-        if (process.env['GITHUB_STEP_SUMMARY']) {
-            // @actions/github is loaded here, after the work, not at start (see github-context.ts).
-            const runUrl = (await runIdentity().catch(() => undefined))?.runUrl;
-            await summary.addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) })).write();
-        }
-    }
-    catch (err) {
-        if (err instanceof UserFacingError) {
-            setFailed(await explain(err, { inputs: parsedInputs, credentials }));
-        }
-        else {
-            core_debug(err instanceof Error ? (err.stack ?? err.message) : String(err));
-            setFailed(`Unexpected error: ${err instanceof Error ? err.message : String(err)}`);
-        }
-    }
-    finally {
-        stopGarbageBound();
-        await client?.close();
-    }
-}
-/** The error as users read it; a push that GitHub's container registry refused gets a diagnosis. */
-async function explain(err, run) {
-    if (!run.inputs || !(err instanceof RegistryError) || !mayBeGithubRegistry(err.registry))
-        return err.message;
-    const identity = await runIdentity().catch(() => undefined);
-    if (!identity || !isRefusedContainerPush(err, identity.containerRegistry))
-        return err.message;
-    const credentialSource = run.credentials?.sourceOf(err.registry);
-    const token = run.inputs.githubToken;
-    return group('Diagnose the refused push with the GitHub API', () => explainRefusedPush(err, {
-        identity,
-        ...(token && { token }),
-        ...(credentialSource && { credentialSource }),
-    }));
-}
-
-
-/***/ }),
-
-/***/ 9407:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9996);
-
-await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 2613:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
-
-/***/ }),
-
-/***/ 4434:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
-
-/***/ }),
-
-/***/ 9896:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-
-/***/ }),
-
-/***/ 8611:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
-
-/***/ }),
-
-/***/ 5692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
-
-/***/ }),
-
-/***/ 9278:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
-
-/***/ }),
-
-/***/ 4589:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
-
-/***/ }),
-
-/***/ 6698:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
-
-/***/ }),
-
-/***/ 4573:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
-
-/***/ }),
-
-/***/ 7540:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
-
-/***/ }),
-
-/***/ 7598:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-
-/***/ }),
-
-/***/ 3053:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
-
-/***/ }),
-
-/***/ 610:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
-
-/***/ }),
-
-/***/ 8474:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
-
-/***/ }),
-
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
-/***/ 7067:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
-
-/***/ }),
-
-/***/ 2467:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
-
-/***/ }),
-
-/***/ 7030:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 6760:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-
-/***/ }),
-
-/***/ 643:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
-
-/***/ }),
-
-/***/ 1792:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
-
-/***/ }),
-
-/***/ 99:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:sqlite");
-
-/***/ }),
-
-/***/ 7075:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-
-/***/ }),
-
-/***/ 7830:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/web");
-
-/***/ }),
-
-/***/ 7997:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers");
-
-/***/ }),
-
-/***/ 1692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-
-/***/ }),
-
-/***/ 3136:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-
-/***/ }),
-
-/***/ 7975:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-
-/***/ }),
-
-/***/ 3429:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
-
-/***/ }),
-
-/***/ 5919:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-
-/***/ }),
-
-/***/ 8522:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-
-/***/ }),
-
-/***/ 857:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-
-/***/ }),
-
-/***/ 4756:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
-
-/***/ }),
-
-/***/ 9023:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
@@ -59575,6 +60392,18 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 
