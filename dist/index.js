@@ -48472,6 +48472,8 @@ const checkGate = phased('policy', checkRequiredReferrers);
 const tag = phased('tag', tagTargets);
 const verify = phased('verify', verifyPromotion);
 const reviewStrayTags = phased('stray tags', reviewStrayReferrersTags);
+const checkTargets = phased('probe targets', refuseTargetsWithoutReferrersIndex);
+const probeTargetApis = phased('probe targets', probeTargets);
 
 /**
  * Promotes the source manifest to each target. This function is the order of a promotion;
@@ -48548,7 +48550,7 @@ async function promote(registry, request, options = {}) {
     // 4. The overwrite guard, and targets that could not list the referrers copied there.
     if (request.overwrite === false)
         refuseToMoveTags(before, manifest);
-    const listedOnTargets = await refuseTargetsWithoutReferrersIndex(toCopy.length === 0 || !request.copyReferrers
+    const listedOnTargets = await checkTargets(toCopy.length === 0 || !request.copyReferrers
         ? []
         : groups
             .filter((group) => !group.isSource)
@@ -48587,7 +48589,7 @@ async function promote(registry, request, options = {}) {
             concurrency: TAG_CONCURRENCY,
             logger: log,
         }))),
-        lookUpReferrers ? probeTargets(groups, manifest.digest, log) : [],
+        lookUpReferrers ? probeTargetApis(groups, manifest.digest, log) : [],
     ]);
     const discovery = early ??
         (await referrersAfterTags(reads.discovery, tagging.flatMap((t) => t.results), log));

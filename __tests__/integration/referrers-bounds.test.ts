@@ -50,7 +50,7 @@ describe.each([
     const err = await promote(client(4), req, { maxReferrers: 4 }).catch((e: unknown) => e);
 
     expect((err as Error).message).toBe(
-      `On the source ${registry.host}/staging/many: ${registry.host}/staging/many@${image.digest} has more than 4 referrers (5 listed), more than the input max-referrers allows (4); raise max-referrers to promote them all. Nothing was written.`,
+      `On the source ${registry.host}/staging/many: ${registry.host}/staging/many@${image.digest} has more than 4 referrers (5 listed), more than the input max-referrers allows (4). Nothing was written: raise max-referrers to promote them all.`,
     );
     expect(await registry.writeCount()).toBe(writes);
     expect(await listTags(registry.target('prod/many'))).toEqual([]);

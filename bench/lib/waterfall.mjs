@@ -16,6 +16,7 @@ const PHASE_COLOURS = {
   tag: '#e15759',
   verify: '#9c755f',
   'stray tags': '#bab0ac',
+  'probe targets': '#d4a6c8',
   auth: '#8cd17d',
 };
 const UNKNOWN_COLOUR = '#a0a0a0';

@@ -34,6 +34,8 @@ const checkGate = phased('policy', checkRequiredReferrers);
 const tag = phased('tag', tagTargets);
 const verify = phased('verify', verifyPromotion);
 const reviewStrayTags = phased('stray tags', reviewStrayReferrersTags);
+const checkTargets = phased('probe targets', refuseTargetsWithoutReferrersIndex);
+const probeTargetApis = phased('probe targets', probeTargets);
 
 export {
   DEFAULT_PROMOTION_OPTIONS,
@@ -129,7 +131,7 @@ export async function promote(
 
   // 4. The overwrite guard, and targets that could not list the referrers copied there.
   if (request.overwrite === false) refuseToMoveTags(before, manifest);
-  const listedOnTargets = await refuseTargetsWithoutReferrersIndex(
+  const listedOnTargets = await checkTargets(
     toCopy.length === 0 || !request.copyReferrers
       ? []
       : groups
@@ -180,7 +182,7 @@ export async function promote(
         }),
       ),
     ),
-    lookUpReferrers ? probeTargets(groups, manifest.digest, log) : [],
+    lookUpReferrers ? probeTargetApis(groups, manifest.digest, log) : [],
   ]);
   const discovery =
     early ??

@@ -17,6 +17,7 @@ export type Phase =
   | 'tag'
   | 'verify'
   | 'stray tags'
+  | 'probe targets'
   | 'auth';
 
 /**
