@@ -60,7 +60,16 @@ export async function startFaultProxy(options: {
 
   const forward = (req: IncomingMessage, res: ServerResponse, cut: boolean) => {
     const upstream = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      // A fresh connection to the registry each time (agent: false): a pooled one the registry
+      // closed while idle would reset, a fault nobody injected.
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent: false,
+      },
       (answer) => {
         if (!cut) {
           res.writeHead(answer.statusCode!, answer.headers);
