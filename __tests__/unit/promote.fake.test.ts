@@ -18,6 +18,7 @@ import {
   type Operation,
 } from '../support/memory-registry.js';
 import { firstWrites, writtenBeforeWhatNamesThem } from '../support/memory-order.js';
+import { registryError } from '../support/memory-content.js';
 import { COUNTER, SIG, seedArtifact, seedGraph, seedImage } from '../support/memory-seed.js';
 
 const OPTIONS = { indexSettleMs: 1, concurrency: 4 };
@@ -233,6 +234,33 @@ describe('the referrers a retag reports (in-memory stand-in)', () => {
       /more than the input max-referrers allows \(1\)\. Nothing was written: raise max-referrers/,
     );
     expect(to.log.filter(isWrite)).toEqual([]);
+  });
+});
+
+describe('a blob-link race on the target (in-memory stand-in)', () => {
+  it('tags again when a tag PUT meets a blob relinked by a concurrent promotion', async () => {
+    let refused = 0;
+    const registry = new MemoryRegistry({
+      name: 'r.example',
+      hooks: {
+        before: (op) => {
+          // distribution's answer while another promotion rewrites the link of one of its blobs.
+          if (op.method === 'PUT' && op.reference === '1.0' && refused++ === 0) {
+            throw registryError(op, 400, 'MANIFEST_BLOB_UNKNOWN', 'push manifest');
+          }
+        },
+      },
+    });
+    seedImage(registry.content('app'), { seed: 'link-race', tag: 'rc' });
+
+    const result = await promote(registry, request('r.example/app:rc', ['r.example/app:1.0']), OPTIONS);
+
+    expect(result.targets.map((t) => t.status)).toEqual(['created']);
+    expect(refused).toBe(2);
+    expect(registry.log.filter((op) => op.method === 'PUT').map(formatOperation)).toEqual([
+      'PUT manifest 1.0',
+      'PUT manifest 1.0',
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { causeOf, onSide } from './copy-error.js';
+import { isBlobLinkRace, LINK_RACE_ATTEMPTS, linkRaceDelay } from './link-race.js';
 import { Limiter } from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PlanNode, PlanRecorder } from './plan.js';
@@ -229,15 +230,11 @@ export class GraphCopier {
         // distribution rewrites a repository's blob link in place, so a concurrent promotion
         // mounting the same blob can make it look absent for a moment: link the blobs again
         // and push once more before calling it a failure.
-        const cause = causeOf(err);
-        const unknownBlob =
-          cause instanceof RegistryError &&
-          cause.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
-        if (!unknownBlob || attempt >= 3) throw err;
+        if (!isBlobLinkRace(err) || attempt >= LINK_RACE_ATTEMPTS) throw err;
         this.options.logger.info(
           `${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`,
         );
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        await linkRaceDelay(attempt);
         await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b, descriptor.digest))));
       }
     }

@@ -1,9 +1,10 @@
 import { onSide } from './copy-error.js';
 import type { Logger } from './logger.js';
+import { isBlobLinkRace, LINK_RACE_ATTEMPTS, linkRaceDelay } from './link-race.js';
 import { mapLimit } from './pool.js';
 import type { TargetResult, TargetStatus } from './request.js';
 import { formatReference, type Reference } from '../oci/reference.js';
-import type { FetchedManifest, ManifestInfo, Repository } from '../registry/types.js';
+import type { FetchedManifest, ManifestInfo, PushResult, Repository } from '../registry/types.js';
 
 export interface TagOptions {
   manifest: FetchedManifest;
@@ -43,7 +44,9 @@ export async function tagTargets(repo: Repository, targets: Reference[], options
     }
     const status: TargetStatus = current ? 'updated' : 'created';
     // A PUT answered with our digest (Docker-Content-Digest) proves the tag; else verify reads it.
-    if (!dryRun && !(await side(repo.pushManifest(tag, manifest))).digestConfirmed) unconfirmed.push(target);
+    if (!dryRun && !(await pushTag(() => side(repo.pushManifest(tag, manifest)), reference, logger)).digestConfirmed) {
+      unconfirmed.push(target);
+    }
     logger.info(`${dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
     return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
   });
@@ -56,4 +59,21 @@ export async function tagTargets(repo: Repository, targets: Reference[], options
     });
   }
   return { results, unconfirmed };
+}
+
+/**
+ * One tag's PUT. The manifest's blobs are in the repository (this run copied or found them), so
+ * an answer that one is missing comes from a concurrent promotion relinking the same blob: the
+ * PUT is tried again a moment later (see link-race.ts).
+ */
+async function pushTag(put: () => Promise<PushResult>, reference: string, logger: Logger): Promise<PushResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await put();
+    } catch (err) {
+      if (!isBlobLinkRace(err) || attempt >= LINK_RACE_ATTEMPTS) throw err;
+      logger.info(`The registry did not see every blob of ${reference} for a moment; tagging again`);
+      await linkRaceDelay(attempt);
+    }
+  }
 }
