@@ -46196,7 +46196,7 @@ function runIdentity() {
 
 /***/ }),
 
-/***/ 9342:
+/***/ 6020:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46864,6 +46864,26 @@ function onSide(side, repo, work) {
     });
 }
 
+// EXTERNAL MODULE: ./src/registry/errors.ts
+var registry_errors = __nccwpck_require__(6764);
+;// CONCATENATED MODULE: ./src/engine/link-race.ts
+
+
+/**
+ * distribution rewrites a repository's blob link in place when a blob is mounted or uploaded
+ * there, so while a concurrent promotion links the same blob, a manifest PUT that validates
+ * its blobs can find one missing (MANIFEST_BLOB_UNKNOWN, BLOB_UNKNOWN) or its link half written
+ * (DIGEST_INVALID). Such an answer passes; it is worth a second try, a moment later.
+ */
+function isBlobLinkRace(err) {
+    const cause = causeOf(err);
+    return (cause instanceof registry_errors/* RegistryError */.gl &&
+        cause.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN' || e.code === 'DIGEST_INVALID'));
+}
+/** Tries of a manifest PUT that met a blob-link race, the first included. */
+const LINK_RACE_ATTEMPTS = 3;
+const linkRaceDelay = (attempt) => new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+
 ;// CONCATENATED MODULE: ./src/engine/limiter.ts
 /**
  * A counting semaphore: at most `limit` registry operations in flight across the whole graph
@@ -46933,11 +46953,10 @@ async function settleAll(promises) {
 
 // EXTERNAL MODULE: ./src/oci/manifest.ts
 var oci_manifest = __nccwpck_require__(2060);
-// EXTERNAL MODULE: ./src/registry/errors.ts
-var registry_errors = __nccwpck_require__(6764);
 // EXTERNAL MODULE: ./src/oci/media-types.ts
 var media_types = __nccwpck_require__(9217);
 ;// CONCATENATED MODULE: ./src/engine/copy.ts
+
 
 
 
@@ -47105,13 +47124,10 @@ class GraphCopier {
                 // distribution rewrites a repository's blob link in place, so a concurrent promotion
                 // mounting the same blob can make it look absent for a moment: link the blobs again
                 // and push once more before calling it a failure.
-                const cause = causeOf(err);
-                const unknownBlob = cause instanceof registry_errors/* RegistryError */.gl &&
-                    cause.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN');
-                if (!unknownBlob || attempt >= 3)
+                if (!isBlobLinkRace(err) || attempt >= LINK_RACE_ATTEMPTS)
                     throw err;
                 this.options.logger.info(`${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`);
-                await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+                await linkRaceDelay(attempt);
                 await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b, descriptor.digest))));
             }
         }
@@ -47989,6 +48005,7 @@ async function aliasOf(repo, existing) {
 
 
 
+
 /**
  * Points every target tag of one repository at the manifest: a PUT of the same bytes with the
  * same media type. A tag that already names the digest is left alone. Within the source's
@@ -48010,8 +48027,9 @@ async function tagTargets(repo, targets, options) {
         }
         const status = current ? 'updated' : 'created';
         // A PUT answered with our digest (Docker-Content-Digest) proves the tag; else verify reads it.
-        if (!dryRun && !(await side(repo.pushManifest(tag, manifest))).digestConfirmed)
+        if (!dryRun && !(await pushTag(() => side(repo.pushManifest(tag, manifest)), reference, logger)).digestConfirmed) {
             unconfirmed.push(target);
+        }
         logger.info(`${dryRun ? '[dry run] would tag' : 'Tagged'} ${reference} -> ${manifest.digest} (${status})`);
         return { reference, digest: manifest.digest, status, ...(current && { previous: current.digest }) };
     });
@@ -48024,6 +48042,24 @@ async function tagTargets(repo, targets, options) {
         });
     }
     return { results, unconfirmed };
+}
+/**
+ * One tag's PUT. The manifest's blobs are in the repository (this run copied or found them), so
+ * an answer that one is missing comes from a concurrent promotion relinking the same blob: the
+ * PUT is tried again a moment later (see link-race.ts).
+ */
+async function pushTag(put, reference, logger) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await put();
+        }
+        catch (err) {
+            if (!isBlobLinkRace(err) || attempt >= LINK_RACE_ATTEMPTS)
+                throw err;
+            logger.info(`The registry did not see every blob of ${reference} for a moment; tagging again`);
+            await linkRaceDelay(attempt);
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/cosign-attachments.ts
@@ -51195,7 +51231,7 @@ function roundTimes(r) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9342);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6020);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
