@@ -50208,9 +50208,10 @@ class Tags {
      * - empty: the list is whole (a registry that pages as the spec says);
      * - tags after the last one: the registry pages by `last` without saying so, and the list is
      *   read on the same way until a page comes back empty;
-     * - the same list again, whole, though one tag was asked for: the registry ignores `n` and
-     *   `last` alike, that is, it has no pages (distribution 2.x), and its one answer is every tag
-     *   it has; taken as whole, unless it holds a multiple of ten tags (where a cap would cut);
+     * - every tag of the list again (and any written since), though one tag was asked for: the
+     *   registry ignores `n` and `last` alike, that is, it has no pages (distribution 2.x), and its
+     *   one answer is every tag it has; taken as whole, unless it holds a multiple of ten tags
+     *   (where a cap would cut);
      * - anything else (one tag listed already: it honours `n` but ignores `last`, so a shorter
      *   list proves nothing; a failed answer; more pages than the bound): the listing proves no
      *   tag absent, and each tag is then asked for.
@@ -50274,11 +50275,16 @@ class Tags {
                 add(after);
                 continue;
             }
-            // More than the one tag asked for, and exactly the list again (a list of one tag cannot tell).
-            const unpaged = n === 1 && seen.length > 1 && after.length === seen.length && after.every((t, i) => t === seen[i]);
+            // More than the one tag asked for, and every tag of the list again (a list of one tag cannot
+            // tell): the registry ignores `n` and `last`, and its answer is its whole list as of now,
+            // with any tag written since the first read (a concurrent retag's, this run's own).
+            const unpaged = n === 1 && seen.length > 1 && after.length >= seen.length && seen.every((t) => after.includes(t));
+            if (!unpaged)
+                return { tags, complete: false };
+            add(after.filter((t) => !known.has(t)));
             // A registry that caps its one answer cuts it at a round number (50, 100, 1000): a list of
             // a multiple of ten tags may be such a cut, so it proves nothing absent.
-            return { tags, complete: unpaged && seen.length % 10 !== 0 };
+            return { tags, complete: after.length % 10 !== 0 };
         }
         // Nothing listed at all: no registry cuts a list to nothing.
         return { tags, complete: true };
