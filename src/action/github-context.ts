@@ -9,6 +9,8 @@
  * one bundle ("eager": a separate chunk would lose its licences from licenses.txt) without
  * evaluating it before that.
  */
+import { UserFacingError } from '../oci/user-facing-error.js';
+
 type GithubModule = typeof import('@actions/github');
 type Context = GithubModule['context'];
 
@@ -73,11 +75,23 @@ export function identityFrom(
   };
 }
 
+/** The run's context could not be read: the environment's doing, not the action's. */
+export class GithubContextError extends UserFacingError {}
+
 let github: Promise<GithubModule> | undefined;
 
-/** `@actions/github`, imported once, on first use (it carries Octokit). */
+/**
+ * `@actions/github`, imported once, on first use (it carries Octokit). Its context reads the
+ * workflow's event payload as it loads: a file that is not JSON fails the import.
+ */
 export function loadGithub(): Promise<GithubModule> {
-  github ??= import(/* webpackMode: "eager" */ '@actions/github');
+  github ??= import(/* webpackMode: "eager" */ '@actions/github').catch((err: unknown) => {
+    const payload = process.env['GITHUB_EVENT_PATH'];
+    throw new GithubContextError(
+      `Could not read the workflow run's context (@actions/github)${payload ? ` from its event payload GITHUB_EVENT_PATH ${payload}` : ''}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  });
   return github;
 }
 
