@@ -2,6 +2,7 @@ import { causeOf, onSide } from './copy-error.js';
 import type { Logger } from './logger.js';
 import { isReferrersTag, referrersTagFor } from '../oci/digest.js';
 import { formatReferenceIn } from '../oci/reference.js';
+import { UserFacingError } from '../oci/user-facing-error.js';
 import type { Repository } from '../registry/types.js';
 import { RegistryError } from '../registry/errors.js';
 
@@ -54,7 +55,9 @@ export async function strayReferrersTags(
       Object.assign(stray, await removeIfRedundant(repo, subject, tag, options));
     } catch (err) {
       // Cleaning up is not the promotion: a registry failure here keeps the tag and says why.
-      Object.assign(stray, { outcome: 'kept', reason: `checking it failed: ${(err as Error).message}` });
+      // A bug stays a bug, reported as unexpected rather than as a kept tag.
+      if (!(err instanceof UserFacingError)) throw err;
+      Object.assign(stray, { outcome: 'kept', reason: `checking it failed: ${err.message}` });
     }
   }
   return found;
