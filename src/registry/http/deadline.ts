@@ -1,5 +1,6 @@
-import { Readable } from 'node:stream';
 import { DeadlineError } from './failures.js';
+import { bodyBytes } from './traffic.js';
+import type { HttpRequest } from './transport.js';
 
 /**
  * The overall deadline of one request (one try, redirects and the whole body included), on top
@@ -33,16 +34,8 @@ export function describeDeadline(timeoutMs: number, expectedBytes: number): stri
 }
 
 /** The size a request is expected to carry: given by the caller (a blob download), else its body's. */
-export function expectedBytes(req: {
-  body?: Uint8Array | string | Readable;
-  headers?: Record<string, string>;
-  expectedBytes?: number;
-}): number {
-  if (req.expectedBytes !== undefined) return req.expectedBytes;
-  if (typeof req.body === 'string') return Buffer.byteLength(req.body);
-  if (req.body instanceof Uint8Array) return req.body.byteLength;
-  const declared = Number(req.headers?.['content-length']);
-  return Number.isFinite(declared) ? declared : 0;
+export function expectedBytes(req: Pick<HttpRequest, 'body' | 'headers' | 'expectedBytes'>): number {
+  return req.expectedBytes ?? bodyBytes(req);
 }
 
 export interface Deadline {

@@ -34,7 +34,7 @@ export function parseRateLimitHeader(value: string | undefined): { value: number
 }
 
 /** A request body's size in bytes; a stream's as its Content-Length declares, else 0. */
-export function bodyBytes(req: HttpRequest): number {
+export function bodyBytes(req: Pick<HttpRequest, 'body' | 'headers'>): number {
   const body = req.body;
   if (body === undefined) return 0;
   if (typeof body === 'string') return Buffer.byteLength(body);
