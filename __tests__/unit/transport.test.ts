@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  createTransport,
-  parseNextLink,
-  ResponseTooLargeError,
-  TransportError,
-} from '../../src/registry/http/transport.js';
+import { parseNextLink } from '../../src/registry/http/header-url.js';
+import { createTransport, ResponseTooLargeError, TransportError } from '../../src/registry/http/transport.js';
 
 /** Two real loopback HTTP servers: a "registry" that redirects to an "object store" on another port (origin). */
 let registry: Server;

@@ -6,7 +6,6 @@ import { describeNetworkError, TransportError } from './failures.js';
 import { resolveHeaderUrl } from './header-url.js';
 
 export { TransportError } from './failures.js';
-export { parseNextLink } from './header-url.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
