@@ -168,7 +168,7 @@ describe('summary', () => {
   it('puts a node whose parent is not in the plan at the top', () => {
     const tree = renderPlanTree(
       { repository: 'r', nodes: [{ kind: 'blob', digest: d('9'), action: 'present', size: 1, parent: d('8') }] },
-      false,
+      { dryRun: false },
     );
     expect(tree).toBe(`- blob <code>${d('9')}</code> 1 B: **already there**`);
   });

@@ -103,9 +103,7 @@ function nodeLine(n: PlanNode, dryRun: boolean, promoted?: string): string {
  */
 export function renderPlanTree(
   plan: RepositoryPlan,
-  dryRun: boolean,
-  limit = MAX_TREE_LINES,
-  promoted?: string,
+  { dryRun, limit = MAX_TREE_LINES, promoted }: { dryRun: boolean; limit?: number; promoted?: string },
 ): string {
   const children = new Map<string | undefined, PlanNode[]>();
   const digests = new Set(plan.nodes.filter((n) => n.kind !== 'referrers-tag').map((n) => n.digest));
@@ -250,7 +248,7 @@ function render(result: PromotionResult, extras: SummaryExtras, limit: number): 
     out.push(`### ${dry ? 'Plan for' : 'Copied into'} ${code(plan.repository)}`);
     out.push(`${planCounts(plan, dry)}.`);
     out.push(
-      `<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry, limit, result.digest)}\n\n</details>`,
+      `<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, { dryRun: dry, limit, promoted: result.digest })}\n\n</details>`,
     );
   }
   out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);

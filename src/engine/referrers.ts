@@ -65,10 +65,18 @@ export class ReferrersBoundError extends UserFacingError {
   }
 }
 
-function tooMany(subject: string, count: number, max: number, withChildren = false): ReferrersBoundError {
-  return new ReferrersBoundError(
-    `${subject} has more than ${max} referrers (${count} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}).`,
+/** The bound passed: the error, with the referrers found first for a run that only reports them. */
+function tooMany(
+  subject: string,
+  found: ReferrerInfo[],
+  max: number,
+  { withChildren = false }: { withChildren?: boolean } = {},
+): ReferrersBoundError {
+  const err = new ReferrersBoundError(
+    `${subject} has more than ${max} referrers (${found.length} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}).`,
   );
+  err.found = found.slice(0, max);
+  return err;
 }
 
 /**
@@ -117,11 +125,7 @@ export async function discoverReferrers(
         next.push(d.digest);
       }
     }
-    if (referrers.length > options.maxCount) {
-      const err = tooMany(subject, referrers.length, options.maxCount);
-      err.found = referrers.slice(0, options.maxCount);
-      throw err;
-    }
+    if (referrers.length > options.maxCount) throw tooMany(subject, referrers, options.maxCount);
     level = next;
   }
   await fixReportedArtifactTypes(repo, referrers, options);
@@ -206,11 +210,7 @@ export async function discoverPromotionReferrers(
   const referrers = [...root.referrers];
   for (const d of perChild)
     for (const r of d.referrers) if (!seen.has(r.digest) && seen.add(r.digest)) referrers.push(r);
-  if (referrers.length > options.maxCount) {
-    const err = tooMany(digest, referrers.length, options.maxCount, true);
-    err.found = referrers.slice(0, options.maxCount);
-    throw err;
-  }
+  if (referrers.length > options.maxCount) throw tooMany(digest, referrers, options.maxCount, { withChildren: true });
   return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
 }
 
