@@ -55,9 +55,9 @@ export interface TargetCopyReport {
 /**
  * The copy of a promotion into one other repository: the image graph, then the referrers level
  * by level so that subjects come first, the referrers tags of subjects that received referrers
- * on a target without the referrers API, and cosign's tag attachments of the promoted manifest.
- * The referrers' own content is fetched and copied while the image graph is; each referrer
- * manifest is pushed only once its subject is in the target.
+ * on a target without the referrers API, and cosign's tag attachments of every manifest the copy
+ * handles (see cosign-attachments.ts). The referrers' own content is fetched and copied while
+ * the image graph is; each referrer manifest is pushed only once its subject is in the target.
  */
 export class TargetCopy {
   private readonly copier: GraphCopier;
