@@ -71,9 +71,6 @@ export async function promote(
   checkRequest(request);
   const byRepository = groupTargets(request.source, request.targets);
   const retagsSource = byRepository.some((targets) => sameRepository(targets[0]!, request.source));
-  const copying = byRepository.some((targets) => !sameRepository(targets[0]!, request.source));
-  // Which side failed is worth saying only when there are two sides.
-  const sourceSide = <T>(work: Promise<T>) => (copying ? onSide('source', source, work) : work);
 
   // 1 and 2. Every request that waits for no other starts at once (see first-reads.ts): the
   // source manifest, what each target tag names now (for the overwrite guard, and so that the
@@ -84,8 +81,12 @@ export async function promote(
     const repo = isSource ? source : registry.repository(targets[0]!, request.dryRun ? 'pull' : 'push');
     return { repo, targets, isSource };
   });
+  // The repositories other than the source's: each gets the graph copied.
+  const copied = groups.filter((group) => !group.isSource);
+  // Which side failed is worth saying only when there are two sides.
+  const sourceSide = <T>(work: Promise<T>) => (copied.length > 0 ? onSide('source', source, work) : work);
   const gate = (request.requireReferrers?.length ?? 0) > 0;
-  const copiesReferrers = copying && request.copyReferrers;
+  const copiesReferrers = copied.length > 0 && request.copyReferrers;
   // What needs the referrers looks them up whatever discoverReferrers says.
   const lookUpReferrers =
     request.discoverReferrers !== false || copiesReferrers || gate || request.removeStrayReferrersTags === true;
@@ -134,37 +135,33 @@ export async function promote(
   const listedOnTargets = await checkTargets(
     toCopy.length === 0 || !request.copyReferrers
       ? []
-      : groups
-          .filter((group) => !group.isSource)
-          .map((group) => ({
-            repo: group.repo,
-            existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
-          })),
+      : copied.map((group) => ({
+          repo: group.repo,
+          existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
+        })),
   );
 
   // 5. Every graph first (into each other repository at once), every tag after: a failed copy
   // leaves no tag moved anywhere.
   const copies: TargetCopyReport[] = await settleAll(
-    groups
-      .filter((group) => !group.isSource)
-      .map((group) =>
-        new TargetCopy({
-          source,
-          target: group.repo,
-          manifest,
-          referrers: toCopy,
-          checks,
-          copyReferrers: request.copyReferrers,
-          dryRun: request.dryRun,
-          // A tag there that already names the digest proves the whole image graph is there.
-          rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
-          ...(listedOnTargets.has(group.repo) && { listed: listedOnTargets.get(group.repo)! }),
-          concurrency: opts.concurrency,
-          logger: log,
-          indexSettleMs: opts.indexSettleMs,
-          ...(opts.hooks && { hooks: opts.hooks }),
-        }).run(),
-      ),
+    copied.map((group) =>
+      new TargetCopy({
+        source,
+        target: group.repo,
+        manifest,
+        referrers: toCopy,
+        checks,
+        copyReferrers: request.copyReferrers,
+        dryRun: request.dryRun,
+        // A tag there that already names the digest proves the whole image graph is there.
+        rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
+        ...(listedOnTargets.has(group.repo) && { listed: listedOnTargets.get(group.repo)! }),
+        concurrency: opts.concurrency,
+        logger: log,
+        indexSettleMs: opts.indexSettleMs,
+        ...(opts.hooks && { hooks: opts.hooks }),
+      }).run(),
+    ),
   );
 
   // 6. The tags; meanwhile other registries' targets are asked what they can do, where the
@@ -202,7 +199,6 @@ export async function promote(
 
   // 7. Verification of what the registries' own answers have not proved yet.
   if (opts.verify && !request.dryRun) {
-    const copied = groups.filter((group) => !group.isSource);
     const unproved: Unproved[] = [
       ...copies.map((report, i) => ({ repo: copied[i]!.repo, tags: [], referrers: report.unverified })),
       ...groups.map((group, i) => ({ repo: group.repo, tags: tagging[i]!.unconfirmed, referrers: [] })),
@@ -218,7 +214,7 @@ export async function promote(
     ? await reviewStrayTags(
         [
           { repo: source, writes: retagsSource },
-          ...(remove ? groups.filter((g) => !g.isSource).map((g) => ({ repo: g.repo, writes: true })) : []),
+          ...(remove ? copied.map((g) => ({ repo: g.repo, writes: true })) : []),
         ],
         [
           manifest.digest,
