@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The action end to end against a throwaway local registry (`bash scripts/demo.sh` installs
-// what this needs, then runs it; `npm run demo` runs it on a machine that has it all).
+// The action end to end against a throwaway local registry. `npm run demo` runs
+// scripts/demo.sh, which installs what this needs into the clone, then runs it.
 //
 // Starts a registry without the referrers API on a free loopback port, pushes `demo/app:rc`
 // with a signature and an SBOM that refer to it (listed, as on such registries, in the
