@@ -81,6 +81,18 @@ describe('headers that should be URLs and are not (fake registry)', () => {
     expect(data.destroyed).toBe(true);
   });
 
+  it('an upload Location that is not HTTP(S), its query left out', async () => {
+    handle = (q, r) => {
+      if (q.method === 'POST') return void r.writeHead(202, { location: 'ftp://elsewhere/upload?sig=s3cr3t' }).end();
+      r.writeHead(500).end();
+    };
+    const data = Readable.from([BLOB]);
+    expect(await failure(() => repo().pushBlob(DESC, data))).toBe(
+      `start blob upload ${host}/a/b@${DESC.digest} failed: the registry ${host} sent an invalid Location header: 'ftp://elsewhere/upload?…'`,
+    );
+    expect(data.destroyed).toBe(true);
+  });
+
   it("an unparseable Location of a mount's upload session", async () => {
     handle = (_q, r) => void r.writeHead(202, { location: BAD_URL }).end();
     expect(await failure(() => repo().mountBlob(DESC, 'other/repo'))).toBe(

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { repositoryScope } from './auth.js';
 import type { CapabilityState } from './capabilities.js';
-import { RegistryError } from './errors.js';
 import type { Exchange } from './exchange.js';
+import { InvalidHeaderError } from './http/failures.js';
 import { resolveHeaderUrl } from './http/header-url.js';
 import type { BlobStore, MountResult } from './types.js';
 import { verifyingStream } from './verify.js';
@@ -107,30 +107,22 @@ export class Blobs implements BlobStore {
       }
     }
     // The Location is used as given (absolute or relative, with its query), plus the digest.
+    // One that is not an HTTP(S) URL is the registry's fault, named as such.
+    const context = { base: answeredBy, method: 'POST', operation: `start blob upload ${where}` };
     let url: URL;
     try {
-      url = resolveHeaderUrl('Location', location, {
-        base: answeredBy,
-        method: 'POST',
-        operation: `start blob upload ${where}`,
-      });
+      url = resolveHeaderUrl('Location', location, context);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new InvalidHeaderError({
+          header: 'Location',
+          value: location,
+          ...context,
+          host: new URL(answeredBy).host,
+        });
+      }
     } catch (err) {
       data.destroy();
       throw err;
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      data.destroy();
-      throw new RegistryError(
-        {
-          registry: this.exchange.registry,
-          operation: 'upload blob',
-          reference: where,
-          method: 'PUT',
-          status: 0,
-          errors: [],
-        },
-        `The upload Location has an unsupported scheme ${url.protocol}`,
-      );
     }
     url.searchParams.append('digest', descriptor.digest);
     if (data.errored) throw data.errored;
