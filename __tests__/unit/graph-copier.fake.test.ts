@@ -6,6 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { GraphCopier } from '../../src/engine/copy.js';
 import { SILENT_LOGGER } from '../../src/engine/logger.js';
+import { InvalidHeaderError } from '../../src/registry/http/failures.js';
 import { MemoryRegistry, formatOperation } from '../support/memory-registry.js';
 import { firstWrites, writtenBeforeWhatNamesThem } from '../support/memory-order.js';
 import { seedImage, seedIndex } from '../support/memory-seed.js';
@@ -55,6 +56,23 @@ describe('GraphCopier (in-memory stand-in)', () => {
     expect(copier.stats.manifestsCopied).toBe(3);
     // 2 shared layers, and 2 configs (they differ by architecture).
     expect(copier.stats.blobsUploaded).toBe(4);
+  });
+
+  it('does not start a blob copy again for an upload Location it cannot use', async () => {
+    const { from, to, copier } = twoRegistries();
+    const image = seedImage(from.content('app'), { seed: 'bad-location', layers: 1 });
+    to.options.hooks.before = (op) => {
+      if (op.method === 'PUT' && op.kind === 'blob') {
+        throw new InvalidHeaderError({ header: 'Location', value: 'ftp://x/y', method: 'POST', host: 'to.example' });
+      }
+    };
+
+    const err = await copier.copyManifest(image.descriptor, image).catch((e: unknown) => e);
+
+    expect((err as Error).message).toContain('sent an invalid Location header');
+    const puts = to.log.filter((op) => op.method === 'PUT' && op.kind === 'blob');
+    // One try per blob (the config and the layer), not six.
+    expect(puts).toHaveLength(2);
   });
 
   it('takes a manifest already in the target as complete: its children are not looked at', async () => {

@@ -5,7 +5,13 @@ import type { Logger } from './logger.js';
 import type { PlanNode, PlanRecorder } from './plan.js';
 import { settleAll } from './pool.js';
 import { InvalidManifestError, parseManifest, type Descriptor } from '../oci/manifest.js';
-import { AuthenticationError, DigestMismatchError, RegistryError, TransportError } from '../registry/errors.js';
+import {
+  AuthenticationError,
+  DigestMismatchError,
+  InvalidHeaderError,
+  RegistryError,
+  TransportError,
+} from '../registry/errors.js';
 import { isIndexMediaType, isManifestMediaType } from '../oci/media-types.js';
 import type { FetchedManifest, PushResult, Repository } from '../registry/types.js';
 
@@ -317,6 +323,8 @@ export class GraphCopier {
           // A certificate that does not verify, a host that does not resolve, a passed deadline.
           (cause instanceof TransportError && !cause.retryable) ||
           cause instanceof AuthenticationError ||
+          // An upload Location that is not a URL this client can use comes again with every session.
+          cause instanceof InvalidHeaderError ||
           cause instanceof InvalidManifestError;
         if (final || attempt >= BLOB_COPY_ATTEMPTS) throw err;
         this.options.logger.info(

@@ -1,8 +1,11 @@
 import { InvalidManifestError } from '../oci/manifest.js';
 import { UserFacingError } from '../oci/user-facing-error.js';
 
-/** For the engine, which knows registries only through this layer: a request that got no answer. */
-export { TransportError } from './http/failures.js';
+/**
+ * For the engine, which knows registries only through this layer: a request that got no answer,
+ * and a header that had to be a URL and is not one.
+ */
+export { InvalidHeaderError, TransportError } from './http/failures.js';
 /** distribution-spec v1.1 "Error Codes": the JSON body `{"errors":[{code, message, detail}]}`. */
 export interface RegistryErrorDetail {
   code: string;
