@@ -46135,7 +46135,20 @@ function advise(args) {
 /* harmony export */   UQ: () => (/* binding */ loadGithub),
 /* harmony export */   yK: () => (/* binding */ runIdentity)
 /* harmony export */ });
-/* unused harmony exports containerRegistryFor, identityFrom */
+/* unused harmony exports containerRegistryFor, identityFrom, GithubContextError */
+/* harmony import */ var _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3914);
+/**
+ * Who runs this step, and where: the workflow's actor, repository and run, the GitHub server
+ * and its container registry, from `@actions/github`'s context.
+ *
+ * `@actions/github` exports its context only from the module that also sets up Octokit with its
+ * REST endpoint table. Imported at start it cost about 48 ms of CPU before the first registry
+ * request (scripts/startup-time.mjs: 85 → 133 ms on the main thread); nothing here is needed
+ * that early. So it is imported once, on first use (about 6 ms then), and ncc keeps it in the
+ * one bundle ("eager": a separate chunk would lose its licences from licenses.txt) without
+ * evaluating it before that.
+ */
+
 /**
  * GitHub's container registry for a server URL: `ghcr.io` for github.com; on GitHub Enterprise
  * Server (which serves it only with subdomain isolation) `containers.<hostname>`.
@@ -46180,10 +46193,19 @@ function identityFrom(context) {
         containerRegistry: containerRegistryFor(serverUrl),
     };
 }
+/** The run's context could not be read: the environment's doing, not the action's. */
+class GithubContextError extends _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_0__/* .UserFacingError */ .U {
+}
 let github;
-/** `@actions/github`, imported once, on first use (it carries Octokit). */
+/**
+ * `@actions/github`, imported once, on first use (it carries Octokit). Its context reads the
+ * workflow's event payload as it loads: a file that is not JSON fails the import.
+ */
 function loadGithub() {
-    github ??= Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    github ??= Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 2413)).catch((err) => {
+        const payload = process.env['GITHUB_EVENT_PATH'];
+        throw new GithubContextError(`Could not read the workflow run's context (@actions/github)${payload ? ` from its event payload GITHUB_EVENT_PATH ${payload}` : ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
     return github;
 }
 let identity;
@@ -47203,6 +47225,8 @@ class GraphCopier {
                     // A certificate that does not verify, a host that does not resolve, a passed deadline.
                     (cause instanceof registry_errors/* TransportError */.wX && !cause.retryable) ||
                     cause instanceof registry_errors/* AuthenticationError */.v3 ||
+                    // An upload Location that is not a URL this client can use comes again with every session.
+                    cause instanceof registry_errors/* InvalidHeaderError */.rd ||
                     cause instanceof oci_manifest/* InvalidManifestError */.t4;
                 if (final || attempt >= BLOB_COPY_ATTEMPTS)
                     throw err;
@@ -47354,8 +47378,11 @@ class ReferrersBoundError extends user_facing_error/* UserFacingError */.U {
         this.reason = reason;
     }
 }
-function tooMany(subject, count, max, withChildren = false) {
-    return new ReferrersBoundError(`${subject} has more than ${max} referrers (${count} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}).`);
+/** The bound passed: the error, with the referrers found first for a run that only reports them. */
+function tooMany(subject, found, max, { withChildren = false } = {}) {
+    const err = new ReferrersBoundError(`${subject} has more than ${max} referrers (${found.length} found, counted recursively${withChildren ? ', with those of its platform manifests' : ''}), more than the input max-referrers allows (${max}).`);
+    err.found = found.slice(0, max);
+    return err;
 }
 /**
  * Finds the referrers of `subject`, and theirs, breadth first. A set of visited digests guards
@@ -47395,11 +47422,8 @@ async function discoverReferrers(repo, subject, options) {
                 next.push(d.digest);
             }
         }
-        if (referrers.length > options.maxCount) {
-            const err = tooMany(subject, referrers.length, options.maxCount);
-            err.found = referrers.slice(0, options.maxCount);
-            throw err;
-        }
+        if (referrers.length > options.maxCount)
+            throw tooMany(subject, referrers, options.maxCount);
         level = next;
     }
     await fixReportedArtifactTypes(repo, referrers, options);
@@ -47464,11 +47488,8 @@ async function discoverPromotionReferrers(repo, subject, options) {
         for (const r of d.referrers)
             if (!seen.has(r.digest) && seen.add(r.digest))
                 referrers.push(r);
-    if (referrers.length > options.maxCount) {
-        const err = tooMany(digest, referrers.length, options.maxCount, true);
-        err.found = referrers.slice(0, options.maxCount);
-        throw err;
-    }
+    if (referrers.length > options.maxCount)
+        throw tooMany(digest, referrers, options.maxCount, { withChildren: true });
     return { referrers, warnings: [...root.warnings, ...perChild.flatMap((d) => d.warnings)] };
 }
 /** The descriptor a referrers index lists for a referrer: with its artifactType and annotations. */
@@ -47832,6 +47853,7 @@ async function probeTargets(groups, digest, log) {
 
 
 
+
 /**
  * On a repository with the referrers API, a `sha256-<hex>` tag is a leftover of a client that
  * maintained the referrers tag schema without checking for the API. Finds those named after
@@ -47861,6 +47883,9 @@ async function strayReferrersTags(repo, digests, options) {
         }
         catch (err) {
             // Cleaning up is not the promotion: a registry failure here keeps the tag and says why.
+            // A bug stays a bug, reported as unexpected rather than as a kept tag.
+            if (!(err instanceof user_facing_error/* UserFacingError */.U))
+                throw err;
             Object.assign(stray, { outcome: 'kept', reason: `checking it failed: ${err.message}` });
         }
     }
@@ -48194,9 +48219,9 @@ const mergeReferrersIndex = phased('referrers index', mergeIntoReferrersIndex);
 /**
  * The copy of a promotion into one other repository: the image graph, then the referrers level
  * by level so that subjects come first, the referrers tags of subjects that received referrers
- * on a target without the referrers API, and cosign's tag attachments of the promoted manifest.
- * The referrers' own content is fetched and copied while the image graph is; each referrer
- * manifest is pushed only once its subject is in the target.
+ * on a target without the referrers API, and cosign's tag attachments of every manifest the copy
+ * handles (see cosign-attachments.ts). The referrers' own content is fetched and copied while
+ * the image graph is; each referrer manifest is pushed only once its subject is in the target.
  */
 class TargetCopy {
     spec;
@@ -48530,9 +48555,6 @@ async function promote(registry, request, options = {}) {
     checkRequest(request);
     const byRepository = groupTargets(request.source, request.targets);
     const retagsSource = byRepository.some((targets) => sameRepository(targets[0], request.source));
-    const copying = byRepository.some((targets) => !sameRepository(targets[0], request.source));
-    // Which side failed is worth saying only when there are two sides.
-    const sourceSide = (work) => (copying ? onSide('source', source, work) : work);
     // 1 and 2. Every request that waits for no other starts at once (see first-reads.ts): the
     // source manifest, what each target tag names now (for the overwrite guard, and so that the
     // statuses say what the tags were before this run), and the source's referrers.
@@ -48542,8 +48564,12 @@ async function promote(registry, request, options = {}) {
         const repo = isSource ? source : registry.repository(targets[0], request.dryRun ? 'pull' : 'push');
         return { repo, targets, isSource };
     });
+    // The repositories other than the source's: each gets the graph copied.
+    const copied = groups.filter((group) => !group.isSource);
+    // Which side failed is worth saying only when there are two sides.
+    const sourceSide = (work) => (copied.length > 0 ? onSide('source', source, work) : work);
     const gate = (request.requireReferrers?.length ?? 0) > 0;
-    const copiesReferrers = copying && request.copyReferrers;
+    const copiesReferrers = copied.length > 0 && request.copyReferrers;
     // What needs the referrers looks them up whatever discoverReferrers says.
     const lookUpReferrers = request.discoverReferrers !== false || copiesReferrers || gate || request.removeStrayReferrersTags === true;
     const reads = startFirstReads({
@@ -48588,17 +48614,13 @@ async function promote(registry, request, options = {}) {
         refuseToMoveTags(before, manifest);
     const listedOnTargets = await checkTargets(toCopy.length === 0 || !request.copyReferrers
         ? []
-        : groups
-            .filter((group) => !group.isSource)
-            .map((group) => ({
+        : copied.map((group) => ({
             repo: group.repo,
             existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
         })));
     // 5. Every graph first (into each other repository at once), every tag after: a failed copy
     // leaves no tag moved anywhere.
-    const copies = await settleAll(groups
-        .filter((group) => !group.isSource)
-        .map((group) => new TargetCopy({
+    const copies = await settleAll(copied.map((group) => new TargetCopy({
         source,
         target: group.repo,
         manifest,
@@ -48632,7 +48654,7 @@ async function promote(registry, request, options = {}) {
     // The entries of referrers tags that nothing checked yet (a plain retag's): a dangling one is
     // no referrer, in the output too.
     if (!early)
-        await Promise.all(discovery.referrers.map((r) => checks.check(r)));
+        await mapLimit(discovery.referrers, opts.concurrency, (r) => checks.check(r));
     // What the run learned of each repository, as the copy and the tags left it.
     const capabilities = {};
     for (const group of groups)
@@ -48640,7 +48662,6 @@ async function promote(registry, request, options = {}) {
     capabilities[formatRepository(request.source)] = source.capabilities();
     // 7. Verification of what the registries' own answers have not proved yet.
     if (opts.verify && !request.dryRun) {
-        const copied = groups.filter((group) => !group.isSource);
         const unproved = [
             ...copies.map((report, i) => ({ repo: copied[i].repo, tags: [], referrers: report.unverified })),
             ...groups.map((group, i) => ({ repo: group.repo, tags: tagging[i].unconfirmed, referrers: [] })),
@@ -48654,7 +48675,7 @@ async function promote(registry, request, options = {}) {
     const stray = lookUpReferrers
         ? await reviewStrayTags([
             { repo: source, writes: retagsSource },
-            ...(remove ? groups.filter((g) => !g.isSource).map((g) => ({ repo: g.repo, writes: true })) : []),
+            ...(remove ? copied.map((g) => ({ repo: g.repo, writes: true })) : []),
         ], [
             manifest.digest,
             ...(0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType).manifests.map((m) => m.digest),
@@ -49115,28 +49136,23 @@ class Blobs {
             }
         }
         // The Location is used as given (absolute or relative, with its query), plus the digest.
+        // One that is not an HTTP(S) URL is the registry's fault, named as such.
+        const context = { base: answeredBy, method: 'POST', operation: `start blob upload ${where}` };
         let url;
         try {
-            url = resolveHeaderUrl('Location', location, {
-                base: answeredBy,
-                method: 'POST',
-                operation: `start blob upload ${where}`,
-            });
+            url = resolveHeaderUrl('Location', location, context);
+            if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+                throw new failures/* InvalidHeaderError */.rd({
+                    header: 'Location',
+                    value: location,
+                    ...context,
+                    host: new URL(answeredBy).host,
+                });
+            }
         }
         catch (err) {
             data.destroy();
             throw err;
-        }
-        if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-            data.destroy();
-            throw new registry_errors/* RegistryError */.gl({
-                registry: this.exchange.registry,
-                operation: 'upload blob',
-                reference: where,
-                method: 'PUT',
-                status: 0,
-                errors: [],
-            }, `The upload Location has an unsupported scheme ${url.protocol}`);
         }
         url.searchParams.append('digest', descriptor.digest);
         if (data.errored)
@@ -49375,7 +49391,10 @@ function immutabilityHint(res, errors, reference) {
 
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var undici = __nccwpck_require__(6752);
+// EXTERNAL MODULE: ./src/registry/http/traffic.ts
+var traffic = __nccwpck_require__(1613);
 ;// CONCATENATED MODULE: ./src/registry/http/deadline.ts
+
 
 /**
  * The overall deadline of one request (one try, redirects and the whole body included), on top
@@ -49405,14 +49424,7 @@ function describeDeadline(timeoutMs, expectedBytes) {
 }
 /** The size a request is expected to carry: given by the caller (a blob download), else its body's. */
 function expectedBytes(req) {
-    if (req.expectedBytes !== undefined)
-        return req.expectedBytes;
-    if (typeof req.body === 'string')
-        return Buffer.byteLength(req.body);
-    if (req.body instanceof Uint8Array)
-        return req.body.byteLength;
-    const declared = Number(req.headers?.['content-length']);
-    return Number.isFinite(declared) ? declared : 0;
+    return req.expectedBytes ?? (0,traffic/* bodyBytes */.OM)(req);
 }
 function startDeadline(info) {
     const controller = new AbortController();
@@ -49436,7 +49448,6 @@ function startDeadline(info) {
 }
 
 ;// CONCATENATED MODULE: ./src/registry/http/transport.ts
-
 
 
 
@@ -49720,8 +49731,6 @@ function withRetry(inner, options = {}) {
 
 // EXTERNAL MODULE: ./src/registry/http/trace.ts
 var trace = __nccwpck_require__(13);
-// EXTERNAL MODULE: ./src/registry/http/traffic.ts
-var traffic = __nccwpck_require__(1613);
 ;// CONCATENATED MODULE: ./src/registry/manifests.ts
 
 
@@ -50778,7 +50787,11 @@ async function run() {
             // (see github-context.ts); ncc keeps them in the bundle ("eager").
             const runUrl = (await (0,github_context/* runIdentity */.yK)().catch(() => undefined))?.runUrl;
             const { renderSummary } = await Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 8770));
-            await core/* summary */.z.addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) })).write();
+            // The promotion is done and its outputs are set: a summary that cannot be written is a warning.
+            await core/* summary */.z
+                .addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) }))
+                .write()
+                .catch((err) => core/* warning */.$e(`Could not write the job summary to ${process.env['GITHUB_STEP_SUMMARY']} (${reasonOf(err)})`));
         }
     }
     catch (err) {
@@ -50811,16 +50824,25 @@ async function setOutputs(result) {
         await Promise.all(plan.files.map((f) => (0,promises_.writeFile)(f.path, f.content)));
     }
     catch (err) {
-        const reason = err.code ?? err.message;
+        const reason = reasonOf(err);
         throw new OutputFileError(`Could not write the outputs' files under ${base} (${reason}); the promotion itself is done`, {
             cause: err,
         });
     }
     for (const w of plan.warnings)
         core/* warning */.$e(w);
-    for (const [name, value] of Object.entries(plan.outputs))
-        core/* setOutput */.uH(name, value);
+    try {
+        for (const [name, value] of Object.entries(plan.outputs))
+            core/* setOutput */.uH(name, value);
+    }
+    catch (err) {
+        throw new OutputFileError(`Could not write the step outputs to ${process.env['GITHUB_OUTPUT']} (${reasonOf(err)}); the promotion itself is done`, { cause: err });
+    }
     return plan.warnings;
+}
+/** What went wrong with a file, in a word where the system gives one (ENOSPC, EACCES, EISDIR). */
+function reasonOf(err) {
+    return err.code ?? (err instanceof Error ? err.message : String(err));
 }
 /** The error as users read it; a push that GitHub's container registry refused gets a diagnosis. */
 async function explain(err, run) {
@@ -50928,7 +50950,7 @@ function nodeLine(n, dryRun, promoted) {
  * The plan of one target repository as a nested list: children under the manifest that names
  * them, referrers under their subject. The promoted digest, given in full above, is shortened.
  */
-function renderPlanTree(plan, dryRun, limit = MAX_TREE_LINES, promoted) {
+function renderPlanTree(plan, { dryRun, limit = MAX_TREE_LINES, promoted }) {
     const children = new Map();
     const digests = new Set(plan.nodes.filter((n) => n.kind !== 'referrers-tag').map((n) => n.digest));
     for (const n of plan.nodes) {
@@ -51065,7 +51087,7 @@ function render(result, extras, limit) {
     for (const plan of result.plan) {
         out.push(`### ${dry ? 'Plan for' : 'Copied into'} ${code(plan.repository)}`);
         out.push(`${planCounts(plan, dry)}.`);
-        out.push(`<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, dry, limit, result.digest)}\n\n</details>`);
+        out.push(`<details><summary>Every node (${plan.nodes.length})</summary>\n\n${renderPlanTree(plan, { dryRun: dry, limit, promoted: result.digest })}\n\n</details>`);
     }
     out.push(`### Referrers (${result.referrersLookedUp ? result.referrers.length : 'not looked up'})`);
     if (!result.referrersLookedUp) {
@@ -51580,6 +51602,7 @@ class UserFacingError extends Error {
 /* harmony export */   gl: () => (/* binding */ RegistryError),
 /* harmony export */   h: () => (/* binding */ DigestMismatchError),
 /* harmony export */   kW: () => (/* binding */ parseErrorBody),
+/* harmony export */   rd: () => (/* reexport safe */ _http_failures_js__WEBPACK_IMPORTED_MODULE_2__.rd),
 /* harmony export */   v3: () => (/* binding */ AuthenticationError),
 /* harmony export */   wX: () => (/* reexport safe */ _http_failures_js__WEBPACK_IMPORTED_MODULE_2__.wX)
 /* harmony export */ });
@@ -51588,7 +51611,10 @@ class UserFacingError extends Error {
 /* harmony import */ var _http_failures_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5213);
 
 
-/** For the engine, which knows registries only through this layer: a request that got no answer. */
+/**
+ * For the engine, which knows registries only through this layer: a request that got no answer,
+ * and a header that had to be a URL and is not one.
+ */
 
 const MAX_ERROR_TEXT = 300;
 /** Statuses that say "try again": timeout, rate limit, and the server-side failures that pass. */

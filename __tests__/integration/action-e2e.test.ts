@@ -192,6 +192,33 @@ describe('dist/index.js end to end', () => {
     expect(run.summary).toContain('### Referrers (not looked up)');
   });
 
+  it('says so when the runner gives outputs or a summary it cannot write, never as an unexpected error', async () => {
+    const t = registry.target('acme/files');
+    await pushImage(t, 'rc', { seed: 'e2e-files' });
+    const inputs = {
+      source: `${registry.host}/acme/files:rc`,
+      targets: '1.0',
+      username: 'pusher',
+      password: PASSWORD,
+      'plain-http': 'true',
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'e2e-files-'));
+    try {
+      // A directory where the runner's files should be: writing to it fails with EISDIR.
+      const summary = await runAction(inputs, { GITHUB_STEP_SUMMARY: dir });
+      expect(summary.code).toBe(0);
+      expect(summary.stdout).toContain(`::warning::Could not write the job summary to ${dir} (EISDIR)`);
+      const outputs = await runAction(inputs, { GITHUB_OUTPUT: dir });
+      expect(outputs.code).toBe(1);
+      expect(outputs.stdout).toContain(
+        `::error::Could not write the step outputs to ${dir} (EISDIR); the promotion itself is done`,
+      );
+      for (const run of [summary, outputs]) expect(run.stdout).not.toContain('Unexpected error');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('promotes into another repository with its referrers and reports the referrers tag it wrote', async () => {
     const t = registry.target('staging/e2e');
     const image = await pushImage(t, 'rc', { seed: 'e2e-cross' });

@@ -87,7 +87,13 @@ export async function run(): Promise<void> {
       // (see github-context.ts); ncc keeps them in the bundle ("eager").
       const runUrl = (await runIdentity().catch(() => undefined))?.runUrl;
       const { renderSummary } = await import(/* webpackMode: "eager" */ './summary.js');
-      await core.summary.addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) })).write();
+      // The promotion is done and its outputs are set: a summary that cannot be written is a warning.
+      await core.summary
+        .addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) }))
+        .write()
+        .catch((err: unknown) =>
+          core.warning(`Could not write the job summary to ${process.env['GITHUB_STEP_SUMMARY']} (${reasonOf(err)})`),
+        );
     }
   } catch (err) {
     if (err instanceof UserFacingError) {
@@ -116,7 +122,7 @@ async function setOutputs(result: PromotionResult): Promise<string[]> {
     plan = planOutputs(result, { dir });
     await Promise.all(plan.files.map((f) => writeFile(f.path, f.content)));
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const reason = reasonOf(err);
     throw new OutputFileError(
       `Could not write the outputs' files under ${base} (${reason}); the promotion itself is done`,
       {
@@ -125,8 +131,20 @@ async function setOutputs(result: PromotionResult): Promise<string[]> {
     );
   }
   for (const w of plan.warnings) core.warning(w);
-  for (const [name, value] of Object.entries(plan.outputs)) core.setOutput(name, value);
+  try {
+    for (const [name, value] of Object.entries(plan.outputs)) core.setOutput(name, value);
+  } catch (err) {
+    throw new OutputFileError(
+      `Could not write the step outputs to ${process.env['GITHUB_OUTPUT']} (${reasonOf(err)}); the promotion itself is done`,
+      { cause: err },
+    );
+  }
   return plan.warnings;
+}
+
+/** What went wrong with a file, in a word where the system gives one (ENOSPC, EACCES, EISDIR). */
+function reasonOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** The error as users read it; a push that GitHub's container registry refused gets a diagnosis. */
