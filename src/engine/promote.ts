@@ -2,7 +2,7 @@ import { onSide } from './copy-error.js';
 import { emptyStats, type CopyStats } from './copy.js';
 import { checkRequiredReferrers, selectReferrers } from './policy.js';
 import { ReferrerChecks } from './referrer-checks.js';
-import { settleAll } from './pool.js';
+import { mapLimit, settleAll } from './pool.js';
 import {
   probeTargets,
   referrersAfterTags,
@@ -190,7 +190,7 @@ export async function promote(
     ));
   // The entries of referrers tags that nothing checked yet (a plain retag's): a dangling one is
   // no referrer, in the output too.
-  if (!early) await Promise.all(discovery.referrers.map((r) => checks.check(r)));
+  if (!early) await mapLimit(discovery.referrers, opts.concurrency, (r) => checks.check(r));
 
   // What the run learned of each repository, as the copy and the tags left it.
   const capabilities: PromotionResult['capabilities'] = {};
