@@ -170,6 +170,10 @@ class HttpRepository implements Repository {
     return this.blobs.pushBlob(descriptor, data, session);
   }
 
+  startUpload(descriptor: Descriptor): Promise<string> {
+    return this.blobs.startUpload(descriptor);
+  }
+
   mountBlob(descriptor: Descriptor, fromRepository: string): Promise<MountResult> {
     return this.blobs.mountBlob(descriptor, fromRepository);
   }
