@@ -458,7 +458,7 @@ Ratios between tools measured in this run are the figures to quote; absolute tim
   the 20 calls); peak RSS is GNU time's %M (the largest of the calls). Every measurement writes to fresh
   target names, except scenario 6, which first runs scenario 2 with the same tool (not measured) and then
   measures the same command again.
-- Tools run with their defaults: the action as users run it (\`verify: true\`, \`concurrency: 8\`), \`oras cp -r\`
+- Tools run with their defaults: the action as users run it (\`verify: true\`, \`concurrency: 16\`), \`oras cp -r\`
   (concurrency 3), \`crane copy\` (jobs = GOMAXPROCS = ${facts.nproc} here), \`regctl image copy --referrers --digest-tags\`.
   crane has no way to copy referrers: its copies are marked "copies no referrers".
 - "correct": the target tags resolve to the source digest, every manifest and blob of the graph is in the target

@@ -40,7 +40,7 @@ export interface DiscoverOptions {
 export const DEFAULT_DISCOVER_OPTIONS: Omit<DiscoverOptions, 'logger'> = {
   maxDepth: 8,
   maxCount: 10_000,
-  concurrency: 8,
+  concurrency: 16,
 };
 
 export interface Discovery {
