@@ -139,9 +139,20 @@ describe('mergeIntoReferrersIndex (in-memory stand-in)', () => {
     expect(reads()).toHaveLength(2);
   });
 
+  it('waits before reading back twice as long as its own read-to-write window took', async () => {
+    const { repo } = setup([entry('c')]);
+    // A read sent 150 ms before the merge (while the referrers were pushed): a concurrent writer
+    // may hold its read as long before its write, so the read-back waits it out.
+    const early = repo.readReferrersIndex(SUBJECT).then((index) => ({ index, at: Date.now() - 150 }));
+    const outcome = await mergeIntoReferrersIndex(repo, SUBJECT, [entry('b')], { ...OPTIONS, firstRead: early });
+    const written = Date.now();
+    await outcome.confirmed;
+    expect(Date.now() - written).toBeGreaterThanOrEqual(280);
+  });
+
   it('takes a read sent earlier as its first, and reads only back', async () => {
     const { registry, repo, listed } = setup([entry('c')]);
-    const early = repo.readReferrersIndex(SUBJECT);
+    const early = repo.readReferrersIndex(SUBJECT).then((index) => ({ index, at: Date.now() }));
     const outcome = await mergeAndConfirm(repo, SUBJECT, [entry('b')], { ...OPTIONS, firstRead: early });
     expect(outcome).toEqual({ wrote: true, existed: true });
     expect(listed()).toEqual([entry('c').digest, entry('b').digest]);

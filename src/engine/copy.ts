@@ -214,9 +214,9 @@ export class GraphCopier {
       ...node,
     });
     const parent = descriptor.digest;
-    // A referrer's blobs wait for slots behind the image graph's: the referrer is pushed only
-    // after its subject anyway, and the subject's own blobs are what the end waits for.
-    const blobPriority: Priority = node.kind === 'referrer' ? 'low' : 'normal';
+    // Blobs take their turn in the order they were asked for: the image graph's come first,
+    // since it is expanded before the referrers are copied.
+    const blobPriority: Priority = 'normal';
     const children: Promise<void>[] = [];
     for (const child of parsed.manifests) {
       // An index names manifests; anything else it names is carried as a blob.

@@ -14,8 +14,14 @@ export interface IndexMergeOptions {
   dryRun?: boolean;
   /** Runs each request under a concurrency limit (the waits between them are not limited). */
   limit?: <T>(fn: () => Promise<T>) => Promise<T>;
-  /** The index as read already (sent early, while the referrers were copied): the first round's read. */
-  firstRead?: Promise<ReferrersIndex>;
+  /** The index as read already (sent early, while the referrers were pushed): the first round's read. */
+  firstRead?: Promise<TimedRead>;
+}
+
+/** The index as read, and when the read was sent (`Date.now()`, before any wait for a slot). */
+export interface TimedRead {
+  index: ReferrersIndex;
+  at: number;
 }
 
 export const DEFAULT_INDEX_MERGE_OPTIONS: Omit<IndexMergeOptions, 'logger'> = { maxAttempts: 6, settleMs: 25 };
@@ -45,14 +51,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * keeping every entry already there, never duplicating one, and writing only when something is
  * missing. The write is conditional where the registry gave an ETag.
  *
- * Registries such as distribution have no conditional PUT, so two writers can each read the old
- * index and the later PUT drops the other's entries, whether the index existed or each of them
- * created it (two promotions into a new repository both read 404). So after writing, wait
- * (jittered, and at least three times as long as the write took, so that a writer that read
- * before our PUT has landed its own) and read back, merging again until a read shows
- * everything. Resolves once the first write landed (the referrers are listed from then on);
- * `confirmed` says when the read-back agreed, so that the caller's next writes (the tags) need
- * not wait for it.
+ * Registries such as distribution have no conditional PUT (they send an ETag and ignore
+ * If-Match), so two writers can each read the old index and the later PUT drops the other's
+ * entries, whether the index existed or each of them created it (two promotions into a new
+ * repository both read 404). So after writing, wait and read back, merging again until a read
+ * shows everything. The wait must let a writer that read the index just before our write landed
+ * land its own: it lasts at least three times as long as our write took, and twice as long as our
+ * own window from sending the read to the end of the write (a concurrent run of this action holds
+ * a read about as long) less the write's time, jittered upwards. (Counted from the read's answer
+ * instead, the window proved too short: two promotions at once lost entries in the race test.) Resolves once the first write landed (the referrers are listed
+ * from then on); `confirmed` says when the read-back agreed, so that the caller's next writes
+ * (the tags) need not wait for it.
  */
 export async function mergeIntoReferrersIndex(
   store: ReferrersIndexStore,
@@ -61,28 +70,50 @@ export async function mergeIntoReferrersIndex(
   options: IndexMergeOptions,
 ): Promise<IndexMergeOutcome> {
   const limit = options.limit ?? (<T>(fn: () => Promise<T>) => fn());
-  const first = await (options.firstRead ?? limit(() => store.readReferrersIndex(subject)));
+  const { index: first, at: firstAt } = await (options.firstRead ?? readNow(store, subject, limit));
   const existed = first.exists;
   const settled = Promise.resolve();
   if (missingDescriptors(first.descriptors, wanted).length === 0) return { wrote: false, existed, confirmed: settled };
   if (options.dryRun) return { wrote: false, existed, wouldWrite: true, confirmed: settled };
-  const round = { attempt: 1, current: first };
+  const round = { attempt: 1, current: first, readAt: firstAt };
   // A conditional write refused (412) is read again and merged again: still the first write.
   for (;;) {
     const took = await writeMerged(store, subject, wanted, round.current, limit);
     if (took !== undefined) {
-      const confirmed = confirmAfterWrite(store, subject, wanted, { ...options, limit, round, took });
+      const wait = settleTime(options.settleMs, took, Date.now() - round.readAt);
+      const confirmed = confirmAfterWrite(store, subject, wanted, { ...options, limit, round, wait });
       // Observed here; the caller awaits it and reports its failure.
       confirmed.catch(() => undefined);
       return { wrote: true, existed, confirmed };
     }
     options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
     if (++round.attempt > options.maxAttempts) throw conflict(subject, options.maxAttempts);
-    round.current = await limit(() => store.readReferrersIndex(subject));
+    const again = await readNow(store, subject, limit);
+    round.readAt = again.at;
+    round.current = again.index;
     if (missingDescriptors(round.current.descriptors, wanted).length === 0) {
       return { wrote: false, existed, confirmed: settled };
     }
   }
+}
+
+/** Reads the index now (under the limit), noting when the read was asked for. */
+export async function readNow(
+  store: ReferrersIndexStore,
+  subject: string,
+  limit: NonNullable<IndexMergeOptions['limit']>,
+): Promise<TimedRead> {
+  const at = Date.now();
+  return { index: await limit(() => store.readReferrersIndex(subject)), at };
+}
+
+/**
+ * How long to wait after a write before reading back: three times the write's time, and twice the
+ * window from sending our read to the end of our write less the write's time (a concurrent writer
+ * whose read was answered just before our write landed lands its own within about that window).
+ */
+function settleTime(settleMs: number, took: number, window: number): number {
+  return Math.max(settleMs, 3 * took, 2 * window - took);
 }
 
 /** Writes the index with what `current` lacks; the write's duration, or undefined when refused (412). */
@@ -115,29 +146,27 @@ async function confirmAfterWrite(
   options: IndexMergeOptions & {
     limit: NonNullable<IndexMergeOptions['limit']>;
     round: { attempt: number };
-    took: number;
+    /** The wait before the first read-back. */
+    wait: number;
   },
 ): Promise<void> {
   const { limit, round } = options;
-  let took: number | undefined = options.took;
+  let wait: number | undefined = options.wait;
   for (;;) {
-    if (took !== undefined) {
-      const settle = Math.max(options.settleMs, 3 * took);
-      // After a re-merge, jitter upwards only: two writers re-merging fall out of step, and
-      // neither waits less than the settle time a concurrent writer's PUT needs to land. The
-      // first read-back needs no jitter: nothing has fallen into step yet.
-      await sleep(round.attempt > 1 ? settle * (1 + Math.random() / 2) : settle);
-    }
-    const current = await limit(() => store.readReferrersIndex(subject));
+    // Jitter upwards only: two writers re-merging fall out of step, and neither waits less than
+    // a concurrent writer's PUT needs to land. (A write refused with 412 is merged again at once.)
+    if (wait !== undefined) await sleep(wait * (1 + Math.random() / 2));
+    const { index: current, at: readAt } = await readNow(store, subject, limit);
     const missing = missingDescriptors(current.descriptors, wanted);
     if (missing.length === 0) return;
     if (++round.attempt > options.maxAttempts) throw conflict(subject, options.maxAttempts);
     options.logger.info(
-      took === undefined
+      wait === undefined
         ? `The referrers index of ${subject} changed while it was being merged; merging again`
         : `The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`,
     );
-    took = await writeMerged(store, subject, wanted, current, limit);
+    const took = await writeMerged(store, subject, wanted, current, limit);
+    wait = took === undefined ? undefined : settleTime(options.settleMs, took, Date.now() - readAt);
   }
 }
 

@@ -5,7 +5,7 @@ import { aliasRefusal, type ListedOnTarget } from './target-checks.js';
 import type { Logger } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
 import { settleAll } from './pool.js';
-import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrers-index.js';
+import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex, readNow, type TimedRead } from './referrers-index.js';
 import type { ReferrerChecks } from './referrer-checks.js';
 import { referrerDescriptor, type ReferrerInfo } from './referrers.js';
 import { referrersTagFor } from '../oci/digest.js';
@@ -14,7 +14,7 @@ import { MediaType, isManifestMediaType } from '../oci/media-types.js';
 import { inPhase, phased } from '../oci/phase.js';
 import { formatReferenceIn, formatRepository } from '../oci/reference.js';
 import { ReferrersTagContentError } from '../registry/errors.js';
-import type { FetchedManifest, ReferrersIndex, Repository } from '../registry/types.js';
+import type { FetchedManifest, Repository } from '../registry/types.js';
 
 // Within the referrers' phase, these requests are told apart in the request trace (src/oci/phase.ts).
 const mergeReferrersIndex = phased('referrers index', mergeIntoReferrersIndex);
@@ -87,8 +87,8 @@ export class TargetCopy {
   private readonly unverified: ReferrerInfo[] = [];
   /** The read-backs of the referrers tags written, still under way. */
   private readonly confirmations: Promise<void>[] = [];
-  /** Per subject: its referrers tag as read early, while its referrers were being copied. */
-  private readonly indexReads = new Map<string, Promise<ReferrersIndex>>();
+  /** Per subject: its referrers tag as read early, while its referrers were being pushed. */
+  private readonly indexReads = new Map<string, Promise<TimedRead>>();
   /** The promoted manifest was not in the target: this run creates it. Known once its check answered. */
   private rootCreated = false;
   private referrersApiAnswer?: Promise<boolean | undefined>;
@@ -225,25 +225,33 @@ export class TargetCopy {
   /** Copies the referrers of one subject, then makes them discoverable there. */
   private async copyReferrersOf(subject: string, ofSubject: ReferrerInfo[]): Promise<void> {
     const subjectCreated = await this.copier.willCreate(subject);
-    // Without the referrers API the subject's referrers tag is read as the first of its
-    // referrers is pushed, not after the last: the merge then costs one round trip, the write,
-    // and the read stays as close to that write as before (a concurrent writer's window, which
-    // the read-back's wait must cover, does not grow).
-    const readIndexEarly = () => {
-      if (this.spec.target.capabilities().referrersApi === false) this.referrersIndexOf(subject);
-    };
     const listed = subjectCreated ? new Set<string>() : await this.listedReferrersOf(subject);
+    const toCopy = ofSubject.filter((r) => !listed.has(r.digest));
+    // Without the referrers API the subject's referrers tag is read as the last of its
+    // referrers is pushed, not after it: the merge then costs one round trip, the write, and
+    // the read stays as close to that write as before (the window in which a concurrent writer
+    // can drop our entries unseen, which the read-back's wait covers, does not grow).
+    let pending = toCopy.length;
+    const settledOne = () => {
+      if (--pending === 0 && this.spec.target.capabilities().referrersApi === false) this.referrersIndexOf(subject);
+    };
     // A referrer of a subject this run creates is pushed once the subject is in. Observed at
     // once: the copies below await it only when their turn comes.
     const subjectCopied = subjectCreated ? this.copier.whenCopied(subject) : undefined;
     subjectCopied?.catch(() => undefined);
     const copied = await settleAll(
-      ofSubject
-        .filter((r) => !listed.has(r.digest))
-        .map(async (referrer) => {
+      toCopy.map(async (referrer) => {
+        // Counted once: pushed, or known not to be (dangling, there already, failed).
+        let counted = false;
+        const count = () => {
+          if (counted) return;
+          counted = true;
+          settledOne();
+        };
+        try {
           // An entry of the source's referrers tag is copied only once its manifest proved it
-          // (and those bytes serve the copy); a dangling one stays behind.
-          // The read, where one is needed, is the referrer's manifest, which its copy uses.
+          // (and those bytes serve the copy); a dangling one stays behind. The read, where one
+          // is needed, is the referrer's manifest, which its copy uses.
           const check = await this.spec.checks.check(referrer, (fn) => this.copier.limit(fn));
           if (check.dangling) return undefined;
           // Not listed by the API means absent; not listed in a referrers tag may still be
@@ -253,10 +261,13 @@ export class TargetCopy {
             assumeAbsent,
             ...(subjectCopied && { after: subjectCopied }),
             node: referrerNode(referrer),
-            onPush: readIndexEarly,
+            onPush: count,
           });
           return { referrer, outcome };
-        }),
+        } finally {
+          count();
+        }
+      }),
     );
     if (subjectCopied) await subjectCopied;
     const api = await this.referrersApi();
@@ -290,15 +301,12 @@ export class TargetCopy {
   }
 
   /** The subject's referrers tag in the target, read once, as the merge's first read. */
-  private referrersIndexOf(subject: string): Promise<ReferrersIndex> {
-    let read = this.indexReads.get(subject);
-    if (!read) {
-      read = inPhase('referrers index', () => this.limited(() => this.spec.target.readReferrersIndex(subject)));
-      // Observed here; the listing or the merge awaits it and reports its failure.
-      read.catch(() => undefined);
-      this.indexReads.set(subject, read);
-    }
-    return read;
+  private referrersIndexOf(subject: string): void {
+    if (this.indexReads.has(subject)) return;
+    const read = inPhase('referrers index', () => readNow(this.spec.target, subject, (fn) => this.limited(fn)));
+    // Observed here; the merge awaits it and reports its failure.
+    read.catch(() => undefined);
+    this.indexReads.set(subject, read);
   }
 
   /** The plan's entries for referrers the target listed already, and how the target lists each. */
