@@ -32,7 +32,12 @@ export default tseslint.config(
   },
   restrict(
     ['src/oci/**'],
-    [{ group: ['**/registry/**', '**/engine/**', '**/action/**', 'undici', '@actions/*'], message: 'oci/ is a leaf' }],
+    [
+      {
+        group: ['**/registry/**', '**/engine/**', '**/action/**', 'undici', 'undici/*', '@actions/*'],
+        message: 'oci/ is a leaf',
+      },
+    ],
   ),
   restrict(
     ['src/registry/**'],
@@ -47,7 +52,7 @@ export default tseslint.config(
     ['src/registry/*.ts'],
     [
       {
-        group: ['**/engine/**', '**/action/**', '@actions/*', 'undici'],
+        group: ['**/engine/**', '**/action/**', '@actions/*', 'undici', 'undici/*'],
         message: 'only src/registry/http imports undici',
       },
     ],
@@ -56,7 +61,7 @@ export default tseslint.config(
     ['src/engine/**'],
     [
       {
-        group: ['**/action/**', '@actions/*', 'undici', '**/registry/http/**'],
+        group: ['**/action/**', '@actions/*', 'undici', 'undici/*', '**/registry/http/**'],
         message: 'the engine knows registries only through interfaces',
       },
     ],

@@ -8,10 +8,11 @@
 //   BENCH_RUNS=3          repetitions per measurement (median, min, max)
 //   BENCH_BIG_RUNS=2      repetitions of scenario 5 (1 GiB)
 //   BENCH_BIG_MB=1024     size of scenario 5's layer
-//   BENCH_SCENARIOS=1,2   only these scenarios
+//   BENCH_SCENARIOS=1,2   only these scenarios (7: scenario 2's graph with 4 platforms)
 //   BENCH_KINDS=distribution,referrers
 //   BENCH_TOOLS=action,oras,crane,regctl   (add action-noverify to see what verify costs)
 //   BENCH_ALT_BUNDLE=path/index.js   with BENCH_TOOLS=...,action-alt: another build, side by side
+//   BENCH_ALT_INPUTS={"concurrency":"16"}   other inputs for action-alt (with or without BENCH_ALT_BUNDLE)
 //   BENCH_LATENCY_MS=25   the added delay of the second condition
 //   BENCH_S5_ALL_KINDS=1  also run scenario 5 on the referrers registry (see results.md)
 //   BENCH_QUICK=1         smoke test: 1 run, 64 MiB instead of 1 GiB, 3 start-up runs
@@ -45,7 +46,7 @@ const BIG_RUNS = Number(env.BENCH_BIG_RUNS ?? (QUICK ? 1 : 2));
 const BIG_MB = Number(env.BENCH_BIG_MB ?? (QUICK ? 64 : 1024));
 const STARTUP_RUNS = Number(env.BENCH_STARTUP_RUNS ?? (QUICK ? 3 : 7));
 const LATENCY = Number(env.BENCH_LATENCY_MS ?? 25);
-const SCENARIOS = (env.BENCH_SCENARIOS ?? '1,2,3,4,5,6').split(',').map((s) => s.trim());
+const SCENARIOS = (env.BENCH_SCENARIOS ?? '1,2,7,3,4,5,6').split(',').map((s) => s.trim());
 const KINDS = (env.BENCH_KINDS ?? 'distribution,referrers').split(',').map((s) => s.trim());
 const TOOLS = (env.BENCH_TOOLS ?? 'action,oras,crane,regctl').split(',').map((s) => s.trim());
 // Scenario 5 on the referrers registry measures the registry more than the clients:
@@ -57,6 +58,8 @@ const CONDITIONS = [
   { name: `${LATENCY} ms`, short: `rtt${LATENCY}`, delay: LATENCY },
 ];
 const DETAIL_DIR = join(root, '.cache', 'bench');
+// The source repository of each scenario (the same seeded graph may serve several).
+const SOURCE_OF = { 1: 's1', 2: 's2', 3: 's2', 6: 's2', 4: 's4', 5: 's5', 7: 's7' };
 // No '|' in labels: they end up in markdown tables.
 const CURL_LABELS = { curl: 'curl GET → curl PUT (baseline)', 'curl-direct': 'curl GET → PUT, no proxy' };
 
@@ -85,7 +88,7 @@ const median = (xs) => {
 
 async function main() {
   const t0 = Date.now();
-  for (const s of SCENARIOS) if (!/^[1-6]$/.test(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s}`);
+  for (const s of SCENARIOS) if (!/^[1-7]$/.test(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s}`);
   for (const k of KINDS) if (!['distribution', 'referrers'].includes(k)) throw new Error(`BENCH_KINDS: unknown ${k}`);
   if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/index.js is missing: npm run build');
   const bins = ensureTools(root);
@@ -142,6 +145,8 @@ async function main() {
     const graphs = {};
     graphs.s1 = await seedImage(regA, 'bench/s1', 'v1');
     if (SCENARIOS.some((s) => ['2', '3', '6'].includes(s))) graphs.s2 = await seedIndex(regA, 'bench/s2', 'v1');
+    // Scenario 7: the smaller graph of issue 13, where fixed costs weigh more.
+    if (SCENARIOS.includes('7')) graphs.s7 = await seedIndex(regA, 'bench/s7', 'v1', { platforms: 4 });
     if (SCENARIOS.includes('4')) graphs.s4 = await seedManyReferrers(regA, 'bench/s4', 'v1', 200);
     if (big && S5_KINDS.includes(kind)) {
       log(`seeding the ${BIG_MB} MiB image`);
@@ -303,7 +308,7 @@ async function measure({
       checkOpts = { content: false, referrers: false };
       minimum = minimumRequests('1', graphStats(g), api, variant);
     } else {
-      const src = { 2: 's2', 3: 's2', 6: 's2', 4: 's4', 5: 's5' }[scenario];
+      const src = SOURCE_OF[scenario];
       g = graphs[src];
       const cross = scenario === '3' || scenario === '5';
       const dstReg = cross ? regB : regA;
@@ -412,7 +417,7 @@ async function measure({
         log,
         ...actionTrace,
         names: {
-          srcRepo: `bench/${{ 1: 's1', 2: 's2', 3: 's2', 6: 's2', 4: 's4', 5: 's5' }[scenario]}`,
+          srcRepo: `bench/${SOURCE_OF[scenario]}`,
           dstRepo: target.repo,
         },
         check,

@@ -11,7 +11,7 @@ export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 export type OperationMethod = 'HEAD' | 'GET' | 'PUT' | 'POST' | 'DELETE';
 /** What an operation touches: `referrers` is the referrers API, `tags` the tag listing, `base` GET /v2/. */
-export type OperationKind = 'manifest' | 'blob' | 'referrers' | 'tags' | 'mount' | 'base';
+export type OperationKind = 'manifest' | 'blob' | 'referrers' | 'tags' | 'mount' | 'upload' | 'base';
 
 export interface Operation {
   /** Order across every MemoryRegistry of the test process. */

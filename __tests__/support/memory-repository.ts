@@ -166,6 +166,10 @@ export class MemoryRepository implements Repository {
     });
   }
 
+  startUpload(descriptor: Descriptor): Promise<string> {
+    return this.run('POST', 'upload', descriptor.digest, () => `https://${this.registry}/upload/${descriptor.digest}`);
+  }
+
   mountBlob(descriptor: Descriptor, fromRepository: string): Promise<MountResult> {
     return this.run('POST', 'mount', descriptor.digest, () => {
       const bytes = this.owner.content(fromRepository).blobs.get(descriptor.digest);

@@ -113,4 +113,107 @@ describe('GraphCopier (in-memory stand-in)', () => {
       expect(registry.content('prod/app').resolve(image.digest)).toBe(image.digest);
     }
   });
+
+  it('checks an index and its children in the same round, when it has the index already', async () => {
+    const { from, to, copier } = twoRegistries();
+    const content = from.content('app');
+    const amd64 = seedImage(content, { seed: 'early-amd64', layers: 1 });
+    const arm64 = seedImage(content, { seed: 'early-arm64', layers: 1, architecture: 'arm64' });
+    const index = seedIndex(content, [amd64, arm64], 'rc');
+    // Hold the index's existence check: the children's go out meanwhile.
+    let whileHeld: string[] = [];
+    to.options.hooks.before = async (op) => {
+      if (op.method !== 'HEAD' || op.reference !== index.digest) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      whileHeld = to.log.filter((o) => o.method === 'HEAD').map((o) => o.reference);
+    };
+
+    await copier.copyManifest(index.descriptor, index);
+
+    expect(whileHeld.sort()).toEqual([index.digest, amd64.digest, arm64.digest].sort());
+    // Each checked once, all copied.
+    expect(to.log.filter((op) => op.method === 'HEAD' && op.kind === 'manifest')).toHaveLength(3);
+    expect(copier.stats).toMatchObject({ manifestsCopied: 3, manifestsPresent: 0 });
+  });
+
+  it('of an index already there, only looks at its children: nothing is read from the source or written', async () => {
+    const { from, to, copier } = twoRegistries();
+    const content = from.content('app');
+    const amd64 = seedImage(content, { seed: 'there-amd64', layers: 1 });
+    const index = seedIndex(content, [amd64], 'rc');
+    seedIndex(to.content('app'), [seedImage(to.content('app'), { seed: 'there-amd64', layers: 1 })], 'old');
+
+    await copier.copyManifest(index.descriptor, index);
+
+    expect(to.log.map(formatOperation).sort()).toEqual(
+      [`HEAD manifest ${index.digest}`, `HEAD manifest ${amd64.digest}`].sort(),
+    );
+    expect(from.log).toEqual([]);
+    expect(copier.stats).toMatchObject({ manifestsCopied: 0, manifestsPresent: 1 });
+  });
+
+  it('reads before its write gate opens, and writes nothing before it', async () => {
+    const from = new MemoryRegistry({ name: 'from.example' });
+    const to = new MemoryRegistry({ name: 'to.example' });
+    const content = from.content('app');
+    const amd64 = seedImage(content, { seed: 'gate-amd64', layers: 2 });
+    const index = seedIndex(content, [amd64], 'rc');
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const copier = new GraphCopier(
+      from.repository({ registry: 'from.example', repository: 'app' }, 'pull'),
+      to.repository({ registry: 'to.example', repository: 'app' }, 'push'),
+      { concurrency: 4, logger: SILENT_LOGGER, writeGate: gate },
+    );
+
+    const copying = copier.copyManifest(index.descriptor, index);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The existence checks (across registries, the blobs' too) and the child's manifest, nothing more.
+    const blobs = (content.json(amd64.digest) as { config: { digest: string }; layers: { digest: string }[] }).layers
+      .map((l) => l.digest)
+      .concat((content.json(amd64.digest) as { config: { digest: string } }).config.digest);
+    expect(to.log.map(formatOperation).sort()).toEqual(
+      [`HEAD manifest ${index.digest}`, `HEAD manifest ${amd64.digest}`, ...blobs.map((b) => `HEAD blob ${b}`)].sort(),
+    );
+    expect(from.log.map(formatOperation)).toEqual([`GET manifest ${amd64.digest}`]);
+    open();
+    await copying;
+    expect(to.content('app').resolve(index.digest)).toBe(index.digest);
+    expect(writtenBeforeWhatNamesThem(to, 'app')).toEqual([]);
+  });
+
+  it('stops at its first write when its write gate fails, having written nothing', async () => {
+    const from = new MemoryRegistry({ name: 'from.example' });
+    const to = new MemoryRegistry({ name: 'to.example' });
+    const image = seedImage(from.content('app'), { seed: 'gate-closed', layers: 2, tag: 'rc' });
+    const copier = new GraphCopier(
+      from.repository({ registry: 'from.example', repository: 'app' }, 'pull'),
+      to.repository({ registry: 'to.example', repository: 'app' }, 'push'),
+      { concurrency: 4, logger: SILENT_LOGGER, writeGate: Promise.reject(new Error('refused by the policy gate')) },
+    );
+
+    await expect(copier.copyManifest(image.descriptor, image)).rejects.toThrow('refused by the policy gate');
+    expect(to.log.filter((op) => op.method !== 'HEAD')).toEqual([]);
+  });
+
+  it('across registries, opens the upload session while the download starts', async () => {
+    const { from, to, copier } = twoRegistries();
+    const image = seedImage(from.content('app'), { seed: 'session', layers: 1, tag: 'rc' });
+    const layer = (from.content('app').json(image.digest) as { layers: { digest: string }[] }).layers[0]!.digest;
+    let whileDownloading: string[] = [];
+    from.options.hooks.before = async (op) => {
+      if (op.method !== 'GET' || op.reference !== layer) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      whileDownloading = to.log.filter((o) => o.reference === layer).map(formatOperation);
+    };
+
+    await copier.copyManifest(image.descriptor, image);
+
+    expect(whileDownloading).toEqual([`HEAD blob ${layer}`, `POST upload ${layer}`]);
+    expect(to.log.filter((o) => o.reference === layer).map(formatOperation)).toEqual([
+      `HEAD blob ${layer}`,
+      `POST upload ${layer}`,
+      `PUT blob ${layer}`,
+    ]);
+  });
 });

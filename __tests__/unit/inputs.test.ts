@@ -18,7 +18,7 @@ describe('parseInputs', () => {
       referrersApi: 'auto',
       plainHttp: false,
       dryRun: false,
-      concurrency: 8,
+      concurrency: 16,
       verify: true,
     });
     expect(r.credentials).toBeUndefined();

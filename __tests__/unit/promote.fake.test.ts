@@ -127,6 +127,98 @@ describe('promote() into another registry (in-memory stand-in)', () => {
   });
 });
 
+describe('the copy while the referrers are found, the tags after the referrers tags are read back (in-memory stand-in)', () => {
+  /** Source operations that find the referrers: listings, referrers tags, the tag list. */
+  const isDiscovery = (op: Operation) =>
+    op.kind === 'referrers' ||
+    op.kind === 'tags' ||
+    (op.kind === 'manifest' && op.reference.startsWith('sha256-') && !op.reference.includes('.'));
+  /** Holds each source listing a moment, as a far registry would. */
+  const slowListings = (from: MemoryRegistry) => {
+    from.options.hooks.before = async (op) => {
+      if (isDiscovery(op)) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+  };
+
+  for (const referrersApi of [true, false]) {
+    const kind = referrersApi ? 'with the referrers API' : 'without the referrers API';
+
+    it(`reads the target while the referrers are still being found, and writes only after the last is (${kind})`, async () => {
+      const { from, to, provider } = across(referrersApi);
+      slowListings(from);
+
+      await promote(provider, request('from.example/app:rc', ['to.example/app:1.0']), OPTIONS);
+
+      const lastDiscovery = Math.max(...from.log.filter(isDiscovery).map((op) => op.seq));
+      const firstWrite = Math.min(...to.log.filter(isWrite).map((op) => op.seq));
+      const firstCheck = Math.min(
+        ...to.log.filter((op) => op.method === 'HEAD' && op.kind === 'manifest').map((op) => op.seq),
+      );
+      expect(firstCheck).toBeLessThan(lastDiscovery);
+      expect(firstWrite).toBeGreaterThan(lastDiscovery);
+    });
+  }
+
+  it('writes nothing when the policy gate refuses, though the copy had started reading', async () => {
+    const { from, to, provider } = across(false);
+    slowListings(from);
+
+    const err = await promote(
+      provider,
+      request('from.example/app:rc', ['to.example/app:1.0'], { requireReferrers: ['application/x-missing'] }),
+      OPTIONS,
+    ).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(PromotionError);
+    expect(to.log.some((op) => op.method === 'HEAD')).toBe(true);
+    expect(to.log.filter(isWrite)).toEqual([]);
+  });
+
+  it('writes the tag only once every referrers tag is written and read back', async () => {
+    const { to, g, provider } = across(false);
+
+    await promote(provider, request('from.example/app:rc', ['to.example/app:1.0']), {
+      ...OPTIONS,
+      indexSettleMs: 30,
+    });
+
+    const tagPut = to.log.find((op) => op.method === 'PUT' && op.reference === '1.0')!;
+    const indexPuts = to.log.filter((op) => op.method === 'PUT' && op.reference.startsWith('sha256-'));
+    expect(indexPuts.length).toBeGreaterThan(0);
+    for (const put of indexPuts) {
+      expect(put.seq).toBeLessThan(tagPut.seq);
+      // Each referrers tag is read back after its write, and before the tag.
+      const readBack = to.log.filter((op) => op.method === 'GET' && op.reference === put.reference && op.seq > put.seq);
+      expect(readBack).toHaveLength(1);
+      expect(readBack[0]!.seq).toBeLessThan(tagPut.seq);
+    }
+    expect(indexPuts.some((op) => op.reference === tagOf(g.index.digest))).toBe(true);
+    // The tag is the last write.
+    const writes = to.log.filter(isWrite);
+    expect(writes[writes.length - 1]).toBe(tagPut);
+  });
+
+  it('moves no tag when a referrers tag keeps losing its entries after its write', async () => {
+    const { to, g, provider } = across(false);
+    const rootTag = tagOf(g.index.digest);
+    // Another writer puts back an index without our entries after each of our writes.
+    to.options.hooks.after = (op) => {
+      if (op.method === 'PUT' && op.reference === rootTag) {
+        to.content('app').putManifest({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }, rootTag);
+      }
+    };
+
+    const err = await promote(provider, request('from.example/app:rc', ['to.example/app:1.0']), OPTIONS).catch(
+      (e: unknown) => e,
+    );
+
+    expect((err as Error).message).toMatch(
+      /the referrers index of sha256:[0-9a-f]{64} kept changing under concurrent writers; gave up after 6 attempts$/,
+    );
+    expect(to.content('app').tags.has('1.0')).toBe(false);
+  });
+});
+
 describe('referrers-tag entries checked against their manifests (in-memory stand-in)', () => {
   it('reads each referrer manifest once: the check and the copy share it', async () => {
     const { from, g, provider } = across(false);

@@ -19,6 +19,14 @@ const entry = (c: string): Descriptor => ({
 });
 const OPTIONS = { maxAttempts: 6, settleMs: 1, logger: SILENT_LOGGER };
 
+/** The merge, its read-back included (the merge itself resolves once its first write landed). */
+async function mergeAndConfirm(...args: Parameters<typeof mergeIntoReferrersIndex>) {
+  const outcome = await mergeIntoReferrersIndex(...args);
+  await outcome.confirmed;
+  const { confirmed: _, ...rest } = outcome;
+  return rest;
+}
+
 function setup(existing: Descriptor[] | undefined, options: Partial<MemoryRegistryOptions> = {}) {
   const registry = new MemoryRegistry({ name: 'r.example', referrersApi: false, ...options });
   const content = registry.content('app');
@@ -44,34 +52,34 @@ function setup(existing: Descriptor[] | undefined, options: Partial<MemoryRegist
 describe('mergeIntoReferrersIndex (in-memory stand-in)', () => {
   it('creates the index when the tag does not exist', async () => {
     const { repo, listed } = setup(undefined);
-    const outcome = await mergeIntoReferrersIndex(repo, SUBJECT, [entry('b')], OPTIONS);
+    const outcome = await mergeAndConfirm(repo, SUBJECT, [entry('b')], OPTIONS);
     expect(outcome).toEqual({ wrote: true, existed: false });
     expect(listed()).toEqual([entry('b').digest]);
   });
 
   it('keeps every entry already there and adds the missing ones after them', async () => {
     const { repo, listed } = setup([entry('c'), entry('d')]);
-    const outcome = await mergeIntoReferrersIndex(repo, SUBJECT, [entry('b')], OPTIONS);
+    const outcome = await mergeAndConfirm(repo, SUBJECT, [entry('b')], OPTIONS);
     expect(outcome).toEqual({ wrote: true, existed: true });
     expect(listed()).toEqual([entry('c').digest, entry('d').digest, entry('b').digest]);
   });
 
   it('never duplicates an entry, whether it is there already or asked for twice', async () => {
     const { repo, listed } = setup([entry('c')]);
-    await mergeIntoReferrersIndex(repo, SUBJECT, [entry('c'), entry('b'), entry('b')], OPTIONS);
+    await mergeAndConfirm(repo, SUBJECT, [entry('c'), entry('b'), entry('b')], OPTIONS);
     expect(listed()).toEqual([entry('c').digest, entry('b').digest]);
   });
 
   it('does not write when nothing is missing', async () => {
     const { repo, puts } = setup([entry('b'), entry('c')]);
-    const outcome = await mergeIntoReferrersIndex(repo, SUBJECT, [entry('c')], OPTIONS);
+    const outcome = await mergeAndConfirm(repo, SUBJECT, [entry('c')], OPTIONS);
     expect(outcome).toEqual({ wrote: false, existed: true });
     expect(puts()).toEqual([]);
   });
 
   it('in a dry run, says a write would be needed and writes nothing', async () => {
     const { repo, puts } = setup([entry('c')]);
-    const outcome = await mergeIntoReferrersIndex(repo, SUBJECT, [entry('b')], { ...OPTIONS, dryRun: true });
+    const outcome = await mergeAndConfirm(repo, SUBJECT, [entry('b')], { ...OPTIONS, dryRun: true });
     expect(outcome).toEqual({ wrote: false, existed: true, wouldWrite: true });
     expect(puts()).toEqual([]);
   });
@@ -86,7 +94,7 @@ describe('mergeIntoReferrersIndex (in-memory stand-in)', () => {
         otherWriter([entry('c'), entry('e')]);
       }
     };
-    const outcome = await mergeIntoReferrersIndex(repo, SUBJECT, [entry('b')], OPTIONS);
+    const outcome = await mergeAndConfirm(repo, SUBJECT, [entry('b')], OPTIONS);
     expect(outcome.wrote).toBe(true);
     expect(listed()).toEqual([entry('c').digest, entry('e').digest, entry('b').digest]);
     // The refused write, then the one after reading again.
@@ -103,7 +111,7 @@ describe('mergeIntoReferrersIndex (in-memory stand-in)', () => {
         otherWriter([entry('c'), entry('e')]);
       }
     };
-    const outcome = await mergeIntoReferrersIndex(repo, SUBJECT, [entry('b')], OPTIONS);
+    const outcome = await mergeAndConfirm(repo, SUBJECT, [entry('b')], OPTIONS);
     expect(outcome.wrote).toBe(true);
     expect(listed()).toEqual([entry('c').digest, entry('e').digest, entry('b').digest]);
     expect(puts()).toHaveLength(2);
@@ -114,8 +122,41 @@ describe('mergeIntoReferrersIndex (in-memory stand-in)', () => {
     registry.options.hooks.after = (op: Operation) => {
       if (op.method === 'PUT') otherWriter([entry('c')]);
     };
-    await expect(mergeIntoReferrersIndex(repo, SUBJECT, [entry('b')], { ...OPTIONS, maxAttempts: 3 })).rejects.toThrow(
+    await expect(mergeAndConfirm(repo, SUBJECT, [entry('b')], { ...OPTIONS, maxAttempts: 3 })).rejects.toThrow(
       ReferrersIndexConflictError,
     );
+  });
+
+  it('resolves once its write landed, and reads back after that', async () => {
+    const { registry, repo, listed } = setup(undefined);
+    const outcome = await mergeIntoReferrersIndex(repo, SUBJECT, [entry('b')], { ...OPTIONS, settleMs: 200 });
+    const reads = () => registry.log.filter((op) => op.method === 'GET' && op.reference === tagOf(SUBJECT));
+    // Written and listing our entry, not read back yet: the caller's next writes need not wait.
+    expect(outcome).toMatchObject({ wrote: true, existed: false });
+    expect(listed()).toEqual([entry('b').digest]);
+    expect(reads()).toHaveLength(1);
+    await outcome.confirmed;
+    expect(reads()).toHaveLength(2);
+  });
+
+  it('waits before reading back twice as long as its own read-to-write window took', async () => {
+    const { repo } = setup([entry('c')]);
+    // A read sent 150 ms before the merge (while the referrers were pushed): a concurrent writer
+    // may hold its read as long before its write, so the read-back waits it out.
+    const early = repo.readReferrersIndex(SUBJECT).then((index) => ({ index, at: Date.now() - 150 }));
+    const outcome = await mergeIntoReferrersIndex(repo, SUBJECT, [entry('b')], { ...OPTIONS, firstRead: early });
+    const written = Date.now();
+    await outcome.confirmed;
+    expect(Date.now() - written).toBeGreaterThanOrEqual(280);
+  });
+
+  it('takes a read sent earlier as its first, and reads only back', async () => {
+    const { registry, repo, listed } = setup([entry('c')]);
+    const early = repo.readReferrersIndex(SUBJECT).then((index) => ({ index, at: Date.now() }));
+    const outcome = await mergeAndConfirm(repo, SUBJECT, [entry('b')], { ...OPTIONS, firstRead: early });
+    expect(outcome).toEqual({ wrote: true, existed: true });
+    expect(listed()).toEqual([entry('c').digest, entry('b').digest]);
+    const reads = registry.log.filter((op) => op.method === 'GET' && op.reference === tagOf(SUBJECT));
+    expect(reads).toHaveLength(2);
   });
 });

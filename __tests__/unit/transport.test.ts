@@ -92,6 +92,30 @@ describe('transport', () => {
   });
 });
 
+describe('the first request on the wire', () => {
+  it('is told once, when the first request went out, not before', async () => {
+    let told = 0;
+    let seenByServer = 0;
+    const server = createServer((_req, res) => {
+      seenByServer++;
+      // The transport was told before the registry answered.
+      res.end(`told=${told}`);
+    });
+    const url = await listen(server);
+    const transport = createTransport({ timeoutMs: 5000, onFirstSent: () => told++ });
+    try {
+      expect(told).toBe(0);
+      const first = await transport.request({ method: 'GET', url: `${url}/v2/` });
+      expect(Buffer.from(first.body).toString()).toBe('told=1');
+      await transport.request({ method: 'GET', url: `${url}/v2/` });
+      expect([told, seenByServer]).toEqual([1, 2]);
+    } finally {
+      await transport.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('parseNextLink', () => {
   it.each([
     ['</v2/a/tags/list?n=2&last=b>; rel="next"', 'http://r/v2/a/tags/list?n=2&last=b'],

@@ -51,7 +51,7 @@ const plural = (n, word, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 const parts = (...xs) => xs.filter(Boolean).join('; ');
 
 /**
- * @param scenario '1' | '2' | '3' | '4' | '5' | '6'
+ * @param scenario '1' | '2' | '3' | '4' | '5' | '6' | '7' (7: scenario 2 on a 4-platform index)
  * @param st graphStats() of the source graph
  * @param api whether the registries of this run have the referrers API
  * @param tags number of target tags (scenario 1)
@@ -80,6 +80,7 @@ export function minimumRequests(scenario, st, api, tags = 1) {
       break;
     case '2':
     case '4':
+    case '7':
       byMethod = add(
         discovery(st, api),
         { HEAD: 1 + st.children },

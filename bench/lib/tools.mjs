@@ -193,11 +193,19 @@ export function toolDefs(bins, { root, nodeBin }) {
     copiesReferrers: true,
   });
   // BENCH_ALT_BUNDLE=<path to another build's index.js>: measured as the tool `action-alt`, for
-  // a before/after comparison within one run.
-  const alt = process.env.BENCH_ALT_BUNDLE;
+  // a before/after comparison within one run. BENCH_ALT_INPUTS='{"concurrency":"16"}' gives
+  // `action-alt` other inputs (with or without BENCH_ALT_BUNDLE: then dist/index.js).
+  const altInputs = Object.fromEntries(
+    Object.entries(JSON.parse(process.env.BENCH_ALT_INPUTS ?? '{}')).map(([k, v]) => [
+      `INPUT_${k.toUpperCase()}`,
+      String(v),
+    ]),
+  );
+  const alt = process.env.BENCH_ALT_BUNDLE ?? (Object.keys(altInputs).length ? join(root, 'dist', 'index.js') : '');
+  const altLabel = [process.env.BENCH_ALT_BUNDLE, process.env.BENCH_ALT_INPUTS].filter(Boolean).join(', ');
   return {
     action: { label: 'action (dist/index.js)', ...action() },
-    ...(alt && { 'action-alt': { label: `action (${alt})`, ...action({}, alt) } }),
+    ...(alt && { 'action-alt': { label: `action (${altLabel})`, ...action(altInputs, alt) } }),
     // Not run by default (BENCH_TOOLS=...,action-noverify): shows what `verify: true` costs.
     'action-noverify': { label: 'action, verify: false', ...action({ INPUT_VERIFY: 'false' }) },
     oras: {

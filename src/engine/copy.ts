@@ -1,19 +1,13 @@
-import { causeOf, onSide } from './copy-error.js';
+import { BlobCopier, type BlobFate } from './blob-copy.js';
+import { onSide } from './copy-error.js';
 import { isBlobLinkRace, LINK_RACE_ATTEMPTS, linkRaceDelay } from './link-race.js';
-import { Limiter } from './limiter.js';
+import { Limiter, type Priority } from './limiter.js';
 import type { Logger } from './logger.js';
 import type { PlanNode, PlanRecorder } from './plan.js';
 import { settleAll } from './pool.js';
-import { InvalidManifestError, parseManifest, type Descriptor } from '../oci/manifest.js';
-import {
-  AuthenticationError,
-  DigestMismatchError,
-  InvalidHeaderError,
-  RegistryError,
-  TransportError,
-} from '../registry/errors.js';
+import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { isIndexMediaType, isManifestMediaType } from '../oci/media-types.js';
-import type { FetchedManifest, PushResult, Repository } from '../registry/types.js';
+import type { FetchedManifest, ManifestInfo, PushResult, Repository } from '../registry/types.js';
 
 export interface CopyStats {
   manifestsCopied: number;
@@ -52,6 +46,12 @@ export interface GraphCopyOptions {
   plan?: PlanRecorder;
   /** Told of each manifest the copy takes on (copied, or found there), once, as it does. */
   onManifest?: (digest: string) => void;
+  /**
+   * Resolves once the promotion may write (its checks before the first write passed). Until
+   * then the copy only reads: existence checks in the target, manifests from the source. A
+   * rejection stops the copy before its first write.
+   */
+  writeGate?: Promise<unknown>;
 }
 
 /** How a manifest shows in the plan, where the caller knows more than the copy (a referrer). */
@@ -73,14 +73,9 @@ interface ManifestCopyWork {
   /** What must be in the target before this manifest (a referrer's subject). */
   after: Promise<unknown> | undefined;
   node: NodeInfo;
+  /** Told right before the manifest's PUT is sent. */
+  onPush: (() => void) | undefined;
 }
-
-/**
- * Tries of one blob copy, the first included: one more than the transport gives a buffered
- * request, since each try of a stream has two requests that cannot be retried alone (the
- * download once it has started, and the upload).
- */
-const BLOB_COPY_ATTEMPTS = 6;
 
 /**
  * Copies manifests with everything they name from one repository to another: children before
@@ -96,7 +91,10 @@ export class GraphCopier {
   /** Per manifest in this copy: resolves once it is known whether the target lacks it, and its children are under way. */
   private readonly expansions = new Map<string, Promise<boolean>>();
   private readonly blobs = new Map<string, Promise<void>>();
-  private readonly sameRegistry: boolean;
+  /** Existence checks of an index's children, sent with the index's own (see doCopyManifest). */
+  private readonly earlyChecks = new Map<string, Promise<ManifestInfo | undefined>>();
+  private readonly blobCopier: BlobCopier;
+  private readonly writable: Promise<unknown>;
 
   constructor(
     private readonly source: Repository,
@@ -104,7 +102,22 @@ export class GraphCopier {
     private readonly options: GraphCopyOptions,
   ) {
     this.limiter = new Limiter(options.concurrency);
-    this.sameRegistry = source.registry === target.registry;
+    this.writable = options.writeGate ?? Promise.resolve();
+    // Observed here; each write awaits it and reports its failure.
+    this.writable.catch(() => undefined);
+    this.blobCopier = new BlobCopier(source, target, {
+      limiter: this.limiter,
+      writable: this.writable,
+      dryRun: options.dryRun ?? false,
+      logger: options.logger,
+      ...(options.hooks && { hooks: options.hooks }),
+      done: (descriptor, fate, parent) => this.blobDone(descriptor, fate, parent),
+    });
+  }
+
+  /** Resolves once this copy may write; a write of the caller's (a tag) awaits it too. */
+  whenWritable(): Promise<unknown> {
+    return this.writable;
   }
 
   /**
@@ -114,7 +127,7 @@ export class GraphCopier {
   copyManifest(
     descriptor: Descriptor,
     known?: FetchedManifest,
-    options: { assumeAbsent?: boolean; after?: Promise<unknown>; node?: NodeInfo } = {},
+    options: { assumeAbsent?: boolean; after?: Promise<unknown>; node?: NodeInfo; onPush?: () => void } = {},
   ): Promise<CopyOutcome> {
     let p = this.manifests.get(descriptor.digest);
     if (!p) {
@@ -127,6 +140,7 @@ export class GraphCopier {
         expanded,
         after: options.after,
         node: options.node ?? {},
+        onPush: options.onPush,
       });
       // A failure before the check is reported by the copy itself; the expansion then says "absent".
       p.catch(() => expanded(true));
@@ -152,8 +166,8 @@ export class GraphCopier {
   }
 
   /** Runs a registry request under this copy's concurrency limit (a leaf operation only). */
-  limit<T>(fn: () => Promise<T>): Promise<T> {
-    return this.limiter.run(fn);
+  limit<T>(fn: () => Promise<T>, priority: Priority = 'normal'): Promise<T> {
+    return this.limiter.run(fn, priority);
   }
 
   /** Records a manifest the caller knows the target has (a tag there already names it). */
@@ -173,10 +187,12 @@ export class GraphCopier {
   }
 
   private async doCopyManifest(descriptor: Descriptor, work: ManifestCopyWork): Promise<CopyOutcome> {
-    const { known, assumeAbsent, expanded, after, node } = work;
+    const { known, assumeAbsent, expanded, after, node, onPush } = work;
+    if (!assumeAbsent && known) this.checkChildrenEarly(known);
     const present =
       !assumeAbsent &&
-      (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
+      (await (this.earlyChecks.get(descriptor.digest) ??
+        this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest)), 'high')));
     if (present) {
       expanded(false);
       this.note(descriptor, 'present', node);
@@ -186,7 +202,11 @@ export class GraphCopier {
     }
     const manifest =
       known ??
-      (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest))));
+      (await this.limiter.run(
+        () => onSide('source', this.source, this.source.fetchManifest(descriptor.digest)),
+        // A referrer is pushed only after its subject: reading it can wait behind the image graph.
+        node.kind === 'referrer' ? 'normal' : 'high',
+      ));
     const parsed = parseManifest(manifest.bytes, manifest.mediaType);
     // Parents before children in the plan, as they read in a tree.
     this.note({ ...descriptor, mediaType: manifest.mediaType }, 'copy', {
@@ -194,20 +214,23 @@ export class GraphCopier {
       ...node,
     });
     const parent = descriptor.digest;
+    // Blobs take their turn in the order they were asked for: the image graph's come first,
+    // since it is expanded before the referrers are copied.
+    const blobPriority: Priority = 'normal';
     const children: Promise<void>[] = [];
     for (const child of parsed.manifests) {
       // An index names manifests; anything else it names is carried as a blob.
       children.push(
         isManifestMediaType(child.mediaType)
           ? this.copyManifest(child, undefined, { node: { parent } }).then(() => undefined)
-          : this.copyBlob(child, parent),
+          : this.copyBlob(child, parent, blobPriority),
       );
     }
-    if (parsed.config) children.push(this.copyBlob(parsed.config, parent));
+    if (parsed.config) children.push(this.copyBlob(parsed.config, parent, blobPriority));
     for (const layer of parsed.layers) {
       // Non-distributable layers with URLs live elsewhere; registries do not hold them.
       if (layer.urls?.length) continue;
-      children.push(this.copyBlob(layer, parent));
+      children.push(this.copyBlob(layer, parent, blobPriority));
     }
     expanded(true);
     // What must be in the target before this manifest (a referrer's subject) is awaited last,
@@ -224,12 +247,15 @@ export class GraphCopier {
       this.stats.manifestsCopied++;
       return {};
     }
+    await this.writable;
+    onPush?.();
     const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
     let pushed: PushResult;
     for (let attempt = 1; ; attempt++) {
       try {
-        pushed = await this.limiter.run(() =>
-          onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)),
+        pushed = await this.limiter.run(
+          () => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)),
+          'high',
         );
         break;
       } catch (err) {
@@ -241,13 +267,33 @@ export class GraphCopier {
           `${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`,
         );
         await linkRaceDelay(attempt);
-        await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b, descriptor.digest))));
+        await settleAll(blobs.map((b) => this.blobCopier.copyAgain(b, descriptor.digest)));
       }
     }
     this.stats.manifestsCopied++;
     this.options.hooks?.onManifestCopied?.(descriptor);
     this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
     return { pushed };
+  }
+
+  /**
+   * An index whose bytes are known before its existence check (the promoted one): its children
+   * are checked in the same round trip, not one later. Absent, the index needs those answers
+   * anyway; present, they were not needed (its children are there: registries refuse an index
+   * naming what they lack), and cost a HEAD each, no bytes and no wall time.
+   */
+  private checkChildrenEarly(known: FetchedManifest): void {
+    for (const child of parseManifest(known.bytes, known.mediaType).manifests) {
+      if (!isManifestMediaType(child.mediaType) || this.manifests.has(child.digest)) continue;
+      if (this.earlyChecks.has(child.digest)) continue;
+      const check = this.limiter.run(
+        () => onSide('target', this.target, this.target.statManifest(child.digest)),
+        'high',
+      );
+      // Observed here: the child's copy awaits it when it comes, if it comes.
+      check.catch(() => undefined);
+      this.earlyChecks.set(child.digest, check);
+    }
   }
 
   /** Records a node's fate in the plan, when there is one. */
@@ -271,30 +317,17 @@ export class GraphCopier {
     });
   }
 
-  copyBlob(descriptor: Descriptor, parent?: string): Promise<void> {
+  copyBlob(descriptor: Descriptor, parent?: string, priority: Priority = 'normal'): Promise<void> {
     let p = this.blobs.get(descriptor.digest);
     if (!p) {
-      p = this.limiter.run(() =>
-        this.options.dryRun ? this.planBlob(descriptor, parent) : this.copyBlobWithRetry(descriptor, parent),
-      );
+      p = this.blobCopier.copy(descriptor, parent, priority);
       this.blobs.set(descriptor.digest, p);
     }
     return p;
   }
 
-  /**
-   * A dry run's blob, decided as a copy would: within one registry a mount (which a copy sends
-   * without looking first: it costs what a HEAD does and is harmless when the blob is there);
-   * across registries present, or an upload.
-   */
-  private async planBlob(descriptor: Descriptor, parent: string | undefined): Promise<void> {
-    const present =
-      !this.sameRegistry && (await onSide('target', this.target, this.target.statBlob(descriptor.digest)));
-    this.blobDone(descriptor, this.sameRegistry ? 'mount' : present ? 'present' : 'copy', parent);
-  }
-
   /** Counts a blob's fate and records it in the plan. */
-  private blobDone(descriptor: Descriptor, action: 'mount' | 'present' | 'copy', parent: string | undefined): void {
+  private blobDone(descriptor: Descriptor, action: BlobFate, parent: string | undefined): void {
     this.note(descriptor, action, { kind: 'blob', ...(parent !== undefined && { parent }) });
     if (action === 'mount') this.stats.blobsMounted++;
     else if (action === 'present') this.stats.blobsPresent++;
@@ -302,71 +335,5 @@ export class GraphCopier {
       this.stats.blobsUploaded++;
       this.stats.bytesUploaded += descriptor.size;
     }
-  }
-
-  /**
-   * A blob streams from source to target, so the transport cannot replay it: a connection cut
-   * in the middle of either side restarts the copy here, with a fresh download and a fresh
-   * upload session. Answers the transport already retried, refusals, failures that cannot heal
-   * and content that does not match its digest are final.
-   */
-  private async copyBlobWithRetry(descriptor: Descriptor, parent?: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.doCopyBlob(descriptor, parent);
-      } catch (err) {
-        // A streamed upload answered 5xx or 429 could not be retried below: it is here.
-        const cause = causeOf(err);
-        const final =
-          cause instanceof DigestMismatchError ||
-          (cause instanceof RegistryError && !cause.retryable) ||
-          // A certificate that does not verify, a host that does not resolve, a passed deadline.
-          (cause instanceof TransportError && !cause.retryable) ||
-          cause instanceof AuthenticationError ||
-          // An upload Location that is not a URL this client can use comes again with every session.
-          cause instanceof InvalidHeaderError ||
-          cause instanceof InvalidManifestError;
-        if (final || attempt >= BLOB_COPY_ATTEMPTS) throw err;
-        this.options.logger.info(
-          `Copying blob ${descriptor.digest} was interrupted (${(err as Error).message}); starting it again`,
-        );
-        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-      }
-    }
-  }
-
-  private async doCopyBlob(descriptor: Descriptor, parent: string | undefined): Promise<void> {
-    let session: string | undefined;
-    if (this.sameRegistry) {
-      // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
-      // a blob the target already has answers 201 too, so no HEAD is needed first.
-      const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
-      if (mount.mounted) {
-        this.blobDone(descriptor, 'mount', parent);
-        this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
-        return;
-      }
-      session = mount.session;
-    } else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
-      this.blobDone(descriptor, 'present', parent);
-      this.options.hooks?.onSkipped?.(descriptor);
-      return;
-    }
-    const data = await onSide('source', this.source, this.source.fetchBlob(descriptor));
-    await this.target
-      .pushBlob(descriptor, data, session)
-      .catch((err: unknown) => {
-        // Release the download's connection whatever happened to the upload.
-        if (!data.destroyed) data.destroy();
-        return Promise.reject(err);
-      })
-      .catch((err: unknown) =>
-        // A source blob that does not match its digest aborts the upload: that is the source's fault.
-        data.errored
-          ? onSide('source', this.source, Promise.reject(data.errored))
-          : onSide('target', this.target, Promise.reject(err)),
-      );
-    this.blobDone(descriptor, 'copy', parent);
-    this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
   }
 }

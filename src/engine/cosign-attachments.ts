@@ -57,7 +57,8 @@ export class CosignAttachments {
     const { source, target, copier, plan, dryRun, logger } = this.context;
     // One listing of the source's tags answers for every candidate, where it can prove absence.
     if ((await source.hasDigestTag(tag)) === false) return;
-    const found = await copier.limit(() => onSide('source', source, fetchIfThere(source, tag)));
+    // Nothing else waits on finding an attachment: the copy's own requests go first.
+    const found = await copier.limit(() => onSide('source', source, fetchIfThere(source, tag)), 'low');
     if (!found) return;
     const descriptor = { mediaType: found.mediaType, digest: found.digest, size: found.size };
     // The attachment's own graph (and, through the copy's hook, its own attachments).
@@ -74,7 +75,10 @@ export class CosignAttachments {
       parent: digest,
     });
     if (!needed) return;
-    if (!dryRun) await copier.limit(() => onSide('target', target, target.pushManifest(tag, found)));
+    if (!dryRun) {
+      await copier.whenWritable();
+      await copier.limit(() => onSide('target', target, target.pushManifest(tag, found)));
+    }
     logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
   }
 }

@@ -50,6 +50,12 @@ export interface FirstReads {
   before: Promise<Map<string, ManifestInfo | undefined>>;
   /** The source's referrers, recursively (empty when they are not looked up). */
   discovery: Promise<Discovery>;
+  /**
+   * True as soon as a listing of the source names a referrer (its registry's referrers API is
+   * known then), false once the lookup ended without one (or failed): what waits only for
+   * "there is something to copy" need not wait for the whole lookup.
+   */
+  referrersSeen: Promise<boolean>;
 }
 
 /**
@@ -67,6 +73,8 @@ export function startFirstReads(spec: FirstReadsSpec): FirstReads {
   );
   const before = inPhase('look at tags', () => lookAtTargetTags(spec.groups));
   let discovery: Promise<Discovery> = Promise.resolve({ referrers: [], warnings: [] });
+  let seen!: (found: boolean) => void;
+  const referrersSeen = new Promise<boolean>((resolve) => (seen = resolve));
   if (spec.lookUpReferrers) {
     // Needed either way: without the API it says which referrers tags exist, with it which are stray.
     void inPhase('discover', () => source.digestTagList());
@@ -82,13 +90,18 @@ export function startFirstReads(spec: FirstReadsSpec): FirstReads {
             maxCount: spec.maxReferrers,
             concurrency: spec.concurrency,
             logger: spec.logger,
+            onFound: () => seen(true),
           },
         ),
       ),
     );
   }
+  void discovery.then(
+    (d) => seen(d.referrers.length > 0),
+    () => seen(false),
+  );
   for (const p of [manifest, before, discovery]) p.catch(() => undefined);
-  return { manifest, before, discovery };
+  return { manifest, before, discovery, referrersSeen };
 }
 
 /** What each target tag names now, by formatted reference (undefined: the tag does not exist). */

@@ -23,11 +23,13 @@ import { reviewStrayReferrersTags } from './stray-tags.js';
 import { refuseTargetsWithoutReferrersIndex } from './target-checks.js';
 import { tagTargets } from './tagging.js';
 import { TargetCopy, type TargetCopyReport } from './target-copy.js';
+import type { Discovery } from './referrers.js';
+import type { ListedOnTarget } from './target-checks.js';
 import { verifyPromotion, type Unproved } from './verify.js';
 import { parseManifest } from '../oci/manifest.js';
 import { phased } from '../oci/phase.js';
 import { formatReference, formatRepository, sameRepository, type Reference } from '../oci/reference.js';
-import type { FetchedManifest, ManifestInfo, RepositoryProvider } from '../registry/types.js';
+import type { FetchedManifest, ManifestInfo, Repository, RepositoryProvider } from '../registry/types.js';
 
 // Each step runs within its phase, which the request trace names (src/oci/phase.ts).
 const checkGate = phased('policy', checkRequiredReferrers);
@@ -71,6 +73,9 @@ export async function promote(
   checkRequest(request);
   const byRepository = groupTargets(request.source, request.targets);
   const retagsSource = byRepository.some((targets) => sameRepository(targets[0]!, request.source));
+  const copying = byRepository.some((targets) => !sameRepository(targets[0]!, request.source));
+  // Which side failed is worth saying only when there are two sides.
+  const sourceSide = <T>(work: Promise<T>) => (copying ? onSide('source', source, work) : work);
 
   // 1 and 2. Every request that waits for no other starts at once (see first-reads.ts): the
   // source manifest, what each target tag names now (for the overwrite guard, and so that the
@@ -81,12 +86,8 @@ export async function promote(
     const repo = isSource ? source : registry.repository(targets[0]!, request.dryRun ? 'pull' : 'push');
     return { repo, targets, isSource };
   });
-  // The repositories other than the source's: each gets the graph copied.
-  const copied = groups.filter((group) => !group.isSource);
-  // Which side failed is worth saying only when there are two sides.
-  const sourceSide = <T>(work: Promise<T>) => (copied.length > 0 ? onSide('source', source, work) : work);
   const gate = (request.requireReferrers?.length ?? 0) > 0;
-  const copiesReferrers = copied.length > 0 && request.copyReferrers;
+  const copiesReferrers = copying && request.copyReferrers;
   // What needs the referrers looks them up whatever discoverReferrers says.
   const lookUpReferrers =
     request.discoverReferrers !== false || copiesReferrers || gate || request.removeStrayReferrersTags === true;
@@ -106,67 +107,99 @@ export async function promote(
     `Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`,
   );
   checkTargetDigests(request.targets, manifest);
-  // A plain retag does not wait for the referrers: they are found while the tags are written.
-  // The policy gate and a copy of the referrers need them first.
-  const referrersFirst = gate || copiesReferrers;
-  const [early, before] = await Promise.all([referrersFirst ? reads.discovery : undefined, reads.before]);
-  if (early) reportDiscovery(early, log);
+  const before = await reads.before;
 
-  // 3. The policy gate (a refusal is not a registry failure: its message stands without a
-  // side), then the referrers to copy. Entries of referrers tags count once their manifests
-  // prove them, checked where the gate or a copy reads them.
+  // 3 and 4. What must hold before the first write: every referrer found (a plain retag does not
+  // wait for them: they are found while the tags are written; the policy gate and a copy of the
+  // referrers need them first), the policy gate, the overwrite guard, and targets that could not
+  // list the referrers copied there. Entries of referrers tags count once their manifests prove
+  // them, checked where the gate or a copy reads them.
   const checks = new ReferrerChecks(source, log);
-  if (early && request.requireReferrers?.length) {
-    await checkGate(source, manifest, early.referrers, {
-      required: request.requireReferrers,
-      scope: request.requireReferrersScope ?? 'root',
-      checks,
-    });
-    log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
-  }
-  const found = early?.referrers ?? [];
-  const toCopy = selectReferrers(found, request.referrerTypes);
-  if (toCopy.length !== found.length) {
-    log.info(`referrer-types selects ${toCopy.length} of ${found.length} referrer(s) to copy`);
-  }
-
-  // 4. The overwrite guard, and targets that could not list the referrers copied there.
-  if (request.overwrite === false) refuseToMoveTags(before, manifest);
-  const listedOnTargets = await checkTargets(
-    toCopy.length === 0 || !request.copyReferrers
-      ? []
-      : copied.map((group) => ({
-          repo: group.repo,
-          existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
-        })),
-  );
-
-  // 5. Every graph first (into each other repository at once), every tag after: a failed copy
-  // leaves no tag moved anywhere.
-  const copies: TargetCopyReport[] = await settleAll(
-    copied.map((group) =>
-      new TargetCopy({
-        source,
-        target: group.repo,
-        manifest,
-        referrers: toCopy,
+  const referrersFirst = gate || copiesReferrers;
+  const copyTargets = groups.filter((group) => !group.isSource);
+  // The targets are looked at as soon as the source shows a referrer to copy, not once the
+  // whole lookup ended: by then their answers are in.
+  const targetChecks =
+    copiesReferrers && request.copyReferrers
+      ? reads.referrersSeen.then((found) =>
+          found
+            ? checkTargets(
+                copyTargets.map((group) => ({
+                  repo: group.repo,
+                  existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
+                })),
+              )
+            : undefined,
+        )
+      : Promise.resolve(undefined);
+  targetChecks.catch(() => undefined);
+  const checked = (async () => {
+    const early = referrersFirst ? await reads.discovery : undefined;
+    if (early) reportDiscovery(early, log);
+    // The policy gate (a refusal is not a registry failure: its message stands without a side),
+    // then the referrers to copy.
+    if (early && request.requireReferrers?.length) {
+      await checkGate(source, manifest, early.referrers, {
+        required: request.requireReferrers,
+        scope: request.requireReferrersScope ?? 'root',
         checks,
-        copyReferrers: request.copyReferrers,
-        dryRun: request.dryRun,
-        // A tag there that already names the digest proves the whole image graph is there.
-        rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
-        ...(listedOnTargets.has(group.repo) && { listed: listedOnTargets.get(group.repo)! }),
-        concurrency: opts.concurrency,
-        logger: log,
-        indexSettleMs: opts.indexSettleMs,
-        ...(opts.hooks && { hooks: opts.hooks }),
-      }).run(),
-    ),
-  );
+      });
+      log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
+    }
+    const found = early?.referrers ?? [];
+    const toCopy = selectReferrers(found, request.referrerTypes);
+    if (toCopy.length !== found.length) {
+      log.info(`referrer-types selects ${toCopy.length} of ${found.length} referrer(s) to copy`);
+    }
+    if (request.overwrite === false) refuseToMoveTags(before, manifest);
+    // A target's check matters only where referrers go there.
+    const listedOnTargets =
+      toCopy.length === 0 || !request.copyReferrers ? new Map<Repository, ListedOnTarget>() : await targetChecks;
+    return { early, toCopy, listedOnTargets: listedOnTargets ?? new Map<Repository, ListedOnTarget>() };
+  })();
+  checked.catch(() => undefined);
 
-  // 6. The tags; meanwhile other registries' targets are asked what they can do, where the
-  // copy did not have to (their repository exists now, so the answer means something).
-  const [tagging, probed] = await Promise.all([
+  // 5. Every graph (into each other repository at once), every tag after: a failed copy leaves no
+  // tag moved anywhere. Each copy starts now, reading what it can while the checks above run,
+  // and writes only once they passed.
+  const copyRuns = copyTargets.map((group) =>
+    new TargetCopy({
+      source,
+      target: group.repo,
+      manifest,
+      checked: checked.then((c) => ({
+        referrers: c.toCopy,
+        ...(c.listedOnTargets.has(group.repo) && { listed: c.listedOnTargets.get(group.repo)! }),
+      })),
+      checks,
+      copyReferrers: request.copyReferrers,
+      dryRun: request.dryRun,
+      // A tag there that already names the digest proves the whole image graph is there.
+      rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
+      concurrency: opts.concurrency,
+      logger: log,
+      indexSettleMs: opts.indexSettleMs,
+      ...(opts.hooks && { hooks: opts.hooks }),
+    }).run(),
+  );
+  for (const run of copyRuns) run.catch(() => undefined);
+  let early: Discovery | undefined;
+  try {
+    ({ early } = await checked);
+  } catch (err) {
+    // Nothing was written; the copies stop at their first write. Their reads end first.
+    await Promise.allSettled(copyRuns);
+    throw err;
+  }
+  const copies: TargetCopyReport[] = await settleAll(copyRuns);
+
+  // 6. The referrers tags written are read back first: each listed its referrers once its write
+  // landed, and the read-back finds out whether a concurrent writer dropped some since (and
+  // merges again). Only then the tags, the last writes; meanwhile other registries' targets are
+  // asked what they can do, where the copy did not have to (their repository exists now, so the
+  // answer means something).
+  await settleAll(copies.map((c) => c.indexesConfirmed));
+  const [tagging, probed] = await settleInOrder(
     Promise.all(
       groups.map((group) =>
         tag(group.repo, group.targets, {
@@ -179,8 +212,8 @@ export async function promote(
         }),
       ),
     ),
-    lookUpReferrers ? probeTargetApis(groups, manifest.digest, log) : [],
-  ]);
+    lookUpReferrers ? probeTargetApis(groups, manifest.digest, log) : Promise.resolve([]),
+  );
   const discovery =
     early ??
     (await referrersAfterTags(
@@ -199,6 +232,7 @@ export async function promote(
 
   // 7. Verification of what the registries' own answers have not proved yet.
   if (opts.verify && !request.dryRun) {
+    const copied = groups.filter((group) => !group.isSource);
     const unproved: Unproved[] = [
       ...copies.map((report, i) => ({ repo: copied[i]!.repo, tags: [], referrers: report.unverified })),
       ...groups.map((group, i) => ({ repo: group.repo, tags: tagging[i]!.unconfirmed, referrers: [] })),
@@ -214,7 +248,7 @@ export async function promote(
     ? await reviewStrayTags(
         [
           { repo: source, writes: retagsSource },
-          ...(remove ? copied.map((g) => ({ repo: g.repo, writes: true })) : []),
+          ...(remove ? groups.filter((g) => !g.isSource).map((g) => ({ repo: g.repo, writes: true })) : []),
         ],
         [
           manifest.digest,
@@ -278,6 +312,13 @@ function refuseToMoveTags(before: Map<string, ManifestInfo | undefined>, manifes
       .map(([ref, info]) => `${ref} is ${info!.digest}, not ${manifest.digest}`)
       .join('; ')}. Nothing was written.`,
   );
+}
+
+/** Waits for both, so neither is left running unobserved, then throws the first failure in argument order. */
+async function settleInOrder<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  for (const r of [ra, rb]) if (r.status === 'rejected') throw r.reason;
+  return [(ra as PromiseFulfilledResult<A>).value, (rb as PromiseFulfilledResult<B>).value];
 }
 
 function sumStats(all: CopyStats[]): CopyStats {

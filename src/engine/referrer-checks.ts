@@ -33,13 +33,16 @@ export class ReferrerChecks {
     private readonly logger: Logger,
   ) {}
 
-  /** Whether `r` counts, with its manifest when this check read it. */
-  check(r: ReferrerInfo): Promise<ReferrerCheck> {
+  /**
+   * Whether `r` counts, with its manifest when this check read it. `limit` runs the read, when
+   * one is needed (a caller's concurrency limit; only the first caller's read is sent).
+   */
+  check(r: ReferrerInfo, limit: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): Promise<ReferrerCheck> {
     if (this.dropped.has(r.digest) || this.dropped.has(r.subject)) return Promise.resolve(this.drop(r));
     if (r.listedBy !== 'referrers tag') return Promise.resolve({ dangling: false });
     let check = this.checks.get(r.digest);
     if (!check) {
-      check = this.read(r);
+      check = limit(() => this.read(r));
       this.checks.set(r.digest, check);
     }
     return check;

@@ -33,12 +33,14 @@ export interface DiscoverOptions {
   logger: Logger;
   /** The subject's own listing, already asked for (the first level then costs no request). */
   firstListing?: Promise<ReferrersListing>;
+  /** Told when a listing names a referrer (the first such answer is the one that matters). */
+  onFound?: () => void;
 }
 
 export const DEFAULT_DISCOVER_OPTIONS: Omit<DiscoverOptions, 'logger'> = {
   maxDepth: 8,
   maxCount: 10_000,
-  concurrency: 8,
+  concurrency: 16,
 };
 
 export interface Discovery {
@@ -99,6 +101,7 @@ export async function discoverReferrers(
       depth === 1 && options.firstListing ? options.firstListing : listReferrersOf(repo, digest),
     );
     const next: string[] = [];
+    if (listings.some((l) => l.descriptors.length > 0)) options.onFound?.();
     for (const [i, listing] of listings.entries()) {
       warnings.push(...listing.warnings);
       for (const d of listing.descriptors) {

@@ -5,7 +5,7 @@ import { aliasRefusal, type ListedOnTarget } from './target-checks.js';
 import type { Logger } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
 import { settleAll } from './pool.js';
-import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrers-index.js';
+import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex, readNow, type TimedRead } from './referrers-index.js';
 import type { ReferrerChecks } from './referrer-checks.js';
 import { referrerDescriptor, type ReferrerInfo } from './referrers.js';
 import { referrersTagFor } from '../oci/digest.js';
@@ -19,13 +19,25 @@ import type { FetchedManifest, Repository } from '../registry/types.js';
 // Within the referrers' phase, these requests are told apart in the request trace (src/oci/phase.ts).
 const mergeReferrersIndex = phased('referrers index', mergeIntoReferrersIndex);
 
+/** What the promotion's checks before its first write settled for one target. */
+export interface CheckedForTarget {
+  /** The referrers to copy (already selected by referrer-types). */
+  referrers: ReferrerInfo[];
+  /** What the target's checks read of its referrers of a digest it has. */
+  listed?: ListedOnTarget;
+}
+
 /** One target repository in another repository than the source: what to copy there, and how. */
 export interface TargetCopySpec {
   source: Repository;
   target: Repository;
   manifest: FetchedManifest;
-  /** The referrers to copy (already selected by referrer-types). */
-  referrers: ReferrerInfo[];
+  /**
+   * Resolves once the promotion may write (every referrer found, the policy gate and the checks
+   * of the targets passed), with what they settled. Until then the copy only reads; a rejection
+   * stops it before its first write.
+   */
+  checked: Promise<CheckedForTarget>;
   /** Where an entry of the source's referrers tags is checked before it is copied (shared by all targets). */
   checks: ReferrerChecks;
   copyReferrers: boolean;
@@ -33,8 +45,6 @@ export interface TargetCopySpec {
   dryRun: boolean;
   /** A tag in the target already names the manifest: its whole image graph is there. */
   rootPresent: boolean;
-  /** What the target's checks before any write read of its referrers of a digest it has. */
-  listed?: ListedOnTarget;
   concurrency: number;
   logger: Logger;
   hooks?: CopyHooks;
@@ -50,14 +60,22 @@ export interface TargetCopyReport {
   referrersTags: string[];
   /** Copied referrers whose discoverability the target has not proved (no OCI-Subject). */
   unverified: ReferrerInfo[];
+  /**
+   * Settles once every referrers tag written was read back whole (merged again where a
+   * concurrent writer dropped entries): the tags need not wait for it.
+   */
+  indexesConfirmed: Promise<void>;
 }
 
 /**
  * The copy of a promotion into one other repository: the image graph, then the referrers level
  * by level so that subjects come first, the referrers tags of subjects that received referrers
  * on a target without the referrers API, and cosign's tag attachments of every manifest the copy
- * handles (see cosign-attachments.ts). The referrers' own content is fetched and copied while
- * the image graph is; each referrer manifest is pushed only once its subject is in the target.
+ * handles (see cosign-attachments.ts).
+ * It starts as soon as the source manifest is known, with reads only (existence checks, the
+ * source's manifests) while the referrers are still being found; its first write waits for
+ * `checked`. The referrers' own content is fetched and copied while the image graph is; each
+ * referrer manifest is pushed only once its subject is in the target.
  */
 export class TargetCopy {
   private readonly copier: GraphCopier;
@@ -68,18 +86,22 @@ export class TargetCopy {
   private readonly listedOnTarget = new Map<string, Set<string>>();
   private readonly referrersTags: string[] = [];
   private readonly unverified: ReferrerInfo[] = [];
+  /** The read-backs of the referrers tags written, still under way. */
+  private readonly confirmations: Promise<void>[] = [];
+  /** Per subject: its referrers tag as read early, while its referrers were being pushed. */
+  private readonly indexReads = new Map<string, Promise<TimedRead>>();
   /** The promoted manifest was not in the target: this run creates it. Known once its check answered. */
   private rootCreated = false;
   private referrersApiAnswer?: Promise<boolean | undefined>;
 
   constructor(private readonly spec: TargetCopySpec) {
-    if (spec.listed) this.listedOnTarget.set(spec.listed.subject, spec.listed.digests);
     this.plan = new PlanRecorder(formatRepository(spec.target));
     this.copier = new GraphCopier(spec.source, spec.target, {
       concurrency: spec.concurrency,
       logger: spec.logger,
       dryRun: spec.dryRun,
       plan: this.plan,
+      writeGate: spec.checked,
       ...(spec.hooks && { hooks: spec.hooks }),
       // With the referrers, each manifest's cosign attachments, as soon as the copy takes it on.
       ...(spec.copyReferrers && {
@@ -122,11 +144,14 @@ export class TargetCopy {
     this.spec.logger.info(
       `${this.plan.repository}: ${would}${stats.manifestsCopied} manifest(s) copied, ${stats.manifestsPresent} already there; ${stats.blobsUploaded} blob(s) uploaded (${stats.bytesUploaded} bytes), ${stats.blobsMounted} mounted, ${stats.blobsPresent} already there`,
     );
+    const indexesConfirmed = settleAll(this.confirmations).then(() => undefined);
+    indexesConfirmed.catch(() => undefined);
     return {
       plan: this.plan.plan(),
       stats,
       referrersTags: [...this.referrersTags],
       unverified: [...this.unverified],
+      indexesConfirmed,
     };
   }
 
@@ -136,7 +161,9 @@ export class TargetCopy {
    * spent on its referrers.
    */
   private async copyReferrers(): Promise<void> {
-    const { manifest, referrers } = this.spec;
+    const { manifest } = this.spec;
+    const { referrers, listed } = await this.spec.checked;
+    if (listed) this.listedOnTarget.set(listed.subject, listed.digests);
     // Once the root's existence check answered, its children's copies are under way too, so
     // willCreate answers for every subject of the first level.
     this.rootCreated = await this.copier.willCreate(manifest.digest);
@@ -200,17 +227,33 @@ export class TargetCopy {
   private async copyReferrersOf(subject: string, ofSubject: ReferrerInfo[]): Promise<void> {
     const subjectCreated = await this.copier.willCreate(subject);
     const listed = subjectCreated ? new Set<string>() : await this.listedReferrersOf(subject);
+    const toCopy = ofSubject.filter((r) => !listed.has(r.digest));
+    // Without the referrers API the subject's referrers tag is read as the last of its
+    // referrers is pushed, not after it: the merge then costs one round trip, the write, and
+    // the read stays as close to that write as before (the window in which a concurrent writer
+    // can drop our entries unseen, which the read-back's wait covers, does not grow).
+    let pending = toCopy.length;
+    const settledOne = () => {
+      if (--pending === 0 && this.spec.target.capabilities().referrersApi === false) this.referrersIndexOf(subject);
+    };
     // A referrer of a subject this run creates is pushed once the subject is in. Observed at
     // once: the copies below await it only when their turn comes.
     const subjectCopied = subjectCreated ? this.copier.whenCopied(subject) : undefined;
     subjectCopied?.catch(() => undefined);
     const copied = await settleAll(
-      ofSubject
-        .filter((r) => !listed.has(r.digest))
-        .map(async (referrer) => {
+      toCopy.map(async (referrer) => {
+        // Counted once: pushed, or known not to be (dangling, there already, failed).
+        let counted = false;
+        const count = () => {
+          if (counted) return;
+          counted = true;
+          settledOne();
+        };
+        try {
           // An entry of the source's referrers tag is copied only once its manifest proved it
-          // (and those bytes serve the copy); a dangling one stays behind.
-          const check = await this.copier.limit(() => this.spec.checks.check(referrer));
+          // (and those bytes serve the copy); a dangling one stays behind. The read, where one
+          // is needed, is the referrer's manifest, which its copy uses.
+          const check = await this.spec.checks.check(referrer, (fn) => this.copier.limit(fn));
           if (check.dangling) return undefined;
           // Not listed by the API means absent; not listed in a referrers tag may still be
           // present (a run that died before updating the index), so check then.
@@ -219,9 +262,13 @@ export class TargetCopy {
             assumeAbsent,
             ...(subjectCopied && { after: subjectCopied }),
             node: referrerNode(referrer),
+            onPush: count,
           });
           return { referrer, outcome };
-        }),
+        } finally {
+          count();
+        }
+      }),
     );
     if (subjectCopied) await subjectCopied;
     const api = await this.referrersApi();
@@ -252,6 +299,15 @@ export class TargetCopy {
       this.listedOnTarget.set(subject, listed);
     }
     return listed;
+  }
+
+  /** The subject's referrers tag in the target, read once, as the merge's first read. */
+  private referrersIndexOf(subject: string): void {
+    if (this.indexReads.has(subject)) return;
+    const read = inPhase('referrers index', () => readNow(this.spec.target, subject, (fn) => this.limited(fn)));
+    // Observed here; the merge awaits it and reports its failure.
+    read.catch(() => undefined);
+    this.indexReads.set(subject, read);
   }
 
   /** The plan's entries for referrers the target listed already, and how the target lists each. */
@@ -291,6 +347,7 @@ export class TargetCopy {
         logger,
         limit: (fn) => this.copier.limit(fn),
         dryRun,
+        ...(this.indexReads.has(subject) && { firstRead: this.indexReads.get(subject)! }),
       }),
     ).catch((err: unknown) => {
       // The one case the checks before the first write cannot tell (see target-checks.ts).
@@ -304,6 +361,10 @@ export class TargetCopy {
           : 'Part of the graph was copied there; no referrers tag was written and no tag moved.',
       );
     });
+    const confirmed = onSide('target', target, merge.confirmed);
+    // Observed here; the report's indexesConfirmed reports its failure.
+    confirmed.catch(() => undefined);
+    this.confirmations.push(confirmed);
     const written = merge.wrote || merge.wouldWrite === true;
     this.plan.record({
       kind: 'referrers-tag',

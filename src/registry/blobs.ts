@@ -82,33 +82,45 @@ export class Blobs implements BlobStore {
     return { mounted: false };
   }
 
+  async startUpload(descriptor: Descriptor): Promise<string> {
+    const where = this.exchange.ref(descriptor.digest);
+    const start = await this.exchange.send({
+      method: 'POST',
+      path: '/blobs/uploads/',
+      operation: 'start blob upload',
+      reference: where,
+    });
+    const location = start.header('location');
+    if (start.status !== 202 || !location) {
+      throw this.exchange.error(
+        start,
+        'start blob upload',
+        where,
+        start.status === 202 ? 'The registry gave no upload Location' : undefined,
+      );
+    }
+    // The Location is used as given (absolute or relative, with its query), resolved against
+    // the URL of the POST that answered.
+    return resolveHeaderUrl('Location', location, {
+      base: start.url,
+      method: 'POST',
+      operation: `start blob upload ${where}`,
+    }).href;
+  }
+
   async pushBlob(descriptor: Descriptor, data: Readable, session?: string): Promise<void> {
     const where = this.exchange.ref(descriptor.digest);
-    let location = session;
-    // A mount's session arrives resolved; a fresh one resolves against the POST that answered.
-    let answeredBy = this.exchange.base;
-    if (!location) {
-      const start = await this.exchange.send({
-        method: 'POST',
-        path: '/blobs/uploads/',
-        operation: 'start blob upload',
-        reference: where,
-      });
-      location = start.header('location');
-      answeredBy = start.url;
-      if (start.status !== 202 || !location) {
-        data.destroy();
-        throw this.exchange.error(
-          start,
-          'start blob upload',
-          where,
-          start.status === 202 ? 'The registry gave no upload Location' : undefined,
-        );
-      }
+    // A session opened before (startUpload, a mount) arrives resolved.
+    let location: string;
+    try {
+      location = session ?? (await this.startUpload(descriptor));
+    } catch (err) {
+      data.destroy();
+      throw err;
     }
-    // The Location is used as given (absolute or relative, with its query), plus the digest.
-    // One that is not an HTTP(S) URL is the registry's fault, named as such.
-    const context = { base: answeredBy, method: 'POST', operation: `start blob upload ${where}` };
+    // The digest is added to the Location's own query. One that is not an HTTP(S) URL is the
+    // registry's fault, named as such.
+    const context = { base: this.exchange.base, method: 'POST', operation: `start blob upload ${where}` };
     let url: URL;
     try {
       url = resolveHeaderUrl('Location', location, context);
@@ -117,7 +129,7 @@ export class Blobs implements BlobStore {
           header: 'Location',
           value: location,
           ...context,
-          host: new URL(answeredBy).host,
+          host: new URL(this.exchange.base).host,
         });
       }
     } catch (err) {

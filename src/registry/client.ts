@@ -40,6 +40,8 @@ export interface RegistryClientOptions {
   retry?: Partial<RetryOptions>;
   /** Record every request with the phase that issued it (see `requestTrace()`). */
   trace?: boolean;
+  /** Told once, when the first request is on the wire (see TransportOptions.onFirstSent). */
+  onFirstSent?: () => void;
 }
 
 export const DEFAULT_REGISTRY_CLIENT_OPTIONS: RegistryClientOptions = {
@@ -64,7 +66,11 @@ export class RegistryClient implements RepositoryProvider {
     this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
     this.trace = this.options.trace ? new RequestTrace({ phases: currentPhases }) : undefined;
     const counted = this.counter.wrap(
-      this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }),
+      this.options.transport ??
+        createTransport({
+          ...(options.timeoutMs && { timeoutMs: options.timeoutMs }),
+          ...(options.onFirstSent && { onFirstSent: options.onFirstSent }),
+        }),
     );
     this.transport = withRetry(this.trace ? this.trace.wrap(counted) : counted, this.options.retry);
     this.auth = new Authenticator({
@@ -168,6 +174,10 @@ class HttpRepository implements Repository {
 
   pushBlob(descriptor: Descriptor, data: Readable, session?: string): Promise<void> {
     return this.blobs.pushBlob(descriptor, data, session);
+  }
+
+  startUpload(descriptor: Descriptor): Promise<string> {
+    return this.blobs.startUpload(descriptor);
   }
 
   mountBlob(descriptor: Descriptor, fromRepository: string): Promise<MountResult> {

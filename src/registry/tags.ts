@@ -25,12 +25,21 @@ interface DigestTags {
  */
 export class Tags {
   private digestTags?: Promise<DigestTags | undefined>;
+  /** The `sha256-*` tags of the listing's pages, known a round trip before the listing proves itself whole. */
+  private listed?: Promise<Set<string> | undefined>;
+  private pagesRead?: (tags: Set<string> | undefined) => void;
 
   constructor(private readonly exchange: Exchange) {}
 
-  /** true: listed; false: absent from a whole listing; undefined: ask the registry for it. */
+  /**
+   * true: listed; false: absent from a whole listing; undefined: ask the registry for it. A tag
+   * the pages show is there whatever the listing turns out to be worth: that answer does not
+   * wait for the look past the last tag, which only an absence needs.
+   */
   async hasDigestTag(tag: string): Promise<boolean | undefined> {
-    const listing = await this.listing();
+    const whole = this.listing();
+    if ((await this.listed)?.has(tag)) return true;
+    const listing = await whole;
     if (!listing) return undefined;
     return listing.tags.has(tag) || (listing.complete ? false : undefined);
   }
@@ -41,7 +50,12 @@ export class Tags {
   }
 
   private listing(): Promise<DigestTags | undefined> {
-    this.digestTags ??= this.listDigestTags().catch(() => undefined);
+    if (!this.digestTags) {
+      this.listed = new Promise((resolve) => (this.pagesRead = resolve));
+      this.digestTags = this.listDigestTags().catch(() => undefined);
+      // A listing that ended before its pages did (a failure) has shown nothing.
+      void this.digestTags.then(() => this.pagesRead?.(undefined));
+    }
     return this.digestTags;
   }
 
@@ -111,6 +125,7 @@ export class Tags {
       read++;
       add(list);
     }
+    this.pagesRead?.(new Set(tags));
     if (pages.truncated) return { tags, complete: false };
     // One tag is enough to tell the cases apart; a registry found to page by `last` is read on by pages.
     for (let n = 1; seen.length > 0; n = PAGE) {

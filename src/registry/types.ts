@@ -106,8 +106,10 @@ export interface BlobStore {
    * content does not match, so a consumer never completes a wrong blob.
    */
   fetchBlob(descriptor: Descriptor): Promise<Readable>;
-  /** Monolithic upload of a stream, into `session` when a mount attempt already opened one. */
+  /** Monolithic upload of a stream, into `session` when one was opened already (startUpload, a mount). */
   pushBlob(descriptor: Descriptor, data: Readable, session?: string): Promise<void>;
+  /** POST: opens an upload session for the blob; its `Location`, resolved, for pushBlob. */
+  startUpload(descriptor: Descriptor): Promise<string>;
   /** Cross-repository mount within one registry; `mounted: false` means upload instead. */
   mountBlob(descriptor: Descriptor, fromRepository: string): Promise<MountResult>;
 }

@@ -1,4 +1,4 @@
-import { errors as undiciErrors } from 'undici';
+import { errors as undiciErrors } from './undici.js';
 import { UserFacingError } from '../../oci/user-facing-error.js';
 
 /** A request that never got a complete HTTP answer: DNS, refused connection, TLS, timeout, reset. */

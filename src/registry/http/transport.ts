@@ -1,5 +1,6 @@
+import { channel } from 'node:diagnostics_channel';
 import { PassThrough, Readable } from 'node:stream';
-import { Agent } from 'undici';
+import { Agent, request } from './undici.js';
 import { UserFacingError } from '../../oci/user-facing-error.js';
 import { expectedBytes, startDeadline, type Deadline } from './deadline.js';
 import { describeNetworkError, TransportError } from './failures.js';
@@ -78,6 +79,11 @@ export interface TransportOptions {
   connections: number;
   /** Extra headers on every request (User-Agent). */
   userAgent: string;
+  /**
+   * Told once, when the first request's headers are written to its connection (undici's
+   * diagnostics channel `undici:client:sendHeaders`): from then on the run waits on the network.
+   */
+  onFirstSent?: () => void;
 }
 
 export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = {
@@ -104,6 +110,15 @@ const MAX_REDIRECTS = 5;
  */
 export function createTransport(options: Partial<TransportOptions> = {}): HttpTransport {
   const opts = { ...DEFAULT_TRANSPORT_OPTIONS, ...options };
+  if (opts.onFirstSent) {
+    const onFirstSent = opts.onFirstSent;
+    const sent = channel('undici:client:sendHeaders');
+    const first = () => {
+      sent.unsubscribe(first);
+      onFirstSent();
+    };
+    sent.subscribe(first);
+  }
   const agent = new Agent({
     connections: opts.connections,
     connect: { timeout: opts.timeoutMs },
@@ -117,7 +132,7 @@ export function createTransport(options: Partial<TransportOptions> = {}): HttpTr
     let res;
     deadline.at(url.host);
     try {
-      res = await agent.request({
+      res = await request(agent, {
         origin: url.origin,
         path: url.pathname + url.search,
         method: req.method,
