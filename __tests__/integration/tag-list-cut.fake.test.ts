@@ -75,18 +75,18 @@ describe.each<[TagListMode, string]>([
   });
 });
 
-describe('a registry with a fixed cap and no pages (ignores n and last, cuts at 10)', () => {
+describe('a registry with a fixed cap and no pages (ignores n and last, cuts at 25)', () => {
   let proxy: TagListProxy;
   beforeAll(async () => {
-    proxy = await startTagListProxy({ target: registry.url, mode: 'capped', pageSize: 10 });
+    proxy = await startTagListProxy({ target: registry.url, mode: 'capped', pageSize: 25 });
   });
   afterAll(async () => proxy?.stop());
 
   it('takes a list of a round number of tags for no proof, and finds the referrer it hides', async () => {
     const src = registry.target('capped/staging');
     const image = await pushImage(src, 'rc', { seed: 'capped' });
-    // Ten tags sort before `rc` and `sha256-…`: the capped answer shows neither, twice alike.
-    for (let i = 0; i < 10; i++) await pushImage(src, `0.${i}`, { seed: 'capped' });
+    // 25 tags sort before `rc` and `sha256-…`: the capped answer shows neither, twice alike.
+    for (let i = 10; i < 35; i++) await pushImage(src, `0.${i}`, { seed: 'capped' });
     const sig = await pushArtifact(src, image.descriptor, SIG, { payload: 'sig capped' });
     await writeReferrersTagIndex(src, image.digest, [sig.descriptor]);
 
@@ -100,7 +100,7 @@ describe('a registry with a fixed cap and no pages (ignores n and last, cuts at 
     expect((await getManifest(registry.target('capped/prod'), sig.digest))?.digest).toBe(sig.digest);
     expect(proxy.tagListRequests.filter((p) => p.startsWith('/v2/capped/staging/'))).toEqual([
       '/v2/capped/staging/tags/list?n=1000',
-      '/v2/capped/staging/tags/list?n=1&last=0.9',
+      '/v2/capped/staging/tags/list?n=1&last=0.34',
     ]);
   });
 });

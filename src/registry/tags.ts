@@ -5,6 +5,13 @@ import type { HttpResponse } from './http/transport.js';
 import { LinkPages } from './pagination.js';
 import { MAX_MANIFEST_BYTES } from '../oci/media-types.js';
 
+/**
+ * Caps are round numbers (25, 50, 100, 250, 1,000…): an unpaged list of a multiple of this many
+ * tags may have been cut at one. Smaller caps are not seen in the field, and a list of ten tags
+ * is common (a release's tags), so ten would distrust far too many lists.
+ */
+const CAP_STEP = 25;
+
 /** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
 const MAX_TAG_PAGES = 5;
 const PAGE = 1000;
@@ -87,7 +94,7 @@ export class Tags {
    *   read on the same way until a page comes back empty;
    * - every tag of the list again (and any written since), though one tag was asked for: the
    *   registry ignores `n` and `last` alike, that is, it has no pages (distribution 2.x), and its
-   *   one answer is every tag it has; taken as whole, unless it holds a multiple of ten tags
+   *   one answer is every tag it has; taken as whole, unless it holds a multiple of 25 tags
    *   (where a cap would cut);
    * - anything else (one tag listed already: it honours `n` but ignores `last`, so a shorter
    *   list proves nothing; a failed answer; more pages than the bound): the listing proves no
@@ -153,9 +160,9 @@ export class Tags {
       const unpaged = n === 1 && seen.length > 1 && after.length >= seen.length && seen.every((t) => after.includes(t));
       if (!unpaged) return { tags, complete: false };
       add(after.filter((t) => !known.has(t)));
-      // A registry that caps its one answer cuts it at a round number (50, 100, 1000): a list of
-      // a multiple of ten tags may be such a cut, so it proves nothing absent.
-      return { tags, complete: after.length % 10 !== 0 };
+      // A registry that caps its one answer cuts it at a round number (50, 100, 1,000): a list of
+      // a multiple of 25 tags may be such a cut, so it proves nothing absent.
+      return { tags, complete: after.length % CAP_STEP !== 0 };
     }
     // Nothing listed at all: no registry cuts a list to nothing.
     return { tags, complete: true };
