@@ -322,7 +322,7 @@ __webpack_unused_export__ = Client
 __webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
 __webpack_unused_export__ = RoundRobinPool
-module.exports.g6 = Agent
+__webpack_unused_export__ = Agent
 __webpack_unused_export__ = Dispatcher1Wrapper
 module.exports.kT = ProxyAgent
 __webpack_unused_export__ = Socks5ProxyAgent
@@ -352,7 +352,7 @@ const SqliteCacheStore = __nccwpck_require__(1522)
 __webpack_unused_export__ = SqliteCacheStore
 
 __webpack_unused_export__ = buildConnector
-module.exports.sO = errors
+__webpack_unused_export__ = errors
 __webpack_unused_export__ = {
   parseHeaders: util.parseHeaders,
   headerNameToString: util.headerNameToString
@@ -46218,7 +46218,7 @@ function runIdentity() {
 
 /***/ }),
 
-/***/ 6020:
+/***/ 817:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46227,8 +46227,6 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
-var core = __nccwpck_require__(7170);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:os"
@@ -46418,8 +46416,16 @@ function sameRepository(a, b) {
 
 
 
-/** Registry operations in flight at once: enough to hide latency, few enough for shared runners and rate limits. */
-const DEFAULT_CONCURRENCY = 8;
+/**
+ * Registry operations in flight at once per target repository: enough to hide latency, few
+ * enough for shared runners and rate limits. With 25 ms per request, 16 copies bench scenarios 2
+ * and 7 (an 8- and a 4-platform index with their referrers) in a round of blob mounts instead of
+ * three or four at 8; 32 gains only on graphs of hundreds of nodes (scenario 4), which can ask
+ * for it. oras and regclient send 3 at a time, go-containerregistry 4. Registries bound request
+ * rates, not concurrency (Docker Hub: thousands a minute per IP; quay.io: a few a second, with
+ * bursts), and a 429 is retried after its Retry-After.
+ */
+const DEFAULT_CONCURRENCY = 16;
 /**
  * Referrers a promotion takes along at most. An image scanned hourly gathers 1,000 referrers in
  * about six weeks; ten times that is still a bounded run, and a bound reached fails the run
@@ -46629,6 +46635,60 @@ function parseInputs(get) {
         ...(get(constants/* Inputs */.G.GithubToken).trim() !== '' && { githubToken: get(constants/* Inputs */.G.GithubToken).trim() }),
         trace: parseBoolean(constants/* Inputs */.G.Trace, get(constants/* Inputs */.G.Trace), false),
     };
+}
+
+;// CONCATENATED MODULE: ./src/action/lazy-core.ts
+/**
+ * An input as the runner passes it, the way `@actions/core` reads it: the environment variable
+ * `INPUT_<NAME>` (spaces as `_`, upper case), trimmed; '' when absent.
+ */
+function inputFromEnvironment(name) {
+    return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+}
+/** The runner's debug logging (`RUNNER_DEBUG=1`), as `core.isDebug()` reads it. */
+function runnerDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+class LazyCore {
+    core;
+    loading;
+    waiting = [];
+    /** Loads `@actions/core` (once), then does what waited for it. */
+    load() {
+        this.loading ??= Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 7170)).then((core) => {
+            this.core = core;
+            for (const fn of this.waiting.splice(0))
+                fn(core);
+            return core;
+        });
+        return this.loading;
+    }
+    setSecret(secret) {
+        this.use((core) => core.setSecret(secret));
+    }
+    startGroup(name) {
+        this.use((core) => core.startGroup(name));
+    }
+    endGroup() {
+        this.use((core) => core.endGroup());
+    }
+    /** A line to log loads `@actions/core` soon if nothing did yet (a run whose first request never went out, retrying). */
+    logger = {
+        debug: (m) => this.log((core) => core.debug(m)),
+        info: (m) => this.log((core) => core.info(m)),
+        warning: (m) => this.log((core) => core.warning(m)),
+    };
+    log(fn) {
+        this.use(fn);
+        if (!this.loading)
+            setImmediate(() => void this.load());
+    }
+    use(fn) {
+        if (this.core)
+            fn(this.core);
+        else
+            this.waiting.push(fn);
+    }
 }
 
 ;// CONCATENATED MODULE: external "node:v8"
@@ -46886,8 +46946,148 @@ function onSide(side, repo, work) {
     });
 }
 
+// EXTERNAL MODULE: ./src/oci/manifest.ts
+var oci_manifest = __nccwpck_require__(2060);
 // EXTERNAL MODULE: ./src/registry/errors.ts
 var registry_errors = __nccwpck_require__(6764);
+;// CONCATENATED MODULE: ./src/engine/blob-copy.ts
+
+
+
+/**
+ * Tries of one blob copy, the first included: one more than the transport gives a buffered
+ * request, since each try of a stream has two requests that cannot be retried alone (the
+ * download once it has started, and the upload).
+ */
+const BLOB_COPY_ATTEMPTS = 6;
+/**
+ * The blobs of a graph copy: within one registry mounted (`POST ?mount=&from=`), across
+ * registries streamed from source to target, never held in memory, once the target said it
+ * lacks them.
+ */
+class BlobCopier {
+    source;
+    target;
+    options;
+    sameRegistry;
+    constructor(source, target, options) {
+        this.source = source;
+        this.target = target;
+        this.options = options;
+        this.sameRegistry = source.registry === target.registry;
+    }
+    /**
+     * Copies one blob. Across registries the target is asked first whether it has it (a read,
+     * sent before the promotion may write); the mount or the upload waits until it may.
+     */
+    async copy(descriptor, parent, priority) {
+        const { limiter } = this.options;
+        if (this.options.dryRun)
+            return limiter.run(() => this.plan(descriptor, parent), priority);
+        if (!this.sameRegistry) {
+            const present = await limiter.run(() => onSide('target', this.target, this.target.statBlob(descriptor.digest)), priority);
+            if (present) {
+                this.options.done(descriptor, 'present', parent);
+                this.options.hooks?.onSkipped?.(descriptor);
+                return;
+            }
+        }
+        await this.options.writable;
+        await limiter.run(() => this.copyWithRetry(descriptor, parent, { checked: !this.sameRegistry }), priority);
+    }
+    /** Links or uploads the blob again (the target lost sight of it to a concurrent run), asking first. */
+    copyAgain(descriptor, parent) {
+        return this.options.limiter.run(() => this.copyWithRetry(descriptor, parent, { checked: false }));
+    }
+    /**
+     * A dry run's blob, decided as a copy would: within one registry a mount (which a copy sends
+     * without looking first: it costs what a HEAD does and is harmless when the blob is there);
+     * across registries present, or an upload.
+     */
+    async plan(descriptor, parent) {
+        const present = !this.sameRegistry && (await onSide('target', this.target, this.target.statBlob(descriptor.digest)));
+        this.options.done(descriptor, this.sameRegistry ? 'mount' : present ? 'present' : 'copy', parent);
+    }
+    /**
+     * A blob streams from source to target, so the transport cannot replay it: a connection cut
+     * in the middle of either side restarts the copy here, with a fresh download and a fresh
+     * upload session. Answers the transport already retried, refusals, failures that cannot heal
+     * and content that does not match its digest are final.
+     */
+    async copyWithRetry(descriptor, parent, { checked }) {
+        for (let attempt = 1;; attempt++) {
+            try {
+                // A try after an interrupted one asks again: the blob may have landed after all.
+                return await this.copyOnce(descriptor, parent, { checked: checked && attempt === 1 });
+            }
+            catch (err) {
+                // A streamed upload answered 5xx or 429 could not be retried below: it is here.
+                const cause = causeOf(err);
+                const final = cause instanceof registry_errors/* DigestMismatchError */.h ||
+                    (cause instanceof registry_errors/* RegistryError */.gl && !cause.retryable) ||
+                    // A certificate that does not verify, a host that does not resolve, a passed deadline.
+                    (cause instanceof registry_errors/* TransportError */.wX && !cause.retryable) ||
+                    cause instanceof registry_errors/* AuthenticationError */.v3 ||
+                    // An upload Location that is not a URL this client can use comes again with every session.
+                    cause instanceof registry_errors/* InvalidHeaderError */.rd ||
+                    cause instanceof oci_manifest/* InvalidManifestError */.t4;
+                if (final || attempt >= BLOB_COPY_ATTEMPTS)
+                    throw err;
+                this.options.logger.info(`Copying blob ${descriptor.digest} was interrupted (${err.message}); starting it again`);
+                await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+            }
+        }
+    }
+    async copyOnce(descriptor, parent, { checked }) {
+        let session;
+        if (this.sameRegistry) {
+            // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
+            // a blob the target already has answers 201 too, so no HEAD is needed first.
+            const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
+            if (mount.mounted) {
+                this.options.done(descriptor, 'mount', parent);
+                this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
+                return;
+            }
+            session = mount.session;
+        }
+        else if (!checked && (await onSide('target', this.target, this.target.statBlob(descriptor.digest)))) {
+            this.options.done(descriptor, 'present', parent);
+            this.options.hooks?.onSkipped?.(descriptor);
+            return;
+        }
+        // The upload session is opened while the download starts: one round trip, not two. (A
+        // download that fails leaves the session to expire, as registries let unfinished ones.)
+        const opening = session === undefined ? onSide('target', this.target, this.target.startUpload(descriptor)) : undefined;
+        opening?.catch(() => undefined);
+        const data = await onSide('source', this.source, this.source.fetchBlob(descriptor));
+        if (opening) {
+            try {
+                session = await opening;
+            }
+            catch (err) {
+                data.destroy();
+                throw err;
+            }
+        }
+        await this.target
+            .pushBlob(descriptor, data, session)
+            .catch((err) => {
+            // Release the download's connection whatever happened to the upload.
+            if (!data.destroyed)
+                data.destroy();
+            return Promise.reject(err);
+        })
+            .catch((err) => 
+        // A source blob that does not match its digest aborts the upload: that is the source's fault.
+        data.errored
+            ? onSide('source', this.source, Promise.reject(data.errored))
+            : onSide('target', this.target, Promise.reject(err)));
+        this.options.done(descriptor, 'copy', parent);
+        this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/link-race.ts
 
 
@@ -46907,29 +47107,41 @@ const LINK_RACE_ATTEMPTS = 3;
 const linkRaceDelay = (attempt) => new Promise((resolve) => setTimeout(resolve, 100 * attempt));
 
 ;// CONCATENATED MODULE: ./src/engine/limiter.ts
+const ORDER = ['high', 'normal', 'low'];
 /**
  * A counting semaphore: at most `limit` registry operations in flight across the whole graph
  * copy. Only leaf operations take a slot (never a step that waits for others), so nesting
- * cannot deadlock.
+ * cannot deadlock. A freed slot goes to the longest-waiting operation of the highest priority.
  */
 class Limiter {
     limit;
     active = 0;
-    waiting = [];
+    waiting = { high: [], normal: [], low: [] };
     constructor(limit) {
         this.limit = limit;
     }
-    async run(fn) {
+    async run(fn, priority = 'normal') {
+        // A slot freed while others wait is handed over as it is, so none slips in between.
         if (this.active >= this.limit)
-            await new Promise((resolve) => this.waiting.push(resolve));
-        this.active++;
+            await new Promise((resolve) => this.waiting[priority].push(resolve));
+        else
+            this.active++;
         try {
             return await fn();
         }
         finally {
-            this.active--;
-            this.waiting.shift()?.();
+            this.release();
         }
+    }
+    release() {
+        for (const p of ORDER) {
+            const next = this.waiting[p].shift();
+            if (next) {
+                next();
+                return;
+            }
+        }
+        this.active--;
     }
 }
 
@@ -46973,8 +47185,6 @@ async function settleAll(promises) {
     return results.map((r) => r.value);
 }
 
-// EXTERNAL MODULE: ./src/oci/manifest.ts
-var oci_manifest = __nccwpck_require__(2060);
 // EXTERNAL MODULE: ./src/oci/media-types.ts
 var media_types = __nccwpck_require__(9217);
 ;// CONCATENATED MODULE: ./src/engine/copy.ts
@@ -46996,12 +47206,6 @@ function emptyStats() {
     };
 }
 /**
- * Tries of one blob copy, the first included: one more than the transport gives a buffered
- * request, since each try of a stream has two requests that cannot be retried alone (the
- * download once it has started, and the upload).
- */
-const BLOB_COPY_ATTEMPTS = 6;
-/**
  * Copies manifests with everything they name from one repository to another: children before
  * parents, blobs before the manifests naming them, so that nothing in the target ever names
  * what is not there yet, even when a run dies half way. A manifest already in the target is
@@ -47018,13 +47222,30 @@ class GraphCopier {
     /** Per manifest in this copy: resolves once it is known whether the target lacks it, and its children are under way. */
     expansions = new Map();
     blobs = new Map();
-    sameRegistry;
+    /** Existence checks of an index's children, sent with the index's own (see doCopyManifest). */
+    earlyChecks = new Map();
+    blobCopier;
+    writable;
     constructor(source, target, options) {
         this.source = source;
         this.target = target;
         this.options = options;
         this.limiter = new Limiter(options.concurrency);
-        this.sameRegistry = source.registry === target.registry;
+        this.writable = options.writeGate ?? Promise.resolve();
+        // Observed here; each write awaits it and reports its failure.
+        this.writable.catch(() => undefined);
+        this.blobCopier = new BlobCopier(source, target, {
+            limiter: this.limiter,
+            writable: this.writable,
+            dryRun: options.dryRun ?? false,
+            logger: options.logger,
+            ...(options.hooks && { hooks: options.hooks }),
+            done: (descriptor, fate, parent) => this.blobDone(descriptor, fate, parent),
+        });
+    }
+    /** Resolves once this copy may write; a write of the caller's (a tag) awaits it too. */
+    whenWritable() {
+        return this.writable;
     }
     /**
      * Copies the manifest `descriptor` names (by digest), with its whole graph. `assumeAbsent`
@@ -47042,6 +47263,7 @@ class GraphCopier {
                 expanded,
                 after: options.after,
                 node: options.node ?? {},
+                onPush: options.onPush,
             });
             // A failure before the check is reported by the copy itself; the expansion then says "absent".
             p.catch(() => expanded(true));
@@ -47066,8 +47288,8 @@ class GraphCopier {
         return this.expansions.get(digest) ?? Promise.resolve(false);
     }
     /** Runs a registry request under this copy's concurrency limit (a leaf operation only). */
-    limit(fn) {
-        return this.limiter.run(fn);
+    limit(fn, priority = 'normal') {
+        return this.limiter.run(fn, priority);
     }
     /** Records a manifest the caller knows the target has (a tag there already names it). */
     knownPresent(descriptor, node = {}) {
@@ -47085,9 +47307,12 @@ class GraphCopier {
         await this.manifests.get(digest);
     }
     async doCopyManifest(descriptor, work) {
-        const { known, assumeAbsent, expanded, after, node } = work;
+        const { known, assumeAbsent, expanded, after, node, onPush } = work;
+        if (!assumeAbsent && known)
+            this.checkChildrenEarly(known);
         const present = !assumeAbsent &&
-            (await this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest))));
+            (await (this.earlyChecks.get(descriptor.digest) ??
+                this.limiter.run(() => onSide('target', this.target, this.target.statManifest(descriptor.digest)), 'high')));
         if (present) {
             expanded(false);
             this.note(descriptor, 'present', node);
@@ -47096,7 +47321,9 @@ class GraphCopier {
             return {};
         }
         const manifest = known ??
-            (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest))));
+            (await this.limiter.run(() => onSide('source', this.source, this.source.fetchManifest(descriptor.digest)), 
+            // A referrer is pushed only after its subject: reading it can wait behind the image graph.
+            node.kind === 'referrer' ? 'normal' : 'high'));
         const parsed = (0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType);
         // Parents before children in the plan, as they read in a tree.
         this.note({ ...descriptor, mediaType: manifest.mediaType }, 'copy', {
@@ -47104,20 +47331,23 @@ class GraphCopier {
             ...node,
         });
         const parent = descriptor.digest;
+        // Blobs take their turn in the order they were asked for: the image graph's come first,
+        // since it is expanded before the referrers are copied.
+        const blobPriority = 'normal';
         const children = [];
         for (const child of parsed.manifests) {
             // An index names manifests; anything else it names is carried as a blob.
             children.push((0,media_types/* isManifestMediaType */.CM)(child.mediaType)
                 ? this.copyManifest(child, undefined, { node: { parent } }).then(() => undefined)
-                : this.copyBlob(child, parent));
+                : this.copyBlob(child, parent, blobPriority));
         }
         if (parsed.config)
-            children.push(this.copyBlob(parsed.config, parent));
+            children.push(this.copyBlob(parsed.config, parent, blobPriority));
         for (const layer of parsed.layers) {
             // Non-distributable layers with URLs live elsewhere; registries do not hold them.
             if (layer.urls?.length)
                 continue;
-            children.push(this.copyBlob(layer, parent));
+            children.push(this.copyBlob(layer, parent, blobPriority));
         }
         expanded(true);
         // What must be in the target before this manifest (a referrer's subject) is awaited last,
@@ -47135,11 +47365,13 @@ class GraphCopier {
             this.stats.manifestsCopied++;
             return {};
         }
+        await this.writable;
+        onPush?.();
         const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
         let pushed;
         for (let attempt = 1;; attempt++) {
             try {
-                pushed = await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)));
+                pushed = await this.limiter.run(() => onSide('target', this.target, this.target.pushManifest(manifest.digest, manifest)), 'high');
                 break;
             }
             catch (err) {
@@ -47150,13 +47382,31 @@ class GraphCopier {
                     throw err;
                 this.options.logger.info(`${this.target.registry} did not see the blobs of ${manifest.digest} yet; linking them again`);
                 await linkRaceDelay(attempt);
-                await settleAll(blobs.map((b) => this.limiter.run(() => this.copyBlobWithRetry(b, descriptor.digest))));
+                await settleAll(blobs.map((b) => this.blobCopier.copyAgain(b, descriptor.digest)));
             }
         }
         this.stats.manifestsCopied++;
         this.options.hooks?.onManifestCopied?.(descriptor);
         this.options.logger.debug(`Copied manifest ${manifest.digest} (${manifest.mediaType})`);
         return { pushed };
+    }
+    /**
+     * An index whose bytes are known before its existence check (the promoted one): its children
+     * are checked in the same round trip, not one later. Absent, the index needs those answers
+     * anyway; present, they were not needed (its children are there: registries refuse an index
+     * naming what they lack), and cost a HEAD each, no bytes and no wall time.
+     */
+    checkChildrenEarly(known) {
+        for (const child of (0,oci_manifest/* parseManifest */.Ng)(known.bytes, known.mediaType).manifests) {
+            if (!(0,media_types/* isManifestMediaType */.CM)(child.mediaType) || this.manifests.has(child.digest))
+                continue;
+            if (this.earlyChecks.has(child.digest))
+                continue;
+            const check = this.limiter.run(() => onSide('target', this.target, this.target.statManifest(child.digest)), 'high');
+            // Observed here: the child's copy awaits it when it comes, if it comes.
+            check.catch(() => undefined);
+            this.earlyChecks.set(child.digest, check);
+        }
     }
     /** Records a node's fate in the plan, when there is one. */
     note(descriptor, action, node) {
@@ -47177,22 +47427,13 @@ class GraphCopier {
             ...(node.listedBy !== undefined && { listedBy: node.listedBy }),
         });
     }
-    copyBlob(descriptor, parent) {
+    copyBlob(descriptor, parent, priority = 'normal') {
         let p = this.blobs.get(descriptor.digest);
         if (!p) {
-            p = this.limiter.run(() => this.options.dryRun ? this.planBlob(descriptor, parent) : this.copyBlobWithRetry(descriptor, parent));
+            p = this.blobCopier.copy(descriptor, parent, priority);
             this.blobs.set(descriptor.digest, p);
         }
         return p;
-    }
-    /**
-     * A dry run's blob, decided as a copy would: within one registry a mount (which a copy sends
-     * without looking first: it costs what a HEAD does and is harmless when the blob is there);
-     * across registries present, or an upload.
-     */
-    async planBlob(descriptor, parent) {
-        const present = !this.sameRegistry && (await onSide('target', this.target, this.target.statBlob(descriptor.digest)));
-        this.blobDone(descriptor, this.sameRegistry ? 'mount' : present ? 'present' : 'copy', parent);
     }
     /** Counts a blob's fate and records it in the plan. */
     blobDone(descriptor, action, parent) {
@@ -47205,70 +47446,6 @@ class GraphCopier {
             this.stats.blobsUploaded++;
             this.stats.bytesUploaded += descriptor.size;
         }
-    }
-    /**
-     * A blob streams from source to target, so the transport cannot replay it: a connection cut
-     * in the middle of either side restarts the copy here, with a fresh download and a fresh
-     * upload session. Answers the transport already retried, refusals, failures that cannot heal
-     * and content that does not match its digest are final.
-     */
-    async copyBlobWithRetry(descriptor, parent) {
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await this.doCopyBlob(descriptor, parent);
-            }
-            catch (err) {
-                // A streamed upload answered 5xx or 429 could not be retried below: it is here.
-                const cause = causeOf(err);
-                const final = cause instanceof registry_errors/* DigestMismatchError */.h ||
-                    (cause instanceof registry_errors/* RegistryError */.gl && !cause.retryable) ||
-                    // A certificate that does not verify, a host that does not resolve, a passed deadline.
-                    (cause instanceof registry_errors/* TransportError */.wX && !cause.retryable) ||
-                    cause instanceof registry_errors/* AuthenticationError */.v3 ||
-                    // An upload Location that is not a URL this client can use comes again with every session.
-                    cause instanceof registry_errors/* InvalidHeaderError */.rd ||
-                    cause instanceof oci_manifest/* InvalidManifestError */.t4;
-                if (final || attempt >= BLOB_COPY_ATTEMPTS)
-                    throw err;
-                this.options.logger.info(`Copying blob ${descriptor.digest} was interrupted (${err.message}); starting it again`);
-                await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-            }
-        }
-    }
-    async doCopyBlob(descriptor, parent) {
-        let session;
-        if (this.sameRegistry) {
-            // distribution-spec "Mounting a blob from another repository": no bytes move. A mount of
-            // a blob the target already has answers 201 too, so no HEAD is needed first.
-            const mount = await onSide('target', this.target, this.target.mountBlob(descriptor, this.source.name));
-            if (mount.mounted) {
-                this.blobDone(descriptor, 'mount', parent);
-                this.options.hooks?.onBlobCopied?.(descriptor, 'mounted');
-                return;
-            }
-            session = mount.session;
-        }
-        else if (await onSide('target', this.target, this.target.statBlob(descriptor.digest))) {
-            this.blobDone(descriptor, 'present', parent);
-            this.options.hooks?.onSkipped?.(descriptor);
-            return;
-        }
-        const data = await onSide('source', this.source, this.source.fetchBlob(descriptor));
-        await this.target
-            .pushBlob(descriptor, data, session)
-            .catch((err) => {
-            // Release the download's connection whatever happened to the upload.
-            if (!data.destroyed)
-                data.destroy();
-            return Promise.reject(err);
-        })
-            .catch((err) => 
-        // A source blob that does not match its digest aborts the upload: that is the source's fault.
-        data.errored
-            ? onSide('source', this.source, Promise.reject(data.errored))
-            : onSide('target', this.target, Promise.reject(err)));
-        this.blobDone(descriptor, 'copy', parent);
-        this.options.hooks?.onBlobCopied?.(descriptor, 'uploaded');
     }
 }
 
@@ -47307,50 +47484,104 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * distribution-spec v1.1 "Pushing Manifests with Subject", for a repository without the
  * referrers API: makes the subject's `sha256-<hex>` index list every descriptor in `wanted`,
  * keeping every entry already there, never duplicating one, and writing only when something is
- * missing. The write is conditional where the registry gave an ETag. Registries such as
- * distribution have no conditional PUT, so two writers can each read the old index and the
- * later PUT drops the other's entries: after writing, wait (jittered, and at least three times as long
- * as the write took, so that a writer that read before our PUT has landed its own) and read back,
- * merging again until a read shows everything. Says whether this call wrote the tag.
+ * missing. The write is conditional where the registry gave an ETag.
+ *
+ * Registries such as distribution have no conditional PUT (they send an ETag and ignore
+ * If-Match), so two writers can each read the old index and the later PUT drops the other's
+ * entries, whether the index existed or each of them created it (two promotions into a new
+ * repository both read 404). So after writing, wait and read back, merging again until a read
+ * shows everything. The wait must let a writer that read the index just before our write landed
+ * land its own: it lasts at least three times as long as our write took, and twice as long as our
+ * own window from sending the read to the end of the write (a concurrent run of this action holds
+ * a read about as long) less the write's time, jittered upwards. (Counted from the read's answer
+ * instead, the window proved too short: two promotions at once lost entries in the race test.) Resolves once the first write landed (the referrers are listed
+ * from then on); `confirmed` says when the read-back agreed, so that the caller's next writes
+ * (the tags) need not wait for it.
  */
 async function mergeIntoReferrersIndex(store, subject, wanted, options) {
     const limit = options.limit ?? ((fn) => fn());
-    let wrote = false;
-    let existed = false;
-    for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-        const current = await limit(() => store.readReferrersIndex(subject));
-        const missing = missingDescriptors(current.descriptors, wanted);
-        if (attempt === 1)
-            existed = current.exists;
-        if (missing.length === 0)
-            return { wrote, existed };
-        if (options.dryRun)
-            return { wrote: false, existed, wouldWrite: true };
-        if (wrote) {
-            options.logger.info(`The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`);
+    const { index: first, at: firstAt } = await (options.firstRead ?? readNow(store, subject, limit));
+    const existed = first.exists;
+    const settled = Promise.resolve();
+    if (missingDescriptors(first.descriptors, wanted).length === 0)
+        return { wrote: false, existed, confirmed: settled };
+    if (options.dryRun)
+        return { wrote: false, existed, wouldWrite: true, confirmed: settled };
+    const round = { attempt: 1, current: first, readAt: firstAt };
+    // A conditional write refused (412) is read again and merged again: still the first write.
+    for (;;) {
+        const took = await writeMerged(store, subject, { wanted, current: round.current, limit });
+        if (took !== undefined) {
+            const wait = settleTime(options.settleMs, took, Date.now() - round.readAt);
+            const confirmed = confirmAfterWrite(store, subject, wanted, { ...options, limit, round, wait });
+            // Observed here; the caller awaits it and reports its failure.
+            confirmed.catch(() => undefined);
+            return { wrote: true, existed, confirmed };
         }
-        // How long the write itself took, not its wait for a slot of the limit.
-        let took = 0;
-        const written = await limit(async () => {
-            const started = Date.now();
-            try {
-                return await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
-            }
-            finally {
-                took = Date.now() - started;
-            }
-        });
-        if (written === undefined) {
-            options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
-            continue;
+        options.logger.info(`The referrers index of ${subject} changed while it was being merged; merging again`);
+        if (++round.attempt > options.maxAttempts)
+            throw conflict(subject, options.maxAttempts);
+        const again = await readNow(store, subject, limit);
+        round.readAt = again.at;
+        round.current = again.index;
+        if (missingDescriptors(round.current.descriptors, wanted).length === 0) {
+            return { wrote: false, existed, confirmed: settled };
         }
-        wrote = true;
-        const settle = Math.max(options.settleMs, 3 * took);
-        // Jitter upwards only: two writers re-merging fall out of step, and neither waits less than
-        // the settle time a concurrent writer's PUT needs to land.
-        await sleep(settle * (1 + Math.random() / 2));
     }
-    throw new ReferrersIndexConflictError(`the referrers index of ${subject} kept changing under concurrent writers; gave up after ${options.maxAttempts} attempts`);
+}
+/** Reads the index now (under the limit), noting when the read was asked for. */
+async function readNow(store, subject, limit) {
+    const at = Date.now();
+    return { index: await limit(() => store.readReferrersIndex(subject)), at };
+}
+/**
+ * How long to wait after a write before reading back: three times the write's time, and twice the
+ * window from sending our read to the end of our write less the write's time (a concurrent writer
+ * whose read was answered just before our write landed lands its own within about that window).
+ */
+function settleTime(settleMs, took, window) {
+    return Math.max(settleMs, 3 * took, 2 * window - took);
+}
+/** Writes the index with what `current` lacks; the write's duration, or undefined when refused (412). */
+async function writeMerged(store, subject, { wanted, current, limit, }) {
+    const missing = missingDescriptors(current.descriptors, wanted);
+    // How long the write itself took, not its wait for a slot of the limit.
+    let took = 0;
+    const written = await limit(async () => {
+        const started = Date.now();
+        try {
+            return await store.writeReferrersIndex(subject, [...current.descriptors, ...missing], current.etag);
+        }
+        finally {
+            took = Date.now() - started;
+        }
+    });
+    return written === undefined ? undefined : took;
+}
+/** After a write: wait, read back, and merge again until a read shows every wanted entry. */
+async function confirmAfterWrite(store, subject, wanted, options) {
+    const { limit, round } = options;
+    let wait = options.wait;
+    for (;;) {
+        // Jitter upwards only: two writers re-merging fall out of step, and neither waits less than
+        // a concurrent writer's PUT needs to land. (A write refused with 412 is merged again at once.)
+        if (wait !== undefined)
+            await sleep(wait * (1 + Math.random() / 2));
+        const { index: current, at: readAt } = await readNow(store, subject, limit);
+        const missing = missingDescriptors(current.descriptors, wanted);
+        if (missing.length === 0)
+            return;
+        if (++round.attempt > options.maxAttempts)
+            throw conflict(subject, options.maxAttempts);
+        options.logger.info(wait === undefined
+            ? `The referrers index of ${subject} changed while it was being merged; merging again`
+            : `The referrers index of ${subject} lost ${missing.length} entr${missing.length === 1 ? 'y' : 'ies'} to a concurrent writer; merging again`);
+        const took = await writeMerged(store, subject, { wanted, current, limit });
+        wait = took === undefined ? undefined : settleTime(options.settleMs, took, Date.now() - readAt);
+    }
+}
+function conflict(subject, attempts) {
+    return new ReferrersIndexConflictError(`the referrers index of ${subject} kept changing under concurrent writers; gave up after ${attempts} attempts`);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/referrers.ts
@@ -47362,7 +47593,7 @@ async function mergeIntoReferrersIndex(store, subject, wanted, options) {
 const DEFAULT_DISCOVER_OPTIONS = {
     maxDepth: 8,
     maxCount: 10_000,
-    concurrency: 8,
+    concurrency: 16,
 };
 /**
  * More referrers than the bound, or nested deeper: the promotion stops before anything is
@@ -47398,6 +47629,8 @@ async function discoverReferrers(repo, subject, options) {
     for (let depth = 1; level.length > 0; depth++) {
         const listings = await mapLimit(level, options.concurrency, (digest) => depth === 1 && options.firstListing ? options.firstListing : listReferrersOf(repo, digest));
         const next = [];
+        if (listings.some((l) => l.descriptors.length > 0))
+            options.onFound?.();
         for (const [i, listing] of listings.entries()) {
             warnings.push(...listing.warnings);
             for (const d of listing.descriptors) {
@@ -47659,15 +47892,18 @@ class ReferrerChecks {
         this.source = source;
         this.logger = logger;
     }
-    /** Whether `r` counts, with its manifest when this check read it. */
-    check(r) {
+    /**
+     * Whether `r` counts, with its manifest when this check read it. `limit` runs the read, when
+     * one is needed (a caller's concurrency limit; only the first caller's read is sent).
+     */
+    check(r, limit = (fn) => fn()) {
         if (this.dropped.has(r.digest) || this.dropped.has(r.subject))
             return Promise.resolve(this.drop(r));
         if (r.listedBy !== 'referrers tag')
             return Promise.resolve({ dangling: false });
         let check = this.checks.get(r.digest);
         if (!check) {
-            check = this.read(r);
+            check = limit(() => this.read(r));
             this.checks.set(r.digest, check);
         }
         return check;
@@ -47766,6 +48002,8 @@ function startFirstReads(spec) {
     const manifest = spec.sourceSide(inPhase('resolve', () => source.fetchManifest((reference.digest ?? reference.tag))));
     const before = inPhase('look at tags', () => lookAtTargetTags(spec.groups));
     let discovery = Promise.resolve({ referrers: [], warnings: [] });
+    let seen;
+    const referrersSeen = new Promise((resolve) => (seen = resolve));
     if (spec.lookUpReferrers) {
         // Needed either way: without the API it says which referrers tags exist, with it which are stray.
         void inPhase('discover', () => source.digestTagList());
@@ -47776,11 +48014,13 @@ function startFirstReads(spec) {
             maxCount: spec.maxReferrers,
             concurrency: spec.concurrency,
             logger: spec.logger,
+            onFound: () => seen(true),
         })));
     }
+    void discovery.then((d) => seen(d.referrers.length > 0), () => seen(false));
     for (const p of [manifest, before, discovery])
         p.catch(() => undefined);
-    return { manifest, before, discovery };
+    return { manifest, before, discovery, referrersSeen };
 }
 /** What each target tag names now, by formatted reference (undefined: the tag does not exist). */
 async function lookAtTargetTags(groups) {
@@ -48129,7 +48369,8 @@ class CosignAttachments {
         // One listing of the source's tags answers for every candidate, where it can prove absence.
         if ((await source.hasDigestTag(tag)) === false)
             return;
-        const found = await copier.limit(() => onSide('source', source, fetchIfThere(source, tag)));
+        // Nothing else waits on finding an attachment: the copy's own requests go first.
+        const found = await copier.limit(() => onSide('source', source, fetchIfThere(source, tag)), 'low');
         if (!found)
             return;
         const descriptor = { mediaType: found.mediaType, digest: found.digest, size: found.size };
@@ -48148,8 +48389,10 @@ class CosignAttachments {
         });
         if (!needed)
             return;
-        if (!dryRun)
+        if (!dryRun) {
+            await copier.whenWritable();
             await copier.limit(() => onSide('target', target, target.pushManifest(tag, found)));
+        }
         logger.info(`${dryRun ? '[dry run] would copy' : 'Copied'} cosign attachment ${tag}`);
     }
 }
@@ -48220,8 +48463,11 @@ const mergeReferrersIndex = phased('referrers index', mergeIntoReferrersIndex);
  * The copy of a promotion into one other repository: the image graph, then the referrers level
  * by level so that subjects come first, the referrers tags of subjects that received referrers
  * on a target without the referrers API, and cosign's tag attachments of every manifest the copy
- * handles (see cosign-attachments.ts). The referrers' own content is fetched and copied while
- * the image graph is; each referrer manifest is pushed only once its subject is in the target.
+ * handles (see cosign-attachments.ts).
+ * It starts as soon as the source manifest is known, with reads only (existence checks, the
+ * source's manifests) while the referrers are still being found; its first write waits for
+ * `checked`. The referrers' own content is fetched and copied while the image graph is; each
+ * referrer manifest is pushed only once its subject is in the target.
  */
 class TargetCopy {
     spec;
@@ -48233,19 +48479,22 @@ class TargetCopy {
     listedOnTarget = new Map();
     referrersTags = [];
     unverified = [];
+    /** The read-backs of the referrers tags written, still under way. */
+    confirmations = [];
+    /** Per subject: its referrers tag as read early, while its referrers were being pushed. */
+    indexReads = new Map();
     /** The promoted manifest was not in the target: this run creates it. Known once its check answered. */
     rootCreated = false;
     referrersApiAnswer;
     constructor(spec) {
         this.spec = spec;
-        if (spec.listed)
-            this.listedOnTarget.set(spec.listed.subject, spec.listed.digests);
         this.plan = new PlanRecorder(formatRepository(spec.target));
         this.copier = new GraphCopier(spec.source, spec.target, {
             concurrency: spec.concurrency,
             logger: spec.logger,
             dryRun: spec.dryRun,
             plan: this.plan,
+            writeGate: spec.checked,
             ...(spec.hooks && { hooks: spec.hooks }),
             // With the referrers, each manifest's cosign attachments, as soon as the copy takes it on.
             ...(spec.copyReferrers && {
@@ -48278,11 +48527,14 @@ class TargetCopy {
         const stats = { ...this.copier.stats };
         const would = this.spec.dryRun ? '[dry run] would be: ' : '';
         this.spec.logger.info(`${this.plan.repository}: ${would}${stats.manifestsCopied} manifest(s) copied, ${stats.manifestsPresent} already there; ${stats.blobsUploaded} blob(s) uploaded (${stats.bytesUploaded} bytes), ${stats.blobsMounted} mounted, ${stats.blobsPresent} already there`);
+        const indexesConfirmed = settleAll(this.confirmations).then(() => undefined);
+        indexesConfirmed.catch(() => undefined);
         return {
             plan: this.plan.plan(),
             stats,
             referrersTags: [...this.referrersTags],
             unverified: [...this.unverified],
+            indexesConfirmed,
         };
     }
     /**
@@ -48291,7 +48543,10 @@ class TargetCopy {
      * spent on its referrers.
      */
     async copyReferrers() {
-        const { manifest, referrers } = this.spec;
+        const { manifest } = this.spec;
+        const { referrers, listed } = await this.spec.checked;
+        if (listed)
+            this.listedOnTarget.set(listed.subject, listed.digests);
         // Once the root's existence check answered, its children's copies are under way too, so
         // willCreate answers for every subject of the first level.
         this.rootCreated = await this.copier.willCreate(manifest.digest);
@@ -48356,27 +48611,50 @@ class TargetCopy {
     async copyReferrersOf(subject, ofSubject) {
         const subjectCreated = await this.copier.willCreate(subject);
         const listed = subjectCreated ? new Set() : await this.listedReferrersOf(subject);
+        const toCopy = ofSubject.filter((r) => !listed.has(r.digest));
+        // Without the referrers API the subject's referrers tag is read as the last of its
+        // referrers is pushed, not after it: the merge then costs one round trip, the write, and
+        // the read stays as close to that write as before (the window in which a concurrent writer
+        // can drop our entries unseen, which the read-back's wait covers, does not grow).
+        let pending = toCopy.length;
+        const settledOne = () => {
+            if (--pending === 0 && this.spec.target.capabilities().referrersApi === false)
+                this.referrersIndexOf(subject);
+        };
         // A referrer of a subject this run creates is pushed once the subject is in. Observed at
         // once: the copies below await it only when their turn comes.
         const subjectCopied = subjectCreated ? this.copier.whenCopied(subject) : undefined;
         subjectCopied?.catch(() => undefined);
-        const copied = await settleAll(ofSubject
-            .filter((r) => !listed.has(r.digest))
-            .map(async (referrer) => {
-            // An entry of the source's referrers tag is copied only once its manifest proved it
-            // (and those bytes serve the copy); a dangling one stays behind.
-            const check = await this.copier.limit(() => this.spec.checks.check(referrer));
-            if (check.dangling)
-                return undefined;
-            // Not listed by the API means absent; not listed in a referrers tag may still be
-            // present (a run that died before updating the index), so check then.
-            const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
-            const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
-                assumeAbsent,
-                ...(subjectCopied && { after: subjectCopied }),
-                node: referrerNode(referrer),
-            });
-            return { referrer, outcome };
+        const copied = await settleAll(toCopy.map(async (referrer) => {
+            // Counted once: pushed, or known not to be (dangling, there already, failed).
+            let counted = false;
+            const count = () => {
+                if (counted)
+                    return;
+                counted = true;
+                settledOne();
+            };
+            try {
+                // An entry of the source's referrers tag is copied only once its manifest proved it
+                // (and those bytes serve the copy); a dangling one stays behind. The read, where one
+                // is needed, is the referrer's manifest, which its copy uses.
+                const check = await this.spec.checks.check(referrer, (fn) => this.copier.limit(fn));
+                if (check.dangling)
+                    return undefined;
+                // Not listed by the API means absent; not listed in a referrers tag may still be
+                // present (a run that died before updating the index), so check then.
+                const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
+                const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
+                    assumeAbsent,
+                    ...(subjectCopied && { after: subjectCopied }),
+                    node: referrerNode(referrer),
+                    onPush: count,
+                });
+                return { referrer, outcome };
+            }
+            finally {
+                count();
+            }
         }));
         if (subjectCopied)
             await subjectCopied;
@@ -48404,6 +48682,15 @@ class TargetCopy {
             this.listedOnTarget.set(subject, listed);
         }
         return listed;
+    }
+    /** The subject's referrers tag in the target, read once, as the merge's first read. */
+    referrersIndexOf(subject) {
+        if (this.indexReads.has(subject))
+            return;
+        const read = inPhase('referrers index', () => readNow(this.spec.target, subject, (fn) => this.limited(fn)));
+        // Observed here; the merge awaits it and reports its failure.
+        read.catch(() => undefined);
+        this.indexReads.set(subject, read);
     }
     /** The plan's entries for referrers the target listed already, and how the target lists each. */
     recordListed(ofSubject, listed, api) {
@@ -48435,6 +48722,7 @@ class TargetCopy {
             logger,
             limit: (fn) => this.copier.limit(fn),
             dryRun,
+            ...(this.indexReads.has(subject) && { firstRead: this.indexReads.get(subject) }),
         })).catch((err) => {
             // The one case the checks before the first write cannot tell (see target-checks.ts).
             const cause = causeOf(err);
@@ -48444,6 +48732,10 @@ class TargetCopy {
                 ? 'Nothing was written (dry run).'
                 : 'Part of the graph was copied there; no referrers tag was written and no tag moved.');
         });
+        const confirmed = onSide('target', target, merge.confirmed);
+        // Observed here; the report's indexesConfirmed reports its failure.
+        confirmed.catch(() => undefined);
+        this.confirmations.push(confirmed);
         const written = merge.wrote || merge.wouldWrite === true;
         this.plan.record({
             kind: 'referrers-tag',
@@ -48555,6 +48847,9 @@ async function promote(registry, request, options = {}) {
     checkRequest(request);
     const byRepository = groupTargets(request.source, request.targets);
     const retagsSource = byRepository.some((targets) => sameRepository(targets[0], request.source));
+    const copying = byRepository.some((targets) => !sameRepository(targets[0], request.source));
+    // Which side failed is worth saying only when there are two sides.
+    const sourceSide = (work) => (copying ? onSide('source', source, work) : work);
     // 1 and 2. Every request that waits for no other starts at once (see first-reads.ts): the
     // source manifest, what each target tag names now (for the overwrite guard, and so that the
     // statuses say what the tags were before this run), and the source's referrers.
@@ -48564,12 +48859,8 @@ async function promote(registry, request, options = {}) {
         const repo = isSource ? source : registry.repository(targets[0], request.dryRun ? 'pull' : 'push');
         return { repo, targets, isSource };
     });
-    // The repositories other than the source's: each gets the graph copied.
-    const copied = groups.filter((group) => !group.isSource);
-    // Which side failed is worth saying only when there are two sides.
-    const sourceSide = (work) => (copied.length > 0 ? onSide('source', source, work) : work);
     const gate = (request.requireReferrers?.length ?? 0) > 0;
-    const copiesReferrers = copied.length > 0 && request.copyReferrers;
+    const copiesReferrers = copying && request.copyReferrers;
     // What needs the referrers looks them up whatever discoverReferrers says.
     const lookUpReferrers = request.discoverReferrers !== false || copiesReferrers || gate || request.removeStrayReferrersTags === true;
     const reads = startFirstReads({
@@ -48586,69 +48877,99 @@ async function promote(registry, request, options = {}) {
     const manifest = await reads.manifest;
     log.info(`Resolved ${formatReference(request.source)} to ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes)`);
     checkTargetDigests(request.targets, manifest);
-    // A plain retag does not wait for the referrers: they are found while the tags are written.
-    // The policy gate and a copy of the referrers need them first.
-    const referrersFirst = gate || copiesReferrers;
-    const [early, before] = await Promise.all([referrersFirst ? reads.discovery : undefined, reads.before]);
-    if (early)
-        reportDiscovery(early, log);
-    // 3. The policy gate (a refusal is not a registry failure: its message stands without a
-    // side), then the referrers to copy. Entries of referrers tags count once their manifests
-    // prove them, checked where the gate or a copy reads them.
+    const before = await reads.before;
+    // 3 and 4. What must hold before the first write: every referrer found (a plain retag does not
+    // wait for them: they are found while the tags are written; the policy gate and a copy of the
+    // referrers need them first), the policy gate, the overwrite guard, and targets that could not
+    // list the referrers copied there. Entries of referrers tags count once their manifests prove
+    // them, checked where the gate or a copy reads them.
     const checks = new ReferrerChecks(source, log);
-    if (early && request.requireReferrers?.length) {
-        await checkGate(source, manifest, early.referrers, {
-            required: request.requireReferrers,
-            scope: request.requireReferrersScope ?? 'root',
-            checks,
-        });
-        log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
-    }
-    const found = early?.referrers ?? [];
-    const toCopy = selectReferrers(found, request.referrerTypes);
-    if (toCopy.length !== found.length) {
-        log.info(`referrer-types selects ${toCopy.length} of ${found.length} referrer(s) to copy`);
-    }
-    // 4. The overwrite guard, and targets that could not list the referrers copied there.
-    if (request.overwrite === false)
-        refuseToMoveTags(before, manifest);
-    const listedOnTargets = await checkTargets(toCopy.length === 0 || !request.copyReferrers
-        ? []
-        : copied.map((group) => ({
-            repo: group.repo,
-            existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
-        })));
-    // 5. Every graph first (into each other repository at once), every tag after: a failed copy
-    // leaves no tag moved anywhere.
-    const copies = await settleAll(copied.map((group) => new TargetCopy({
+    const referrersFirst = gate || copiesReferrers;
+    const copyTargets = groups.filter((group) => !group.isSource);
+    // The targets are looked at as soon as the source shows a referrer to copy, not once the
+    // whole lookup ended: by then their answers are in.
+    const targetChecks = copiesReferrers && request.copyReferrers
+        ? reads.referrersSeen.then((found) => found
+            ? checkTargets(copyTargets.map((group) => ({
+                repo: group.repo,
+                existing: group.targets.flatMap((t) => before.get(formatReference(t))?.digest ?? []),
+            })))
+            : undefined)
+        : Promise.resolve(undefined);
+    targetChecks.catch(() => undefined);
+    const checked = (async () => {
+        const early = referrersFirst ? await reads.discovery : undefined;
+        if (early)
+            reportDiscovery(early, log);
+        // The policy gate (a refusal is not a registry failure: its message stands without a side),
+        // then the referrers to copy.
+        if (early && request.requireReferrers?.length) {
+            await checkGate(source, manifest, early.referrers, {
+                required: request.requireReferrers,
+                scope: request.requireReferrersScope ?? 'root',
+                checks,
+            });
+            log.info(`Policy: the source has every required referrer type (${request.requireReferrers.join(', ')})`);
+        }
+        const found = early?.referrers ?? [];
+        const toCopy = selectReferrers(found, request.referrerTypes);
+        if (toCopy.length !== found.length) {
+            log.info(`referrer-types selects ${toCopy.length} of ${found.length} referrer(s) to copy`);
+        }
+        if (request.overwrite === false)
+            refuseToMoveTags(before, manifest);
+        // A target's check matters only where referrers go there.
+        const listedOnTargets = toCopy.length === 0 || !request.copyReferrers ? new Map() : await targetChecks;
+        return { early, toCopy, listedOnTargets: listedOnTargets ?? new Map() };
+    })();
+    checked.catch(() => undefined);
+    // 5. Every graph (into each other repository at once), every tag after: a failed copy leaves no
+    // tag moved anywhere. Each copy starts now, reading what it can while the checks above run,
+    // and writes only once they passed.
+    const copyRuns = copyTargets.map((group) => new TargetCopy({
         source,
         target: group.repo,
         manifest,
-        referrers: toCopy,
+        checked: checked.then((c) => ({
+            referrers: c.toCopy,
+            ...(c.listedOnTargets.has(group.repo) && { listed: c.listedOnTargets.get(group.repo) }),
+        })),
         checks,
         copyReferrers: request.copyReferrers,
         dryRun: request.dryRun,
         // A tag there that already names the digest proves the whole image graph is there.
         rootPresent: group.targets.some((t) => before.get(formatReference(t))?.digest === manifest.digest),
-        ...(listedOnTargets.has(group.repo) && { listed: listedOnTargets.get(group.repo) }),
         concurrency: opts.concurrency,
         logger: log,
         indexSettleMs: opts.indexSettleMs,
         ...(opts.hooks && { hooks: opts.hooks }),
-    }).run()));
-    // 6. The tags; meanwhile other registries' targets are asked what they can do, where the
-    // copy did not have to (their repository exists now, so the answer means something).
-    const [tagging, probed] = await Promise.all([
-        Promise.all(groups.map((group) => tag(group.repo, group.targets, {
-            manifest,
-            before,
-            dryRun: request.dryRun,
-            labelSide: !group.isSource,
-            concurrency: TAG_CONCURRENCY,
-            logger: log,
-        }))),
-        lookUpReferrers ? probeTargetApis(groups, manifest.digest, log) : [],
-    ]);
+    }).run());
+    for (const run of copyRuns)
+        run.catch(() => undefined);
+    let early;
+    try {
+        ({ early } = await checked);
+    }
+    catch (err) {
+        // Nothing was written; the copies stop at their first write. Their reads end first.
+        await Promise.allSettled(copyRuns);
+        throw err;
+    }
+    const copies = await settleAll(copyRuns);
+    // 6. The referrers tags written are read back first: each listed its referrers once its write
+    // landed, and the read-back finds out whether a concurrent writer dropped some since (and
+    // merges again). Only then the tags, the last writes; meanwhile other registries' targets are
+    // asked what they can do, where the copy did not have to (their repository exists now, so the
+    // answer means something).
+    await settleAll(copies.map((c) => c.indexesConfirmed));
+    const [tagging, probed] = await settleInOrder(Promise.all(groups.map((group) => tag(group.repo, group.targets, {
+        manifest,
+        before,
+        dryRun: request.dryRun,
+        labelSide: !group.isSource,
+        concurrency: TAG_CONCURRENCY,
+        logger: log,
+    }))), lookUpReferrers ? probeTargetApis(groups, manifest.digest, log) : Promise.resolve([]));
     const discovery = early ??
         (await referrersAfterTags(reads.discovery, tagging.flatMap((t) => t.results), log));
     // The entries of referrers tags that nothing checked yet (a plain retag's): a dangling one is
@@ -48662,6 +48983,7 @@ async function promote(registry, request, options = {}) {
     capabilities[formatRepository(request.source)] = source.capabilities();
     // 7. Verification of what the registries' own answers have not proved yet.
     if (opts.verify && !request.dryRun) {
+        const copied = groups.filter((group) => !group.isSource);
         const unproved = [
             ...copies.map((report, i) => ({ repo: copied[i].repo, tags: [], referrers: report.unverified })),
             ...groups.map((group, i) => ({ repo: group.repo, tags: tagging[i].unconfirmed, referrers: [] })),
@@ -48675,7 +48997,7 @@ async function promote(registry, request, options = {}) {
     const stray = lookUpReferrers
         ? await reviewStrayTags([
             { repo: source, writes: retagsSource },
-            ...(remove ? copied.map((g) => ({ repo: g.repo, writes: true })) : []),
+            ...(remove ? groups.filter((g) => !g.isSource).map((g) => ({ repo: g.repo, writes: true })) : []),
         ], [
             manifest.digest,
             ...(0,oci_manifest/* parseManifest */.Ng)(manifest.bytes, manifest.mediaType).manifests.map((m) => m.digest),
@@ -48730,6 +49052,14 @@ function refuseToMoveTags(before, manifest) {
     throw new PromotionError(`overwrite is false and ${moving.length === 1 ? 'a target tag points' : 'target tags point'} at another digest: ${moving
         .map(([ref, info]) => `${ref} is ${info.digest}, not ${manifest.digest}`)
         .join('; ')}. Nothing was written.`);
+}
+/** Waits for both, so neither is left running unobserved, then throws the first failure in argument order. */
+async function settleInOrder(a, b) {
+    const [ra, rb] = await Promise.allSettled([a, b]);
+    for (const r of [ra, rb])
+        if (r.status === 'rejected')
+            throw r.reason;
+    return [ra.value, rb.value];
 }
 function sumStats(all) {
     const total = emptyStats();
@@ -49116,28 +49446,40 @@ class Blobs {
         // visible to the token); a normal upload still works.
         return { mounted: false };
     }
+    async startUpload(descriptor) {
+        const where = this.exchange.ref(descriptor.digest);
+        const start = await this.exchange.send({
+            method: 'POST',
+            path: '/blobs/uploads/',
+            operation: 'start blob upload',
+            reference: where,
+        });
+        const location = start.header('location');
+        if (start.status !== 202 || !location) {
+            throw this.exchange.error(start, 'start blob upload', where, start.status === 202 ? 'The registry gave no upload Location' : undefined);
+        }
+        // The Location is used as given (absolute or relative, with its query), resolved against
+        // the URL of the POST that answered.
+        return resolveHeaderUrl('Location', location, {
+            base: start.url,
+            method: 'POST',
+            operation: `start blob upload ${where}`,
+        }).href;
+    }
     async pushBlob(descriptor, data, session) {
         const where = this.exchange.ref(descriptor.digest);
-        let location = session;
-        // A mount's session arrives resolved; a fresh one resolves against the POST that answered.
-        let answeredBy = this.exchange.base;
-        if (!location) {
-            const start = await this.exchange.send({
-                method: 'POST',
-                path: '/blobs/uploads/',
-                operation: 'start blob upload',
-                reference: where,
-            });
-            location = start.header('location');
-            answeredBy = start.url;
-            if (start.status !== 202 || !location) {
-                data.destroy();
-                throw this.exchange.error(start, 'start blob upload', where, start.status === 202 ? 'The registry gave no upload Location' : undefined);
-            }
+        // A session opened before (startUpload, a mount) arrives resolved.
+        let location;
+        try {
+            location = session ?? (await this.startUpload(descriptor));
         }
-        // The Location is used as given (absolute or relative, with its query), plus the digest.
-        // One that is not an HTTP(S) URL is the registry's fault, named as such.
-        const context = { base: answeredBy, method: 'POST', operation: `start blob upload ${where}` };
+        catch (err) {
+            data.destroy();
+            throw err;
+        }
+        // The digest is added to the Location's own query. One that is not an HTTP(S) URL is the
+        // registry's fault, named as such.
+        const context = { base: this.exchange.base, method: 'POST', operation: `start blob upload ${where}` };
         let url;
         try {
             url = resolveHeaderUrl('Location', location, context);
@@ -49146,7 +49488,7 @@ class Blobs {
                     header: 'Location',
                     value: location,
                     ...context,
-                    host: new URL(answeredBy).host,
+                    host: new URL(this.exchange.base).host,
                 });
             }
         }
@@ -49389,8 +49731,10 @@ function immutabilityHint(res, errors, reference) {
         : `The tag ${reference} is immutable on this registry: it cannot be moved`;
 }
 
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
+// EXTERNAL MODULE: external "node:diagnostics_channel"
+var external_node_diagnostics_channel_ = __nccwpck_require__(3053);
+// EXTERNAL MODULE: ./src/registry/http/undici.ts
+var undici = __nccwpck_require__(5422);
 // EXTERNAL MODULE: ./src/registry/http/traffic.ts
 var traffic = __nccwpck_require__(1613);
 ;// CONCATENATED MODULE: ./src/registry/http/deadline.ts
@@ -49455,6 +49799,7 @@ function startDeadline(info) {
 
 
 
+
 const DEFAULT_TRANSPORT_OPTIONS = {
     timeoutMs: 60_000,
     connections: 32,
@@ -49477,6 +49822,15 @@ const MAX_REDIRECTS = 5;
  */
 function createTransport(options = {}) {
     const opts = { ...DEFAULT_TRANSPORT_OPTIONS, ...options };
+    if (opts.onFirstSent) {
+        const onFirstSent = opts.onFirstSent;
+        const sent = (0,external_node_diagnostics_channel_.channel)('undici:client:sendHeaders');
+        const first = () => {
+            sent.unsubscribe(first);
+            onFirstSent();
+        };
+        sent.subscribe(first);
+    }
     const agent = new undici/* Agent */.g6({
         connections: opts.connections,
         connect: { timeout: opts.timeoutMs },
@@ -49489,7 +49843,7 @@ function createTransport(options = {}) {
         let res;
         deadline.at(url.host);
         try {
-            res = await agent.request({
+            res = await (0,undici/* request */.Em)(agent, {
                 origin: url.origin,
                 path: url.pathname + url.search,
                 method: req.method,
@@ -50161,6 +50515,12 @@ class Referrers {
 
 
 
+/**
+ * Caps are round numbers (25, 50, 100, 250, 1,000…): an unpaged list of a multiple of this many
+ * tags may have been cut at one. Smaller caps are not seen in the field, and a list of ten tags
+ * is common (a release's tags), so ten would distrust far too many lists.
+ */
+const CAP_STEP = 25;
 /** Pages of 1000 tags read to learn a repository's sha256-* tags before falling back to a GET per digest. */
 const MAX_TAG_PAGES = 5;
 const PAGE = 1000;
@@ -50174,12 +50534,22 @@ const PAGE = 1000;
 class Tags {
     exchange;
     digestTags;
+    /** The `sha256-*` tags of the listing's pages, known a round trip before the listing proves itself whole. */
+    listed;
+    pagesRead;
     constructor(exchange) {
         this.exchange = exchange;
     }
-    /** true: listed; false: absent from a whole listing; undefined: ask the registry for it. */
+    /**
+     * true: listed; false: absent from a whole listing; undefined: ask the registry for it. A tag
+     * the pages show is there whatever the listing turns out to be worth: that answer does not
+     * wait for the look past the last tag, which only an absence needs.
+     */
     async hasDigestTag(tag) {
-        const listing = await this.listing();
+        const whole = this.listing();
+        if ((await this.listed)?.has(tag))
+            return true;
+        const listing = await whole;
         if (!listing)
             return undefined;
         return listing.tags.has(tag) || (listing.complete ? false : undefined);
@@ -50189,7 +50559,12 @@ class Tags {
         return (await this.listing())?.tags;
     }
     listing() {
-        this.digestTags ??= this.listDigestTags().catch(() => undefined);
+        if (!this.digestTags) {
+            this.listed = new Promise((resolve) => (this.pagesRead = resolve));
+            this.digestTags = this.listDigestTags().catch(() => undefined);
+            // A listing that ended before its pages did (a failure) has shown nothing.
+            void this.digestTags.then(() => this.pagesRead?.(undefined));
+        }
         return this.digestTags;
     }
     /** Keeps the listing true after this client wrote a tag. */
@@ -50219,7 +50594,7 @@ class Tags {
      *   read on the same way until a page comes back empty;
      * - every tag of the list again (and any written since), though one tag was asked for: the
      *   registry ignores `n` and `last` alike, that is, it has no pages (distribution 2.x), and its
-     *   one answer is every tag it has; taken as whole, unless it holds a multiple of ten tags
+     *   one answer is every tag it has; taken as whole, unless it holds a multiple of 25 tags
      *   (where a cap would cut);
      * - anything else (one tag listed already: it honours `n` but ignores `last`, so a shorter
      *   list proves nothing; a failed answer; more pages than the bound): the listing proves no
@@ -50259,6 +50634,7 @@ class Tags {
             read++;
             add(list);
         }
+        this.pagesRead?.(new Set(tags));
         if (pages.truncated)
             return { tags, complete: false };
         // One tag is enough to tell the cases apart; a registry found to page by `last` is read on by pages.
@@ -50291,9 +50667,9 @@ class Tags {
             if (!unpaged)
                 return { tags, complete: false };
             add(after.filter((t) => !known.has(t)));
-            // A registry that caps its one answer cuts it at a round number (50, 100, 1000): a list of
-            // a multiple of ten tags may be such a cut, so it proves nothing absent.
-            return { tags, complete: after.length % 10 !== 0 };
+            // A registry that caps its one answer cuts it at a round number (50, 100, 1,000): a list of
+            // a multiple of 25 tags may be such a cut, so it proves nothing absent.
+            return { tags, complete: after.length % CAP_STEP !== 0 };
         }
         // Nothing listed at all: no registry cuts a list to nothing.
         return { tags, complete: true };
@@ -50344,7 +50720,11 @@ class RegistryClient {
     constructor(options = {}) {
         this.options = { ...DEFAULT_REGISTRY_CLIENT_OPTIONS, ...options };
         this.trace = this.options.trace ? new trace/* RequestTrace */.ld({ phases: currentPhases }) : undefined;
-        const counted = this.counter.wrap(this.options.transport ?? createTransport({ ...(options.timeoutMs && { timeoutMs: options.timeoutMs }) }));
+        const counted = this.counter.wrap(this.options.transport ??
+            createTransport({
+                ...(options.timeoutMs && { timeoutMs: options.timeoutMs }),
+                ...(options.onFirstSent && { onFirstSent: options.onFirstSent }),
+            }));
         this.transport = withRetry(this.trace ? this.trace.wrap(counted) : counted, this.options.retry);
         this.auth = new Authenticator({
             transport: this.transport,
@@ -50434,6 +50814,9 @@ class HttpRepository {
     }
     pushBlob(descriptor, data, session) {
         return this.blobs.pushBlob(descriptor, data, session);
+    }
+    startUpload(descriptor) {
+        return this.blobs.startUpload(descriptor);
     }
     mountBlob(descriptor, fromRepository) {
         return this.blobs.mountBlob(descriptor, fromRepository);
@@ -50724,26 +51107,24 @@ async function loadDockerConfig(env = process.env, onSecret, options = {}) {
 
 
 
-const coreLogger = {
-    debug: (m) => core/* debug */.Yz(m),
-    info: (m) => core/* info */.pq(m),
-    warning: (m) => core/* warning */.$e(m),
-};
 async function run() {
     let client;
     let parsedInputs;
     let credentials;
     const stopGarbageBound = boundBufferGarbage();
+    // @actions/core comes once the first request is on its way (see lazy-core.ts).
+    const lazyCore = new LazyCore();
+    const log = lazyCore.logger;
     try {
         for (const secret of [process.env['INPUT_PASSWORD'], process.env['INPUT_GITHUB-TOKEN']])
             if (secret)
-                core/* setSecret */.Pq(secret);
-        const inputs = parseInputs((name) => core/* getInput */.V4(name));
+                lazyCore.setSecret(secret);
+        const inputs = parseInputs(inputFromEnvironment);
         parsedInputs = inputs;
         if (inputs.credentials) {
-            core/* setSecret */.Pq(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
+            lazyCore.setSecret(Buffer.from(`${inputs.credentials.username}:${inputs.credentials.password}`).toString('base64'));
         }
-        const dockerConfig = await loadDockerConfig(process.env, (s) => core/* setSecret */.Pq(s), {
+        const dockerConfig = await loadDockerConfig(process.env, (s) => lazyCore.setSecret(s), {
             helperTimeoutMs: inputs.timeoutMs,
         });
         credentials = new CredentialChain({ inputs, dockerConfig, identity: github_context/* runIdentity */.yK });
@@ -50751,16 +51132,18 @@ async function run() {
             plainHttp: inputs.plainHttp,
             referrersApi: inputs.referrersApi,
             credentials: credentials.resolve,
-            onSecret: (s) => core/* setSecret */.Pq(s),
+            onSecret: (s) => lazyCore.setSecret(s),
+            onFirstSent: () => void lazyCore.load(),
             timeoutMs: inputs.timeoutMs,
             maxReferrers: inputs.maxReferrers,
-            trace: inputs.trace || core/* isDebug */._o(),
+            trace: inputs.trace || runnerDebug(),
             retry: {
-                onRetry: (e) => core/* info */.pq(`Retrying ${e.method} ${new URL(e.url).host}${new URL(e.url).pathname} after ${e.reason} (try ${e.attempt} of ${e.maxAttempts}, in ${(e.delayMs / 1000).toFixed(1)} s)`),
+                onRetry: (e) => log.info(`Retrying ${e.method} ${new URL(e.url).host}${new URL(e.url).pathname} after ${e.reason} (try ${e.attempt} of ${e.maxAttempts}, in ${(e.delayMs / 1000).toFixed(1)} s)`),
             },
         });
         const targetsText = inputs.targets.map((t) => formatReference(t)).join(', ');
-        const result = await core/* group */.Os(`Promote ${formatReference(inputs.source)} to ${targetsText}`, () => promote(client, {
+        lazyCore.startGroup(`Promote ${formatReference(inputs.source)} to ${targetsText}`);
+        const promoting = promote(client, {
             source: inputs.source,
             targets: inputs.targets,
             copyReferrers: inputs.copyReferrers,
@@ -50772,35 +51155,38 @@ async function run() {
             removeStrayReferrersTags: inputs.removeStrayReferrersTags,
             discoverReferrers: inputs.discoverReferrers,
         }, {
-            logger: coreLogger,
+            logger: log,
             concurrency: inputs.concurrency,
             verify: inputs.verify,
             maxReferrers: inputs.maxReferrers,
-        }));
+        });
+        const result = await promoting.finally(() => lazyCore.endGroup());
+        const core = await lazyCore.load();
         const traffic = client.traffic();
         const warnings = rateLimitWarnings(traffic);
         for (const w of warnings)
-            core/* warning */.$e(w);
-        warnings.push(...(await setOutputs(result)));
+            core.warning(w);
+        warnings.push(...(await setOutputs(core, result)));
         if (process.env['GITHUB_STEP_SUMMARY']) {
             // @actions/github and the summary's renderer are loaded here, after the work, not at start
             // (see github-context.ts); ncc keeps them in the bundle ("eager").
             const runUrl = (await (0,github_context/* runIdentity */.yK)().catch(() => undefined))?.runUrl;
             const { renderSummary } = await Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 8770));
             // The promotion is done and its outputs are set: a summary that cannot be written is a warning.
-            await core/* summary */.z
+            await core.summary
                 .addRaw(renderSummary(result, { traffic, warnings, ...(runUrl && { runUrl }) }))
                 .write()
-                .catch((err) => core/* warning */.$e(`Could not write the job summary to ${process.env['GITHUB_STEP_SUMMARY']} (${reasonOf(err)})`));
+                .catch((err) => core.warning(`Could not write the job summary to ${process.env['GITHUB_STEP_SUMMARY']} (${reasonOf(err)})`));
         }
     }
     catch (err) {
+        const core = await lazyCore.load();
         if (err instanceof user_facing_error/* UserFacingError */.U) {
-            core/* setFailed */.C1(await explain(err, { inputs: parsedInputs, credentials }));
+            core.setFailed(await explain(core, err, { inputs: parsedInputs, credentials }));
         }
         else {
-            core/* debug */.Yz(err instanceof Error ? (err.stack ?? err.message) : String(err));
-            core/* setFailed */.C1(`Unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+            core.debug(err instanceof Error ? (err.stack ?? err.message) : String(err));
+            core.setFailed(`Unexpected error: ${err instanceof Error ? err.message : String(err)}`);
         }
     }
     finally {
@@ -50815,7 +51201,7 @@ async function run() {
  * The outputs, each list complete in a file under RUNNER_TEMP (the runner empties it after the
  * job) and inline within GitHub's limits; a shortened list is announced with a warning.
  */
-async function setOutputs(result) {
+async function setOutputs(core, result) {
     const base = process.env['RUNNER_TEMP'] || (0,external_node_os_.tmpdir)();
     let plan;
     try {
@@ -50830,10 +51216,10 @@ async function setOutputs(result) {
         });
     }
     for (const w of plan.warnings)
-        core/* warning */.$e(w);
+        core.warning(w);
     try {
         for (const [name, value] of Object.entries(plan.outputs))
-            core/* setOutput */.uH(name, value);
+            core.setOutput(name, value);
     }
     catch (err) {
         throw new OutputFileError(`Could not write the step outputs to ${process.env['GITHUB_OUTPUT']} (${reasonOf(err)}); the promotion itself is done`, { cause: err });
@@ -50845,7 +51231,7 @@ function reasonOf(err) {
     return err.code ?? (err instanceof Error ? err.message : String(err));
 }
 /** The error as users read it; a push that GitHub's container registry refused gets a diagnosis. */
-async function explain(err, run) {
+async function explain(core, err, run) {
     if (!run.inputs || !(err instanceof registry_errors/* RegistryError */.gl) || !(0,github_context/* mayBeGithubRegistry */.$W)(err.registry))
         return err.message;
     const identity = await (0,github_context/* runIdentity */.yK)().catch(() => undefined);
@@ -50854,7 +51240,7 @@ async function explain(err, run) {
         return err.message;
     const credentialSource = run.credentials?.sourceOf(err.registry);
     const token = run.inputs.githubToken;
-    return core/* group */.Os('Diagnose the refused push with the GitHub API', () => explainRefusedPush(err, {
+    return core.group('Diagnose the refused push with the GitHub API', () => explainRefusedPush(err, {
         identity,
         ...(token && { token }),
         ...(credentialSource && { credentialSource }),
@@ -51231,16 +51617,16 @@ async function publishTrace(requests) {
         file = await writeTraceFile(trace);
     }
     catch (err) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`The request trace could not be written: ${err instanceof Error ? err.message : String(err)}`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning(`The request trace could not be written: ${err instanceof Error ? err.message : String(err)}`);
     }
-    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os('Request trace', async () => {
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__.group('Request trace', async () => {
         for (const line of describeTrace(trace))
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(line);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(line);
         if (file)
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Written to ${file} (output ${_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Outputs */ .t.TraceFile})`);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`Written to ${file} (output ${_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Outputs */ .t.TraceFile})`);
     });
     if (file)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Outputs */ .t.TraceFile, file);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.setOutput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Outputs */ .t.TraceFile, file);
 }
 const round = (ms) => Math.round(ms * 10) / 10;
 function roundTimes(r) {
@@ -51259,7 +51645,7 @@ function roundTimes(r) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6020);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(817);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -51762,7 +52148,7 @@ class TooManyReferrersError extends _oci_user_facing_error_js__WEBPACK_IMPORTED_
 /* harmony export */   rd: () => (/* binding */ InvalidHeaderError),
 /* harmony export */   wX: () => (/* binding */ TransportError)
 /* harmony export */ });
-/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
+/* harmony import */ var _undici_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5422);
 /* harmony import */ var _oci_user_facing_error_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3914);
 
 
@@ -51829,11 +52215,11 @@ function errorCode(err) {
  * cannot be sent) fails at once.
  */
 function describeNetworkError(err, url) {
-    if (err instanceof undici__WEBPACK_IMPORTED_MODULE_0__/* .errors */ .sO.ConnectTimeoutError)
+    if (err instanceof _undici_js__WEBPACK_IMPORTED_MODULE_0__/* .errors */ .sO.ConnectTimeoutError)
         return { reason: 'connection timed out', retryable: true };
-    if (err instanceof undici__WEBPACK_IMPORTED_MODULE_0__/* .errors */ .sO.HeadersTimeoutError)
+    if (err instanceof _undici_js__WEBPACK_IMPORTED_MODULE_0__/* .errors */ .sO.HeadersTimeoutError)
         return { reason: 'timed out waiting for response headers', retryable: true };
-    if (err instanceof undici__WEBPACK_IMPORTED_MODULE_0__/* .errors */ .sO.BodyTimeoutError)
+    if (err instanceof _undici_js__WEBPACK_IMPORTED_MODULE_0__/* .errors */ .sO.BodyTimeoutError)
         return { reason: 'timed out reading the response body', retryable: true };
     const code = errorCode(err);
     const retry = (reason) => ({ reason, retryable: true });
@@ -52107,6 +52493,33 @@ class TrafficCounter {
 
 /***/ }),
 
+/***/ 5422:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Em: () => (/* binding */ request),
+/* harmony export */   g6: () => (/* binding */ Agent),
+/* harmony export */   sO: () => (/* binding */ errors)
+/* harmony export */ });
+/* harmony import */ var undici_lib_dispatcher_agent_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7405);
+/* harmony import */ var undici_lib_dispatcher_agent_js__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(undici_lib_dispatcher_agent_js__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var undici_lib_api_api_request_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4043);
+/* harmony import */ var undici_lib_api_api_request_js__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(undici_lib_api_api_request_js__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var undici_lib_core_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8707);
+/* harmony import */ var undici_lib_core_errors_js__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(undici_lib_core_errors_js__WEBPACK_IMPORTED_MODULE_2__);
+
+
+
+const Agent = (undici_lib_dispatcher_agent_js__WEBPACK_IMPORTED_MODULE_0___default());
+const errors = (undici_lib_core_errors_js__WEBPACK_IMPORTED_MODULE_2___default());
+/** `dispatcher.request(options)`: undici's index attaches it to every dispatcher; here it is called as it is. */
+function request(dispatcher, options) {
+    return undici_lib_api_api_request_js__WEBPACK_IMPORTED_MODULE_1___default().call(dispatcher, options);
+}
+
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
@@ -52355,22 +52768,52 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /***/ 7170:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
+// ESM COMPAT FLAG
+__nccwpck_require__.r(__webpack_exports__);
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Yz: () => (/* binding */ core_debug),
-  V4: () => (/* binding */ getInput),
-  Os: () => (/* binding */ group),
-  pq: () => (/* binding */ info),
-  _o: () => (/* binding */ isDebug),
-  C1: () => (/* binding */ setFailed),
-  uH: () => (/* binding */ setOutput),
-  Pq: () => (/* binding */ core_setSecret),
-  z: () => (/* reexport */ summary),
-  $e: () => (/* binding */ warning)
+  ExitCode: () => (/* binding */ ExitCode),
+  addPath: () => (/* binding */ addPath),
+  debug: () => (/* binding */ debug),
+  endGroup: () => (/* binding */ endGroup),
+  error: () => (/* binding */ error),
+  exportVariable: () => (/* binding */ exportVariable),
+  getBooleanInput: () => (/* binding */ getBooleanInput),
+  getIDToken: () => (/* binding */ getIDToken),
+  getInput: () => (/* binding */ getInput),
+  getMultilineInput: () => (/* binding */ getMultilineInput),
+  getState: () => (/* binding */ getState),
+  group: () => (/* binding */ group),
+  info: () => (/* binding */ info),
+  isDebug: () => (/* binding */ isDebug),
+  markdownSummary: () => (/* reexport */ markdownSummary),
+  notice: () => (/* binding */ notice),
+  platform: () => (/* reexport */ platform_namespaceObject),
+  saveState: () => (/* binding */ saveState),
+  setCommandEcho: () => (/* binding */ setCommandEcho),
+  setFailed: () => (/* binding */ setFailed),
+  setOutput: () => (/* binding */ setOutput),
+  setSecret: () => (/* binding */ setSecret),
+  startGroup: () => (/* binding */ startGroup),
+  summary: () => (/* reexport */ summary),
+  toPlatformPath: () => (/* reexport */ toPlatformPath),
+  toPosixPath: () => (/* reexport */ toPosixPath),
+  toWin32Path: () => (/* reexport */ toWin32Path),
+  warning: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, markdownSummary, notice, platform, saveState, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
+var platform_namespaceObject = {};
+__nccwpck_require__.r(platform_namespaceObject);
+__nccwpck_require__.d(platform_namespaceObject, {
+  arch: () => (arch),
+  getDetails: () => (getDetails),
+  isLinux: () => (isLinux),
+  isMacOS: () => (isMacOS),
+  isWindows: () => (isWindows),
+  platform: () => (platform)
+});
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -52381,7 +52824,7 @@ var external_os_ = __nccwpck_require__(857);
  * Sanitizes an input into a string so it can be passed into issueCommand safely
  * @param input input to sanitize into a string
  */
-function utils_toCommandValue(input) {
+function toCommandValue(input) {
     if (input === null || input === undefined) {
         return '';
     }
@@ -52396,7 +52839,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -52446,12 +52889,12 @@ function utils_toCommandProperties(annotationProperties) {
  * This is an internal utility function that powers the public API functions
  * such as setSecret, warning, error, and exportVariable.
  */
-function command_issueCommand(command, properties, message) {
+function issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
     process.stdout.write(cmd.toString() + external_os_.EOL);
 }
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
+function issue(name, message = '') {
+    issueCommand(name, {}, message);
 }
 const CMD_STRING = '::';
 class Command {
@@ -52488,13 +52931,13 @@ class Command {
     }
 }
 function escapeData(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A');
 }
 function escapeProperty(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A')
@@ -52514,7 +52957,7 @@ var external_fs_ = __nccwpck_require__(9896);
 
 
 
-function file_command_issueFileCommand(command, message) {
+function issueFileCommand(command, message) {
     const filePath = process.env[`GITHUB_${command}`];
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -52522,13 +52965,13 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
-function file_command_prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key, value) {
     const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
+    const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -52576,7 +53019,7 @@ class BasicCredentialHandler {
         });
     }
 }
-class auth_BearerCredentialHandler {
+class BearerCredentialHandler {
     constructor(token) {
         this.token = token;
     }
@@ -52634,13 +53077,13 @@ var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg
 
 
 
-class oidc_utils_OidcClient {
+class OidcClient {
     static createHttpClient(allowRetry = true, maxRetry = 10) {
         const requestOptions = {
             allowRetries: allowRetry,
             maxRetries: maxRetry
         };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+        return new lib/* HttpClient */.Qq('actions/oidc-client', [new BearerCredentialHandler(OidcClient.getRequestToken())], requestOptions);
     }
     static getRequestToken() {
         const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
@@ -52659,7 +53102,7 @@ class oidc_utils_OidcClient {
     static getCall(id_token_url) {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const httpclient = OidcClient.createHttpClient();
             const res = yield httpclient
                 .getJson(id_token_url)
                 .catch(error => {
@@ -52678,13 +53121,13 @@ class oidc_utils_OidcClient {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                let id_token_url = OidcClient.getIDTokenUrl();
                 if (audience) {
                     const encodedAudience = encodeURIComponent(audience);
                     id_token_url = `${id_token_url}&audience=${encodedAudience}`;
                 }
                 debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                const id_token = yield OidcClient.getCall(id_token_url);
                 setSecret(id_token);
                 return id_token;
             }
@@ -52973,7 +53416,7 @@ const _summary = new Summary();
 /**
  * @deprecated use `core.summary`
  */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const markdownSummary = _summary;
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
@@ -53007,7 +53450,7 @@ function toWin32Path(pth) {
  * @return string The platform-specific path.
  */
 function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
+    return pth.replace(/[/\\]/g, external_path_namespaceObject.sep);
 }
 //# sourceMappingURL=path-utils.js.map
 ;// CONCATENATED MODULE: external "string_decoder"
@@ -54082,16 +54525,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -54111,8 +54554,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_namespaceObject.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_namespaceObject.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -54128,7 +54571,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -54153,10 +54596,10 @@ var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, 
 
 
 const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+    const { stdout: version } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
         silent: true
     });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+    const { stdout: name } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
         silent: true
     });
     return {
@@ -54166,7 +54609,7 @@ const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* 
 });
 const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
     var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+    const { stdout } = yield getExecOutput('sw_vers', undefined, {
         silent: true
     });
     const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
@@ -54177,7 +54620,7 @@ const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
     };
 });
 const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+    const { stdout } = yield getExecOutput('lsb_release', ['-i', '-r', '-s'], {
         silent: true
     });
     const [name, version] = stdout.trim().split('\n');
@@ -54282,8 +54725,8 @@ function exportVariable(name, val) {
  * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
  * ```
  */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
+function setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -54297,7 +54740,7 @@ function addPath(inputPath) {
     else {
         issueCommand('add-path', {}, inputPath);
     }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+    process.env['PATH'] = `${inputPath}${external_path_namespaceObject.delimiter}${process.env['PATH']}`;
 }
 /**
  * Gets the value of an input.
@@ -54366,10 +54809,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
     }
     process.stdout.write(external_os_.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+    issueCommand('set-output', { name }, toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -54404,8 +54847,8 @@ function isDebug() {
  * Writes debug message to user log
  * @param message debug message
  */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
+function debug(message) {
+    issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -54413,7 +54856,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -54421,7 +54864,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -54446,13 +54889,13 @@ function info(message) {
  * @param name The name of the output group
  */
 function startGroup(name) {
-    command_issue('group', name);
+    issue('group', name);
 }
 /**
  * End an output group.
  */
 function endGroup() {
-    command_issue('endgroup');
+    issue('endgroup');
 }
 /**
  * Wrap an asynchronous function call in a group.
