@@ -14,7 +14,10 @@ export interface IndexMergeOptions {
   dryRun?: boolean;
   /** Runs each request under a concurrency limit (the waits between them are not limited). */
   limit?: <T>(fn: () => Promise<T>) => Promise<T>;
-  /** The index as read already (sent early, while the referrers were pushed): the first round's read. */
+  /**
+   * The index as read already (sent early, while the referrers were pushed): it decides whether a
+   * write is needed; a write merges into a read sent just before it.
+   */
   firstRead?: Promise<TimedRead>;
 }
 
@@ -76,6 +79,18 @@ export async function mergeIntoReferrersIndex(
   if (missingDescriptors(first.descriptors, wanted).length === 0) return { wrote: false, existed, confirmed: settled };
   if (options.dryRun) return { wrote: false, existed, wouldWrite: true, confirmed: settled };
   const round = { attempt: 1, current: first, readAt: firstAt };
+  if (options.firstRead) {
+    // The early read decided that a write is needed; the write merges into a read sent just
+    // before it. A concurrent writer can drop our entries only if its read-to-write window is
+    // longer than our wait after writing, and with an early read that window spans the pushes
+    // of the referrers, whose time varies (under load it proved several times ours).
+    const fresh = await readNow(store, subject, limit);
+    round.current = fresh.index;
+    round.readAt = fresh.at;
+    if (missingDescriptors(round.current.descriptors, wanted).length === 0) {
+      return { wrote: false, existed, confirmed: settled };
+    }
+  }
   // A conditional write refused (412) is read again and merged again: still the first write.
   for (;;) {
     const took = await writeMerged(store, subject, { wanted, current: round.current, limit });
