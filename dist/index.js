@@ -47263,7 +47263,6 @@ class GraphCopier {
                 expanded,
                 after: options.after,
                 node: options.node ?? {},
-                onPush: options.onPush,
             });
             // A failure before the check is reported by the copy itself; the expansion then says "absent".
             p.catch(() => expanded(true));
@@ -47307,7 +47306,7 @@ class GraphCopier {
         await this.manifests.get(digest);
     }
     async doCopyManifest(descriptor, work) {
-        const { known, assumeAbsent, expanded, after, node, onPush } = work;
+        const { known, assumeAbsent, expanded, after, node } = work;
         if (!assumeAbsent && known)
             this.checkChildrenEarly(known);
         const present = !assumeAbsent &&
@@ -47366,7 +47365,6 @@ class GraphCopier {
             return {};
         }
         await this.writable;
-        onPush?.();
         const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
         let pushed;
         for (let attempt = 1;; attempt++) {
@@ -47494,13 +47492,18 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * land its own: it lasts at least three times as long as our write took, and twice as long as our
  * own window from sending the read to the end of the write (a concurrent run of this action holds
  * a read about as long) less the write's time, jittered upwards. (Counted from the read's answer
- * instead, the window proved too short: two promotions at once lost entries in the race test.) Resolves once the first write landed (the referrers are listed
- * from then on); `confirmed` says when the read-back agreed, so that the caller's next writes
+ * instead, the window proved too short: two promotions at once lost entries in the race test.)
+ * Resolves once the first write landed (the referrers are listed from then on); `confirmed` says when the read-back agreed, so that the caller's next writes
  * (the tags) need not wait for it.
  */
 async function mergeIntoReferrersIndex(store, subject, wanted, options) {
     const limit = options.limit ?? ((fn) => fn());
-    const { index: first, at: firstAt } = await (options.firstRead ?? readNow(store, subject, limit));
+    // Read just before the write, never earlier: a concurrent writer can drop our entries unseen
+    // only if its own read-to-write window outlasts our wait after writing, so that window must stay
+    // one read and one write long. (Read while the referrers were still being pushed, it spanned
+    // their pushes, whose time varies: under load it proved several times ours, and entries were
+    // lost.)
+    const { index: first, at: firstAt } = await readNow(store, subject, limit);
     const existed = first.exists;
     const settled = Promise.resolve();
     if (missingDescriptors(first.descriptors, wanted).length === 0)
@@ -47508,18 +47511,6 @@ async function mergeIntoReferrersIndex(store, subject, wanted, options) {
     if (options.dryRun)
         return { wrote: false, existed, wouldWrite: true, confirmed: settled };
     const round = { attempt: 1, current: first, readAt: firstAt };
-    if (options.firstRead) {
-        // The early read decided that a write is needed; the write merges into a read sent just
-        // before it. A concurrent writer can drop our entries only if its read-to-write window is
-        // longer than our wait after writing, and with an early read that window spans the pushes
-        // of the referrers, whose time varies (under load it proved several times ours).
-        const fresh = await readNow(store, subject, limit);
-        round.current = fresh.index;
-        round.readAt = fresh.at;
-        if (missingDescriptors(round.current.descriptors, wanted).length === 0) {
-            return { wrote: false, existed, confirmed: settled };
-        }
-    }
     // A conditional write refused (412) is read again and merged again: still the first write.
     for (;;) {
         const took = await writeMerged(store, subject, { wanted, current: round.current, limit });
@@ -48493,8 +48484,6 @@ class TargetCopy {
     unverified = [];
     /** The read-backs of the referrers tags written, still under way. */
     confirmations = [];
-    /** Per subject: its referrers tag as read early, while its referrers were being pushed. */
-    indexReads = new Map();
     /** The promoted manifest was not in the target: this run creates it. Known once its check answered. */
     rootCreated = false;
     referrersApiAnswer;
@@ -48624,49 +48613,26 @@ class TargetCopy {
         const subjectCreated = await this.copier.willCreate(subject);
         const listed = subjectCreated ? new Set() : await this.listedReferrersOf(subject);
         const toCopy = ofSubject.filter((r) => !listed.has(r.digest));
-        // Without the referrers API the subject's referrers tag is read as the last of its
-        // referrers is pushed, not after it: the merge then costs one round trip, the write, and
-        // the read stays as close to that write as before (the window in which a concurrent writer
-        // can drop our entries unseen, which the read-back's wait covers, does not grow).
-        let pending = toCopy.length;
-        const settledOne = () => {
-            if (--pending === 0 && this.spec.target.capabilities().referrersApi === false)
-                this.referrersIndexOf(subject);
-        };
         // A referrer of a subject this run creates is pushed once the subject is in. Observed at
         // once: the copies below await it only when their turn comes.
         const subjectCopied = subjectCreated ? this.copier.whenCopied(subject) : undefined;
         subjectCopied?.catch(() => undefined);
         const copied = await settleAll(toCopy.map(async (referrer) => {
-            // Counted once: pushed, or known not to be (dangling, there already, failed).
-            let counted = false;
-            const count = () => {
-                if (counted)
-                    return;
-                counted = true;
-                settledOne();
-            };
-            try {
-                // An entry of the source's referrers tag is copied only once its manifest proved it
-                // (and those bytes serve the copy); a dangling one stays behind. The read, where one
-                // is needed, is the referrer's manifest, which its copy uses.
-                const check = await this.spec.checks.check(referrer, (fn) => this.copier.limit(fn));
-                if (check.dangling)
-                    return undefined;
-                // Not listed by the API means absent; not listed in a referrers tag may still be
-                // present (a run that died before updating the index), so check then.
-                const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
-                const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
-                    assumeAbsent,
-                    ...(subjectCopied && { after: subjectCopied }),
-                    node: referrerNode(referrer),
-                    onPush: count,
-                });
-                return { referrer, outcome };
-            }
-            finally {
-                count();
-            }
+            // An entry of the source's referrers tag is copied only once its manifest proved it
+            // (and those bytes serve the copy); a dangling one stays behind. The read, where one
+            // is needed, is the referrer's manifest, which its copy uses.
+            const check = await this.spec.checks.check(referrer, (fn) => this.copier.limit(fn));
+            if (check.dangling)
+                return undefined;
+            // Not listed by the API means absent; not listed in a referrers tag may still be
+            // present (a run that died before updating the index), so check then.
+            const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
+            const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
+                assumeAbsent,
+                ...(subjectCopied && { after: subjectCopied }),
+                node: referrerNode(referrer),
+            });
+            return { referrer, outcome };
         }));
         if (subjectCopied)
             await subjectCopied;
@@ -48694,15 +48660,6 @@ class TargetCopy {
             this.listedOnTarget.set(subject, listed);
         }
         return listed;
-    }
-    /** The subject's referrers tag in the target, read once, as the merge's first read. */
-    referrersIndexOf(subject) {
-        if (this.indexReads.has(subject))
-            return;
-        const read = inPhase('referrers index', () => readNow(this.spec.target, subject, (fn) => this.limited(fn)));
-        // Observed here; the merge awaits it and reports its failure.
-        read.catch(() => undefined);
-        this.indexReads.set(subject, read);
     }
     /** The plan's entries for referrers the target listed already, and how the target lists each. */
     recordListed(ofSubject, listed, api) {
@@ -48734,7 +48691,6 @@ class TargetCopy {
             logger,
             limit: (fn) => this.copier.limit(fn),
             dryRun,
-            ...(this.indexReads.has(subject) && { firstRead: this.indexReads.get(subject) }),
         })).catch((err) => {
             // The one case the checks before the first write cannot tell (see target-checks.ts).
             const cause = causeOf(err);

@@ -73,8 +73,6 @@ interface ManifestCopyWork {
   /** What must be in the target before this manifest (a referrer's subject). */
   after: Promise<unknown> | undefined;
   node: NodeInfo;
-  /** Told right before the manifest's PUT is sent. */
-  onPush: (() => void) | undefined;
 }
 
 /**
@@ -127,7 +125,7 @@ export class GraphCopier {
   copyManifest(
     descriptor: Descriptor,
     known?: FetchedManifest,
-    options: { assumeAbsent?: boolean; after?: Promise<unknown>; node?: NodeInfo; onPush?: () => void } = {},
+    options: { assumeAbsent?: boolean; after?: Promise<unknown>; node?: NodeInfo } = {},
   ): Promise<CopyOutcome> {
     let p = this.manifests.get(descriptor.digest);
     if (!p) {
@@ -140,7 +138,6 @@ export class GraphCopier {
         expanded,
         after: options.after,
         node: options.node ?? {},
-        onPush: options.onPush,
       });
       // A failure before the check is reported by the copy itself; the expansion then says "absent".
       p.catch(() => expanded(true));
@@ -187,7 +184,7 @@ export class GraphCopier {
   }
 
   private async doCopyManifest(descriptor: Descriptor, work: ManifestCopyWork): Promise<CopyOutcome> {
-    const { known, assumeAbsent, expanded, after, node, onPush } = work;
+    const { known, assumeAbsent, expanded, after, node } = work;
     if (!assumeAbsent && known) this.checkChildrenEarly(known);
     const present =
       !assumeAbsent &&
@@ -248,7 +245,6 @@ export class GraphCopier {
       return {};
     }
     await this.writable;
-    onPush?.();
     const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
     let pushed: PushResult;
     for (let attempt = 1; ; attempt++) {

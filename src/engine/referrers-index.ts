@@ -14,15 +14,10 @@ export interface IndexMergeOptions {
   dryRun?: boolean;
   /** Runs each request under a concurrency limit (the waits between them are not limited). */
   limit?: <T>(fn: () => Promise<T>) => Promise<T>;
-  /**
-   * The index as read already (sent early, while the referrers were pushed): it decides whether a
-   * write is needed; a write merges into a read sent just before it.
-   */
-  firstRead?: Promise<TimedRead>;
 }
 
 /** The index as read, and when the read was sent (`Date.now()`, before any wait for a slot). */
-export interface TimedRead {
+interface TimedRead {
   index: ReferrersIndex;
   at: number;
 }
@@ -62,8 +57,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * land its own: it lasts at least three times as long as our write took, and twice as long as our
  * own window from sending the read to the end of the write (a concurrent run of this action holds
  * a read about as long) less the write's time, jittered upwards. (Counted from the read's answer
- * instead, the window proved too short: two promotions at once lost entries in the race test.) Resolves once the first write landed (the referrers are listed
- * from then on); `confirmed` says when the read-back agreed, so that the caller's next writes
+ * instead, the window proved too short: two promotions at once lost entries in the race test.)
+ * Resolves once the first write landed (the referrers are listed from then on); `confirmed` says when the read-back agreed, so that the caller's next writes
  * (the tags) need not wait for it.
  */
 export async function mergeIntoReferrersIndex(
@@ -73,24 +68,17 @@ export async function mergeIntoReferrersIndex(
   options: IndexMergeOptions,
 ): Promise<IndexMergeOutcome> {
   const limit = options.limit ?? (<T>(fn: () => Promise<T>) => fn());
-  const { index: first, at: firstAt } = await (options.firstRead ?? readNow(store, subject, limit));
+  // Read just before the write, never earlier: a concurrent writer can drop our entries unseen
+  // only if its own read-to-write window outlasts our wait after writing, so that window must stay
+  // one read and one write long. (Read while the referrers were still being pushed, it spanned
+  // their pushes, whose time varies: under load it proved several times ours, and entries were
+  // lost.)
+  const { index: first, at: firstAt } = await readNow(store, subject, limit);
   const existed = first.exists;
   const settled = Promise.resolve();
   if (missingDescriptors(first.descriptors, wanted).length === 0) return { wrote: false, existed, confirmed: settled };
   if (options.dryRun) return { wrote: false, existed, wouldWrite: true, confirmed: settled };
   const round = { attempt: 1, current: first, readAt: firstAt };
-  if (options.firstRead) {
-    // The early read decided that a write is needed; the write merges into a read sent just
-    // before it. A concurrent writer can drop our entries only if its read-to-write window is
-    // longer than our wait after writing, and with an early read that window spans the pushes
-    // of the referrers, whose time varies (under load it proved several times ours).
-    const fresh = await readNow(store, subject, limit);
-    round.current = fresh.index;
-    round.readAt = fresh.at;
-    if (missingDescriptors(round.current.descriptors, wanted).length === 0) {
-      return { wrote: false, existed, confirmed: settled };
-    }
-  }
   // A conditional write refused (412) is read again and merged again: still the first write.
   for (;;) {
     const took = await writeMerged(store, subject, { wanted, current: round.current, limit });
@@ -113,7 +101,7 @@ export async function mergeIntoReferrersIndex(
 }
 
 /** Reads the index now (under the limit), noting when the read was asked for. */
-export async function readNow(
+async function readNow(
   store: ReferrersIndexStore,
   subject: string,
   limit: NonNullable<IndexMergeOptions['limit']>,

@@ -5,7 +5,7 @@ import { aliasRefusal, type ListedOnTarget } from './target-checks.js';
 import type { Logger } from './logger.js';
 import { PlanRecorder, type PlanNode, type RepositoryPlan } from './plan.js';
 import { settleAll } from './pool.js';
-import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex, readNow, type TimedRead } from './referrers-index.js';
+import { DEFAULT_INDEX_MERGE_OPTIONS, mergeIntoReferrersIndex } from './referrers-index.js';
 import type { ReferrerChecks } from './referrer-checks.js';
 import { referrerDescriptor, type ReferrerInfo } from './referrers.js';
 import { referrersTagFor } from '../oci/digest.js';
@@ -88,8 +88,6 @@ export class TargetCopy {
   private readonly unverified: ReferrerInfo[] = [];
   /** The read-backs of the referrers tags written, still under way. */
   private readonly confirmations: Promise<void>[] = [];
-  /** Per subject: its referrers tag as read early, while its referrers were being pushed. */
-  private readonly indexReads = new Map<string, Promise<TimedRead>>();
   /** The promoted manifest was not in the target: this run creates it. Known once its check answered. */
   private rootCreated = false;
   private referrersApiAnswer?: Promise<boolean | undefined>;
@@ -228,46 +226,26 @@ export class TargetCopy {
     const subjectCreated = await this.copier.willCreate(subject);
     const listed = subjectCreated ? new Set<string>() : await this.listedReferrersOf(subject);
     const toCopy = ofSubject.filter((r) => !listed.has(r.digest));
-    // Without the referrers API the subject's referrers tag is read as the last of its
-    // referrers is pushed, not after it: the merge then costs one round trip, the write, and
-    // the read stays as close to that write as before (the window in which a concurrent writer
-    // can drop our entries unseen, which the read-back's wait covers, does not grow).
-    let pending = toCopy.length;
-    const settledOne = () => {
-      if (--pending === 0 && this.spec.target.capabilities().referrersApi === false) this.referrersIndexOf(subject);
-    };
     // A referrer of a subject this run creates is pushed once the subject is in. Observed at
     // once: the copies below await it only when their turn comes.
     const subjectCopied = subjectCreated ? this.copier.whenCopied(subject) : undefined;
     subjectCopied?.catch(() => undefined);
     const copied = await settleAll(
       toCopy.map(async (referrer) => {
-        // Counted once: pushed, or known not to be (dangling, there already, failed).
-        let counted = false;
-        const count = () => {
-          if (counted) return;
-          counted = true;
-          settledOne();
-        };
-        try {
-          // An entry of the source's referrers tag is copied only once its manifest proved it
-          // (and those bytes serve the copy); a dangling one stays behind. The read, where one
-          // is needed, is the referrer's manifest, which its copy uses.
-          const check = await this.spec.checks.check(referrer, (fn) => this.copier.limit(fn));
-          if (check.dangling) return undefined;
-          // Not listed by the API means absent; not listed in a referrers tag may still be
-          // present (a run that died before updating the index), so check then.
-          const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
-          const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
-            assumeAbsent,
-            ...(subjectCopied && { after: subjectCopied }),
-            node: referrerNode(referrer),
-            onPush: count,
-          });
-          return { referrer, outcome };
-        } finally {
-          count();
-        }
+        // An entry of the source's referrers tag is copied only once its manifest proved it
+        // (and those bytes serve the copy); a dangling one stays behind. The read, where one
+        // is needed, is the referrer's manifest, which its copy uses.
+        const check = await this.spec.checks.check(referrer, (fn) => this.copier.limit(fn));
+        if (check.dangling) return undefined;
+        // Not listed by the API means absent; not listed in a referrers tag may still be
+        // present (a run that died before updating the index), so check then.
+        const assumeAbsent = subjectCreated || (await this.referrersApi()) === true;
+        const outcome = await this.copier.copyManifest(referrerDescriptor(referrer), check.manifest, {
+          assumeAbsent,
+          ...(subjectCopied && { after: subjectCopied }),
+          node: referrerNode(referrer),
+        });
+        return { referrer, outcome };
       }),
     );
     if (subjectCopied) await subjectCopied;
@@ -299,15 +277,6 @@ export class TargetCopy {
       this.listedOnTarget.set(subject, listed);
     }
     return listed;
-  }
-
-  /** The subject's referrers tag in the target, read once, as the merge's first read. */
-  private referrersIndexOf(subject: string): void {
-    if (this.indexReads.has(subject)) return;
-    const read = inPhase('referrers index', () => readNow(this.spec.target, subject, (fn) => this.limited(fn)));
-    // Observed here; the merge awaits it and reports its failure.
-    read.catch(() => undefined);
-    this.indexReads.set(subject, read);
   }
 
   /** The plan's entries for referrers the target listed already, and how the target lists each. */
@@ -347,7 +316,6 @@ export class TargetCopy {
         logger,
         limit: (fn) => this.copier.limit(fn),
         dryRun,
-        ...(this.indexReads.has(subject) && { firstRead: this.indexReads.get(subject)! }),
       }),
     ).catch((err: unknown) => {
       // The one case the checks before the first write cannot tell (see target-checks.ts).
