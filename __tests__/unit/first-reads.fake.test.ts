@@ -6,8 +6,7 @@
  * starts at once, and a plain retag writes its tags while the referrers are still being found.
  */
 import { describe, expect, it } from '@jest/globals';
-import { promote, PromotionError, type PromotionRequest } from '../../src/engine/promote.js';
-import { parseReference } from '../../src/oci/reference.js';
+import { promote, PromotionError } from '../../src/engine/promote.js';
 import {
   MemoryRegistries,
   MemoryRegistry,
@@ -16,18 +15,9 @@ import {
   type Operation,
 } from '../support/memory-registry.js';
 import { SBOM, SIG, seedGraph } from '../support/memory-seed.js';
+import { promotionRequest as request } from '../support/promotion.js';
 
 const OPTIONS = { indexSettleMs: 1, concurrency: 4 };
-
-function request(source: string, targets: string[], extra: Partial<PromotionRequest> = {}): PromotionRequest {
-  return {
-    source: parseReference(source),
-    targets: targets.map((t) => parseReference(t)),
-    copyReferrers: true,
-    dryRun: false,
-    ...extra,
-  };
-}
 
 /** Holds every operation `matches` picks until `release()`; `held` says whether one is waiting. */
 function holder(matches: (op: Operation) => boolean) {

@@ -6,8 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { CopyError } from '../../src/engine/copy-error.js';
-import { promote, PromotionError, type PromotionRequest } from '../../src/engine/promote.js';
-import { parseReference } from '../../src/oci/reference.js';
+import { promote, PromotionError } from '../../src/engine/promote.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import {
   MemoryRegistries,
@@ -20,19 +19,10 @@ import {
 import { firstWrites, writtenBeforeWhatNamesThem } from '../support/memory-order.js';
 import { registryError } from '../support/memory-content.js';
 import { COUNTER, SIG, seedArtifact, seedGraph, seedImage } from '../support/memory-seed.js';
+import { promotionRequest as request } from '../support/promotion.js';
 
 const OPTIONS = { indexSettleMs: 1, concurrency: 4 };
 const isWrite = (op: Operation) => op.method === 'PUT' || op.method === 'POST' || op.method === 'DELETE';
-
-function request(source: string, targets: string[], extra: Partial<PromotionRequest> = {}): PromotionRequest {
-  return {
-    source: parseReference(source),
-    targets: targets.map((t) => parseReference(t)),
-    copyReferrers: true,
-    dryRun: false,
-    ...extra,
-  };
-}
 
 /** A source registry and a target registry, both with or both without the referrers API. */
 function across(referrersApi: boolean) {

@@ -6,23 +6,13 @@
  * fake in referrers-probe.fake.test.ts.
  */
 import { describe, expect, it } from '@jest/globals';
-import { promote, PromotionError, type PromotionRequest } from '../../src/engine/promote.js';
-import { parseReference } from '../../src/oci/reference.js';
+import { promote, PromotionError } from '../../src/engine/promote.js';
 import { MemoryRegistries, MemoryRegistry, formatOperation, type Operation } from '../support/memory-registry.js';
 import { seedGraph, seedImage } from '../support/memory-seed.js';
+import { promotionRequest as request } from '../support/promotion.js';
 
 const OPTIONS = { indexSettleMs: 1, concurrency: 4 };
 const isWrite = (op: Operation) => op.method === 'PUT' || op.method === 'POST' || op.method === 'DELETE';
-
-function request(source: string, targets: string[], extra: Partial<PromotionRequest> = {}): PromotionRequest {
-  return {
-    source: parseReference(source),
-    targets: targets.map((t) => parseReference(t)),
-    copyReferrers: true,
-    dryRun: false,
-    ...extra,
-  };
-}
 
 const refusal = (registry: string, repository: string) =>
   `${registry}/${repository} cannot hold a referrers index: ${registry} answers a referrers tag (sha256-<hex>) with the manifest of that digest itself, as GitLab's registry does, and has no referrers API`;
