@@ -12,6 +12,7 @@ import {
   utf16Bytes,
 } from '../../src/action/outputs.js';
 import { renderSummary } from '../../src/action/summary.js';
+import { emptyStats } from '../../src/engine/copy.js';
 import type { PromotionResult } from '../../src/engine/promote.js';
 import type { ReferrerInfo } from '../../src/engine/referrers.js';
 import { checkMarkdownStructure } from '../support/markdown.js';
@@ -52,14 +53,7 @@ function result(extra: Partial<PromotionResult> = {}): PromotionResult {
     referrersComplete: true,
     capabilities: { 'ghcr.io/acme/app': { referrersApi: false } },
     referrersTags: [],
-    copy: {
-      manifestsCopied: 0,
-      manifestsPresent: 0,
-      blobsUploaded: 0,
-      blobsMounted: 0,
-      blobsPresent: 0,
-      bytesUploaded: 0,
-    },
+    copy: emptyStats(),
     plan: [],
     strayReferrersTags: [],
     warnings: [],
